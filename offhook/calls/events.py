@@ -1,0 +1,97 @@
+"""The call event: the one fact a line driver reports about a call.
+
+Drivers translate whatever their phone system says (baresip JSON, AMI events, FRITZ!Box lines,
+webhooks) into these. Everything after this point is driver-neutral.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+
+class Direction(StrEnum):
+    INCOMING = "incoming"
+    OUTGOING = "outgoing"
+
+
+class CallState(StrEnum):
+    RINGING = "ringing"  # incoming, not yet answered
+    DIALLING = "dialling"  # outgoing, not yet answered
+    CONNECTED = "connected"
+    ENDED = "ended"
+
+    @property
+    def rank(self) -> int:
+        """Calls only move forward: ringing/dialling (0) → connected (1) → ended (2)."""
+        return _RANK[self]
+
+
+_RANK = {
+    CallState.RINGING: 0,
+    CallState.DIALLING: 0,
+    CallState.CONNECTED: 1,
+    CallState.ENDED: 2,
+}
+
+
+class EndReason(StrEnum):
+    ANSWERED = "answered"  # was connected, then hung up by either side
+    MISSED = "missed"  # incoming, never answered (the caller gave up or nobody picked up)
+    BUSY = "busy"  # outgoing, the other side was busy
+    REJECTED = "rejected"  # incoming, declined by us; or outgoing, declined by the other side
+    CANCELLED = "cancelled"  # outgoing, we gave up before it was answered
+    FAILED = "failed"  # the phone system could not set the call up
+
+
+class HangupSide(StrEnum):
+    LOCAL = "local"
+    REMOTE = "remote"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """One thing that happened to one call on one line.
+
+    `call_ref` is the driver's own reference for the call (a SIP Call-ID, an Asterisk Linkedid…),
+    unique on its line. Events may arrive twice, late or out of order; the state machine in
+    `offhook.calls.machine` copes with that, so drivers report what they see and nothing more.
+
+    `end_reason` may be left empty on an `ended` event when the driver cannot tell (baresip says
+    "Connection reset by peer" both for a missed call and a remote hang-up): the state machine
+    then derives it from whether the call was ever connected.
+
+    `dial_ref` is the reference offhook passed to `LineDriver.dial`: the driver sets it on the
+    events of a call it placed for offhook until the phone system's own reference is known, so
+    the call the journal already shows as dialling is the one that gets connected.
+
+    `remote_number` is the number exactly as the phone system delivered it (a SIP URI, `0041…`,
+    `anonymous`…) and `remote_name` its display name. Both are attacker-controlled text.
+    """
+
+    line_id: int
+    call_ref: str
+    direction: Direction
+    state: CallState
+    at: datetime = field(default_factory=utcnow)
+    remote_number: str = ""
+    remote_name: str = ""
+    end_reason: EndReason | None = None
+    hangup_by: HangupSide | None = None
+    dial_ref: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.call_ref:
+            raise ValueError("a call event needs the driver's call reference")
+        if self.at.tzinfo is None:
+            raise ValueError("call event times must carry a time zone")
+        if self.state is CallState.RINGING and self.direction is Direction.OUTGOING:
+            # Some phone systems say "ringing" for the far end ringing: that is still dialling.
+            object.__setattr__(self, "state", CallState.DIALLING)
+        if self.state is CallState.DIALLING and self.direction is Direction.INCOMING:
+            object.__setattr__(self, "state", CallState.RINGING)
