@@ -1,0 +1,622 @@
+"""The `sip` line driver: a SIP softphone (baresip) as the line's phone.
+
+Two ways to run it (see `SipDriver.Options`):
+
+- attach: baresip runs already (the user's own softphone); offhook connects to its ctrl_tcp
+  control port. baresip serves one control client, so nothing else may use that port.
+- managed: offhook writes a configuration for the line's SIP account and runs baresip itself,
+  restarting it if it exits.
+
+Either way the driver keeps reconnecting with exponential backoff and jitter. After every
+(re)connect it asks baresip which calls exist and reconciles: a call that was connected while
+nobody listened is reported connected, a call that ended unseen is ended by the core, so no call
+stays ringing forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import re
+import shutil
+import socket
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from offhook.calls.events import Direction, utcnow
+from offhook.drivers.contract import (
+    DialRequest,
+    DriverError,
+    LineContext,
+    LineDriver,
+    LineState,
+)
+from offhook.drivers.sip.ctrl import BaresipControl, ControlError, plain
+from offhook.drivers.sip.mapping import (
+    LineCalls,
+    live_calls,
+    parse_callstat,
+    parse_listcalls,
+    parse_reginfo,
+)
+from offhook.drivers.sip.process import (
+    BaresipConfig,
+    BaresipProcess,
+    BaresipSetupError,
+    account_line,
+    find_module_path,
+)
+
+log = logging.getLogger(__name__)
+
+_LOOPBACK = "127.0.0.1"
+#: Options that only mean something when offhook runs baresip.
+_MANAGED_ONLY = (
+    "registrar",
+    "auth_user",
+    "password",
+    "register_interval",
+    "sip_listen",
+    "net_interface",
+    "dns_server",
+    "rtp_ports",
+    "audio_player",
+    "audio_source",
+    "audio_alert",
+    "baresip_path",
+    "module_path",
+    "runtime_dir",
+)
+_SIP_URI = re.compile(r"^sips?:[^@\s<>;]+@[^@\s<>;]+(;[^\s<>]*)?$", re.IGNORECASE)
+_HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[^:\s\[\]]+):([0-9]{1,5})$")
+_UNSAFE_IN_ACCOUNTS = re.compile(r'[\s;"<>\\]')
+_DIAL_STRING = re.compile(r"^[^\s\x00-\x1f\x7f]{1,200}$")
+_BACKOFF_FIRST = 0.25
+_BACKOFF_MAX = 30.0
+#: A session or process that lasted this long resets the backoff.
+_STABLE_AFTER = 30.0
+
+
+class SipDriver(LineDriver):
+    """One line on a baresip softphone, attached or managed."""
+
+    name: ClassVar[str] = "sip"
+    title: ClassVar[str] = "SIP softphone (baresip)"
+    description: ClassVar[str] = (
+        "Connects a line to the baresip SIP softphone: shows its calls live, dials, answers and "
+        "hangs up. Attach to a baresip you run, or let offhook run one for a SIP account."
+    )
+    can_dial: ClassVar[bool] = True
+    can_answer: ClassVar[bool] = True
+    can_hangup: ClassVar[bool] = True
+    #: Managed mode: make baresip quit by itself after this many seconds (`-t`). Only for
+    #: tests and demos, where nothing may outlive a crashed run.
+    baresip_quit_after: ClassVar[int | None] = None
+
+    class Options(BaseModel):
+        """Attach: `ctrl_port` (and `ctrl_host`). Managed: `account` and what it needs."""
+
+        model_config = ConfigDict(extra="forbid")
+
+        mode: Literal["attach", "managed"] | None = Field(
+            None, description="Inferred when left out: managed if `account` is set, else attach."
+        )
+        ctrl_host: str = Field(
+            _LOOPBACK, description="attach: host of baresip's ctrl_tcp port (ctrl_tcp_listen)"
+        )
+        ctrl_port: int | None = Field(
+            None,
+            ge=1,
+            le=65535,
+            description="attach: baresip's ctrl_tcp port; managed: fixed local port (default: "
+            "any free one)",
+        )
+        account: str | None = Field(
+            None,
+            description="SIP address of the line, e.g. sip:201@pbx.example.com. attach: "
+            "which of baresip's accounts dials (default: its first)",
+        )
+        registrar: str | None = Field(
+            None,
+            description="managed: register here, e.g. sip:pbx.example.com (default: no "
+            "registration, direct calls to sip_listen only)",
+        )
+        auth_user: str | None = Field(None, description="managed: user name for SIP digest auth")
+        password: SecretStr | None = Field(None, description="managed: SIP password")
+        register_interval: int = Field(600, ge=60, le=86400, description="managed: seconds")
+        sip_listen: str | None = Field(
+            None, description="managed: local SIP address, host:port (default: baresip's)"
+        )
+        net_interface: str | None = Field(None, description="managed: network interface or IP")
+        dns_server: str | None = Field(None, description="managed: host:port of a DNS server")
+        rtp_ports: str | None = Field(None, description="managed: RTP port range, e.g. 10000-10999")
+        audio_player: str = Field("alsa,default", description="managed: baresip driver,device")
+        audio_source: str = Field("alsa,default", description="managed: baresip driver,device")
+        audio_alert: str | None = Field(None, description="managed: ring tone device")
+        baresip_path: str = Field("baresip", description="managed: the baresip program")
+        module_path: str | None = Field(None, description="managed: baresip's modules directory")
+        runtime_dir: str | None = Field(
+            None,
+            description="managed: private directory for baresip's files (default: one in "
+            "$XDG_RUNTIME_DIR, else a temporary one)",
+        )
+
+        @property
+        def managed(self) -> bool:
+            return self.mode == "managed"
+
+        @model_validator(mode="after")
+        def _check(self) -> Self:
+            given = self.model_fields_set
+            managed_given = [name for name in _MANAGED_ONLY if name in given]
+            if self.mode is None:
+                if managed_given or (self.account and self.ctrl_port is None):
+                    self.mode = "managed"
+                elif self.ctrl_port is not None:
+                    self.mode = "attach"
+                else:
+                    raise ValueError(
+                        "say how to reach baresip: set ctrl_port (and ctrl_host) to attach to a "
+                        "baresip you run, or set account to let offhook run one for this line"
+                    )
+            if self.mode == "attach":
+                if managed_given:
+                    raise ValueError(
+                        f"{', '.join(managed_given)}: only used when offhook runs baresip "
+                        "(mode 'managed'); in attach mode baresip's own configuration applies"
+                    )
+                if self.ctrl_port is None:
+                    raise ValueError("attach mode needs ctrl_port, the port of baresip's ctrl_tcp")
+            else:
+                if not self.account:
+                    raise ValueError(
+                        "managed mode needs account, the line's SIP address (sip:user@host)"
+                    )
+                if "ctrl_host" in given and self.ctrl_host != _LOOPBACK:
+                    raise ValueError(
+                        "ctrl_host is for attaching to a baresip you run; the baresip that "
+                        "offhook runs listens on 127.0.0.1 only"
+                    )
+            self._check_formats()
+            return self
+
+        def _check_formats(self) -> None:
+            if self.account and not _SIP_URI.match(self.account):
+                raise ValueError(
+                    f"account {self.account!r} is not a SIP address like sip:201@pbx.example.com"
+                )
+            if self.registrar and not re.match(r"^(sips?:)?[^\s@<>]+$", self.registrar):
+                raise ValueError(
+                    f"registrar {self.registrar!r} is not like sip:pbx.example.com[:5060]"
+                )
+            if self.sip_listen and not _valid_host_port(self.sip_listen):
+                raise ValueError(f"sip_listen {self.sip_listen!r} is not host:port")
+            if self.dns_server and not _valid_host_port(self.dns_server):
+                raise ValueError(f"dns_server {self.dns_server!r} is not host:port")
+            if self.rtp_ports:
+                match = re.match(r"^(\d{1,5})-(\d{1,5})$", self.rtp_ports)
+                if not match or not 1024 <= int(match[1]) < int(match[2]) <= 65535:
+                    raise ValueError(
+                        f"rtp_ports {self.rtp_ports!r} is not a range like 10000-10999"
+                    )
+            for name in ("audio_player", "audio_source", "audio_alert"):
+                value = getattr(self, name)
+                if value is not None and not re.match(r"^[A-Za-z0-9_]+,\S*$", value):
+                    raise ValueError(f"{name} {value!r} is not baresip's 'driver,device'")
+            for name, value in (
+                ("auth_user", self.auth_user),
+                ("password", self.password.get_secret_value() if self.password else None),
+            ):
+                if value and _UNSAFE_IN_ACCOUNTS.search(value):
+                    # Never echo the value: it may be the password.
+                    raise ValueError(
+                        f"{name} contains a space, quote, ';', '<', '>' or '\\', which baresip "
+                        "1.0.0 cannot read from its accounts file"
+                    )
+
+    def __init__(self, context: LineContext) -> None:
+        super().__init__(context)
+        self.options = self.Options.model_validate(dict(context.options))
+        self._calls = LineCalls(context.line_id)
+        self._control: BaresipControl | None = None
+        self._process: BaresipProcess | None = None
+        self._runtime_dir: Path | None = None
+        self._temporary_dir = False
+        self._task: asyncio.Task[None] | None = None
+        self._dial_lock = asyncio.Lock()
+        #: The baresip account (AOR) this line dials from, once known.
+        self._dial_account: str | None = self.options.account
+        self._several_accounts = False
+        self._stopping = False
+
+    # -- LineDriver -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._task is not None:
+            return
+        self._stopping = False
+        self.context.set_status(LineState.CONNECTING, self._where())
+        self._task = asyncio.create_task(self._run(), name=f"sip line {self.context.line_id}")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._disconnect()
+        if self._process is not None:
+            await self._process.stop()
+            self._process = None
+        self._clean_runtime_dir()
+        self.context.set_status(LineState.STOPPED)
+
+    async def dial(self, request: DialRequest) -> None:
+        if not _DIAL_STRING.match(request.dial_string):
+            raise DriverError(
+                f"cannot dial {request.number!r}: the dial string must be 1 to 200 characters "
+                "without spaces"
+            )
+        control = self._connected()
+        async with self._dial_lock:
+            known = {call.call_ref for call in self._calls.live()}
+            self._calls.expect_dial(request.dial_ref, request.dial_string)
+            commands: list[tuple[str, str | None]] = self._select_account(self._dial_account)
+            # `callstat` right after `dial` describes the new call: baresip runs both in one
+            # go, and `dial` gives no call id of its own.
+            commands += [("dial", request.dial_string), ("callstat", None)]
+            try:
+                responses = await control.batch(commands)
+            except ControlError as exc:
+                self._calls.forget_dial(request.dial_ref)
+                raise DriverError(f"could not dial {request.number}: {exc}") from None
+            dialled = responses[-2]
+            if not dialled.ok:
+                self._calls.forget_dial(request.dial_ref)
+                why = plain(dialled.data).strip() or "baresip refused"
+                raise DriverError(f"could not dial {request.number}: {why}")
+            placed = parse_callstat(responses[-1].data)
+            if (
+                placed is None
+                or placed.direction is not Direction.OUTGOING
+                or placed.call_ref in known  # an older call: this dial made none
+            ):
+                # Left pending: the call's first event is matched on its peer URI instead.
+                log.debug("line %s: baresip did not name the new call", self.context.line_id)
+                return
+            for event in self._calls.dial_placed(request.dial_ref, placed, utcnow()):
+                self.context.emit(event)
+
+    async def answer(self, call_ref: str) -> None:
+        call = self._calls.get(call_ref)
+        if call is None or call.direction is not Direction.INCOMING:
+            raise DriverError("this call is no longer ringing on the line")
+        if call.established:
+            return
+        others = [
+            other
+            for other in self._calls.live()
+            if other is not call and other.account == call.account and not other.established
+        ]
+        if others:
+            raise DriverError(
+                "baresip 1.0.0 cannot answer a call while another call on this line is still "
+                "ringing or being dialled: reject or finish that call first"
+            )
+        await self._on_call(call_ref, call.account, "accept", "answer")
+
+    async def hangup(self, call_ref: str) -> None:
+        call = self._calls.get(call_ref)
+        if call is None:
+            raise DriverError("this call has already ended")
+        self._calls.hangup_requested(call_ref)
+        await self._on_call(call_ref, call.account, "hangup", "hang up")
+
+    # -- commands ---------------------------------------------------------------------------
+
+    def _connected(self) -> BaresipControl:
+        control = self._control
+        if control is None or control.is_closed:
+            raise DriverError("the line is not connected to baresip right now; try again shortly")
+        return control
+
+    def _select_account(self, account: str | None) -> list[tuple[str, str | None]]:
+        # `uafind` makes an account baresip's current one, which `dial`, `callfind`, `accept`
+        # and `hangup` act on. With one account there is nothing to select.
+        if account and self._several_accounts:
+            return [("uafind", account)]
+        return []
+
+    async def _on_call(self, call_ref: str, account: str, command: str, verb: str) -> None:
+        """Run `command` on one call: baresip 1.0.0 acts on the current call only, so make
+        this one current first (`callfind`), in the same write so no SIP event comes between.
+
+        If the call ended on the far side at that very moment, `callfind` fails and the
+        command hits baresip's current call instead; that is logged, and needs two calls
+        at once plus an exact race.
+        """
+        control = self._connected()
+        commands = [*self._select_account(account), ("callfind", call_ref), (command, None)]
+        try:
+            responses = await control.batch(commands)
+        except ControlError as exc:
+            raise DriverError(f"could not {verb} the call: {exc}") from None
+        found = responses[-2]
+        if not found.ok or "not found" in found.data:
+            log.warning(
+                "line %s: call %s was gone when asked to %s it",
+                self.context.line_id,
+                call_ref,
+                verb,
+            )
+            raise DriverError("this call has already ended")
+        if not responses[-1].ok:
+            why = plain(responses[-1].data).strip() or "baresip refused"
+            raise DriverError(f"could not {verb} the call: {why}")
+
+    # -- connection -------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        attempt = 0
+        while not self._stopping:
+            started = asyncio.get_running_loop().time()
+            try:
+                if self.options.managed:
+                    await self._ensure_baresip()
+                reason = await self._session()
+            except BaresipSetupError as exc:
+                log.error("line %s: %s", self.context.line_id, exc)
+                self.context.set_status(LineState.FAILED, str(exc))
+                return
+            except ControlError as exc:
+                reason = str(exc)
+            await self._disconnect()
+            if self._stopping:
+                return
+            if asyncio.get_running_loop().time() - started > _STABLE_AFTER:
+                attempt = 0
+            delay = min(_BACKOFF_MAX, _BACKOFF_FIRST * 2**attempt) * random.uniform(0.5, 1.0)
+            attempt += 1
+            log.warning("line %s: %s; retrying in %.1f s", self.context.line_id, reason, delay)
+            self.context.set_status(LineState.RECONNECTING, f"{reason}; retrying in {delay:.0f} s")
+            await asyncio.sleep(delay)
+
+    async def _session(self) -> str:
+        """Connect, reconcile, then serve events until the connection or baresip is gone."""
+        host, port = self._ctrl_address()
+        control = await self._connect(host, port)
+        self._control = control
+        await self._reconcile(control)
+        self.context.set_status(LineState.CONNECTED, self._where())
+        log.info("line %s: connected to baresip at %s:%s", self.context.line_id, host, port)
+        waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(control.closed())]
+        if self._process is not None:
+            waits.append(asyncio.ensure_future(self._process.wait()))
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+        if self._process is not None and not self._process.running:
+            return self._exit_reason()
+        reason = await control.closed()
+        if not self.options.managed and reason == "baresip closed the control connection":
+            reason += " (it serves one control client: is another program connected to it?)"
+        return reason
+
+    async def _connect(self, host: str, port: int) -> BaresipControl:
+        if not self.options.managed:
+            return await BaresipControl.connect(host, port, self._on_event)
+        # A baresip just started opens its control port after some 50 ms.
+        deadline = asyncio.get_running_loop().time() + 10.0
+        while True:
+            try:
+                return await BaresipControl.connect(host, port, self._on_event)
+            except ControlError:
+                if self._process is None or not self._process.running:
+                    raise ControlError(self._exit_reason()) from None
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+            await asyncio.sleep(0.05)
+
+    async def _disconnect(self) -> None:
+        self._calls.lost_contact()
+        control, self._control = self._control, None
+        if control is not None:
+            await control.close()
+
+    async def _reconcile(self, control: BaresipControl) -> None:
+        """Ask baresip which calls exist, report them, and let the core end the others."""
+        since = self._calls.mark()
+        agents = parse_reginfo((await control.command("reginfo")).data)
+        accounts = [aor for aor, _ in agents]
+        self._several_accounts = len(accounts) > 1
+        if self.options.account and accounts and self.options.account not in accounts:
+            raise BaresipSetupError(
+                f"baresip has no account {self.options.account}; it has {', '.join(accounts)}"
+            )
+        if self._dial_account is None and accounts:
+            self._dial_account = accounts[0]
+        callstats: list[str] = []
+        for account in accounts or [""]:
+            select = self._select_account(account)
+            listing = await control.batch([*select, ("listcalls", None)])
+            lines = parse_listcalls(listing[-1].data)
+            if not lines:
+                continue
+            commands = list(select)
+            for line in lines:
+                commands += [("line", str(line)), ("callstat", None)]
+            responses = await control.batch(commands)
+            callstats += [r.data for r in responses[len(select) + 1 :: 2]]
+        if self._several_accounts and self._dial_account:
+            await control.batch(self._select_account(self._dial_account))
+        at = utcnow()
+        events, live = self._calls.reconcile(live_calls(callstats), since, at)
+        for event in events:
+            self.context.emit(event)
+        self.context.reconcile(live, at)
+        self._report_registration(agents)
+
+    def _on_event(self, event: Mapping[str, Any]) -> None:
+        kind = event.get("type")
+        if event.get("class") == "register":
+            if kind in ("REGISTER_OK", "REGISTER_FAIL") and event.get("accountaor") in (
+                None,
+                self._dial_account,
+            ):
+                self._on_registration(kind == "REGISTER_OK", str(event.get("param", "")))
+            return
+        for call_event in self._calls.on_event(event, utcnow()):
+            self.context.emit(call_event)
+
+    def _on_registration(self, ok: bool, detail: str) -> None:
+        registrar = self.options.registrar or "the registrar"
+        if ok:
+            self.context.set_status(LineState.CONNECTED, f"{self._where()}, registered")
+        else:
+            self.context.set_status(
+                LineState.RECONNECTING,
+                f"not registered at {registrar}: {detail or 'no answer'}; baresip keeps trying "
+                "(check account, auth_user and password)",
+            )
+
+    def _report_registration(self, agents: list[tuple[str, str]]) -> None:
+        if not (self.options.managed and self.options.registrar):
+            return
+        status = dict(agents).get(self.options.account or "", "")
+        if "OK" in status:
+            self.context.set_status(LineState.CONNECTED, f"{self._where()}, registered")
+
+    # -- managed baresip --------------------------------------------------------------------
+
+    def _ctrl_address(self) -> tuple[str, int]:
+        if self.options.managed:
+            assert self._process is not None
+            host, _, port = self._process.config.ctrl_listen.rpartition(":")
+            return host, int(port)
+        assert self.options.ctrl_port is not None
+        return self.options.ctrl_host, self.options.ctrl_port
+
+    def _where(self) -> str:
+        if self.options.managed:
+            pid = self._process.pid if self._process and self._process.running else None
+            running = f"baresip (pid {pid})" if pid else "baresip"
+            return f"{running} for {self.options.account}"
+        return f"baresip at {self.options.ctrl_host}:{self.options.ctrl_port}"
+
+    async def _ensure_baresip(self) -> None:
+        if self._process is not None and self._process.running:
+            return
+        if self._process is None:
+            self._process = self._new_process()
+        elif self.options.ctrl_port is None:
+            # A fresh port each start: the old one may be taken by now.
+            self._process = self._new_process()
+        await self._process.start()
+
+    def _new_process(self) -> BaresipProcess:
+        options = self.options
+        executable = shutil.which(options.baresip_path)
+        if executable is None:
+            raise BaresipSetupError(
+                f"baresip is not installed: no program '{options.baresip_path}' found "
+                "(Debian/Ubuntu: apt install baresip-core)"
+            )
+        module_path = options.module_path or find_module_path()
+        if module_path is None or not Path(module_path, "ctrl_tcp.so").is_file():
+            raise BaresipSetupError(
+                "baresip's modules (ctrl_tcp.so) were not found; set module_path"
+            )
+        ctrl_port = options.ctrl_port or _free_tcp_port()
+        player = options.audio_player
+        config = BaresipConfig(
+            ctrl_listen=f"{_LOOPBACK}:{ctrl_port}",
+            module_path=module_path,
+            sip_listen=options.sip_listen,
+            net_interface=options.net_interface,
+            dns_server=options.dns_server,
+            rtp_ports=options.rtp_ports,
+            audio_player=player,
+            audio_source=options.audio_source,
+            audio_alert=options.audio_alert or player,
+        )
+        config.modules()  # fail now, with a clear message, if a module is missing
+        password = options.password.get_secret_value() if options.password else None
+        assert options.account is not None
+        account = account_line(
+            options.account,
+            auth_user=options.auth_user,
+            password=password,
+            regint=options.register_interval if options.registrar else 0,
+            outbound=_outbound_proxy(options.account, options.registrar),
+        )
+        return BaresipProcess(
+            directory=self._directory(),
+            config=config,
+            accounts=[account],
+            executable=executable,
+            quit_after=self.baresip_quit_after,
+            secrets=[password] if password else [],
+        )
+
+    def _directory(self) -> Path:
+        if self._runtime_dir is None:
+            line = f"sip-line-{self.context.line_id}"
+            if self.options.runtime_dir:
+                self._runtime_dir = Path(self.options.runtime_dir)
+            elif (xdg := os.environ.get("XDG_RUNTIME_DIR")) and Path(xdg).is_dir():
+                self._runtime_dir = Path(xdg) / "offhook" / line
+            else:
+                self._runtime_dir = Path(tempfile.mkdtemp(prefix=f"offhook-{line}-"))
+                self._temporary_dir = True
+        return self._runtime_dir
+
+    def _clean_runtime_dir(self) -> None:
+        directory = self._runtime_dir
+        if directory is None:
+            return
+        if self._temporary_dir:
+            shutil.rmtree(directory, ignore_errors=True)
+            self._runtime_dir = None
+        else:
+            # The password has no business on disk while baresip is not running.
+            (directory / "accounts").unlink(missing_ok=True)
+
+    def _exit_reason(self) -> str:
+        process = self._process
+        if process is None:
+            return "baresip is not running"
+        code = process.returncode
+        output = process.last_output(3).replace("\n", " | ")
+        reason = f"baresip exited (code {code})"
+        return f"{reason}: {output}" if output else reason
+
+
+def _valid_host_port(text: str) -> bool:
+    match = _HOST_PORT.match(text)
+    return match is not None and 0 < int(match.group(2)) <= 65535
+
+
+def _outbound_proxy(account: str, registrar: str | None) -> str | None:
+    """baresip registers at the account's domain; a registrar elsewhere is an outbound proxy."""
+    if not registrar:
+        return None
+    uri = registrar if re.match(r"^sips?:", registrar, re.IGNORECASE) else f"sip:{registrar}"
+    domain = account.split("@", 1)[1].split(";", 1)[0].lower()
+    target = re.sub(r"^sips?:", "", uri, flags=re.IGNORECASE).split(";", 1)[0].lower()
+    return None if target == domain else uri
+
+
+def _free_tcp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((_LOOPBACK, 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,201 @@
+"""Fixtures for the sip driver's tests: real peers (`peers`), a recording line context, lines.
+
+`RecordingContext` is a real `LineContext`: it keeps every event, status and reconciliation the
+driver reports and, like the core, a view of each call's latest state (calls only move forward;
+reconciliation ends the calls it is not told about). Tests wait on that view with generous
+timeouts and never on the clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pytest
+from peers import HAVE_BARESIP_AND_SIPP, TIMEOUT, BaresipPeer, Peers
+
+from offhook.calls.events import CallEvent, CallState, Direction
+from offhook.drivers.contract import LineState
+from offhook.drivers.sip import SipDriver
+
+needs_peers = pytest.mark.skipif(
+    not HAVE_BARESIP_AND_SIPP, reason="needs baresip and sipp (apt install baresip-core sip-tester)"
+)
+
+
+@dataclass
+class CallView:
+    """A call as the core would hold it after the events so far."""
+
+    call_ref: str
+    direction: Direction
+    state: CallState
+    remote_number: str
+    remote_name: str
+    dial_ref: str | None
+    last: CallEvent
+    ended_by_reconcile: bool = False
+
+
+@dataclass
+class RecordingContext:
+    line_id: int = 1
+    options: Mapping[str, Any] = field(default_factory=dict)
+    line_address: str = ""
+    events: list[CallEvent] = field(default_factory=list)
+    statuses: list[tuple[LineState, str]] = field(default_factory=list)
+    reconciliations: list[set[str]] = field(default_factory=list)
+    calls: dict[str, CallView] = field(default_factory=dict)
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    # -- LineContext ------------------------------------------------------------------------
+
+    def emit(self, event: CallEvent) -> None:
+        assert event.line_id == self.line_id
+        self.events.append(event)
+        view = self.calls.get(event.call_ref)
+        if view is None:
+            self.calls[event.call_ref] = CallView(
+                event.call_ref,
+                event.direction,
+                event.state,
+                event.remote_number,
+                event.remote_name,
+                event.dial_ref,
+                event,
+            )
+        else:
+            if event.state.rank > view.state.rank:
+                view.state, view.last = event.state, event
+            view.dial_ref = view.dial_ref or event.dial_ref
+        self._changed.set()
+
+    def set_status(self, state: LineState, reason: str = "") -> None:
+        self.statuses.append((state, reason))
+        self._changed.set()
+
+    def reconcile(self, live_call_refs: Collection[str], at: datetime | None = None) -> None:
+        live = set(live_call_refs)
+        self.reconciliations.append(live)
+        for view in self.calls.values():
+            if view.state is not CallState.ENDED and view.call_ref not in live:
+                view.state = CallState.ENDED
+                view.ended_by_reconcile = True
+        self._changed.set()
+
+    # -- for tests --------------------------------------------------------------------------
+
+    @property
+    def state(self) -> LineState | None:
+        return self.statuses[-1][0] if self.statuses else None
+
+    async def wait_for(
+        self, condition: Callable[[], Any], what: str, timeout: float = TIMEOUT
+    ) -> Any:
+        """Wait until `condition()` is truthy; return its value."""
+        deadline = time.monotonic() + timeout
+        while not (result := condition()):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"gave up waiting for {what}; events: {self.events}; statuses: {self.statuses}"
+                )
+            self._changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), min(remaining, 0.2))
+        return result
+
+    async def call(
+        self,
+        state: CallState,
+        *,
+        direction: Direction | None = None,
+        number: str | None = None,
+        dial_ref: str | None = None,
+        timeout: float = TIMEOUT,
+    ) -> CallView:
+        """Wait for a call in `state` (number: part of its remote number)."""
+
+        def find() -> CallView | None:
+            for view in self.calls.values():
+                if (
+                    view.state is state
+                    and (direction is None or view.direction is direction)
+                    and (number is None or number in view.remote_number)
+                    and (dial_ref is None or view.dial_ref == dial_ref)
+                ):
+                    return view
+            return None
+
+        wanted = f"a {state.value} call" + (f" with {number}" if number else "")
+        result: CallView = await self.wait_for(find, wanted, timeout)
+        return result
+
+    async def connected(self, timeout: float = TIMEOUT) -> None:
+        await self.wait_for(
+            lambda: self.state is LineState.CONNECTED, "the line connected", timeout
+        )
+
+    def open_calls(self) -> list[CallView]:
+        return [view for view in self.calls.values() if view.state is not CallState.ENDED]
+
+
+@dataclass
+class Line:
+    driver: SipDriver
+    context: RecordingContext
+    baresip: BaresipPeer | None = None
+
+
+@pytest.fixture
+def peers(tmp_path: Any) -> Iterator[Peers]:
+    group = Peers(tmp_path / "peers")
+    try:
+        yield group
+    finally:
+        group.close()
+
+
+class TestSipDriver(SipDriver):
+    """The driver as shipped; a baresip it runs quits by itself should a test run crash."""
+
+    __test__ = False
+    baresip_quit_after = 120
+
+
+@pytest.fixture
+async def attached_line(peers: Peers) -> AsyncIterator[Line]:
+    """A line attached to a fresh baresip (alice, direct IP calls) on free ports."""
+    baresip = peers.baresip("alice")
+    context = RecordingContext(options={"ctrl_port": baresip.ctrl_port})
+    driver = TestSipDriver(context)
+    await driver.start()
+    try:
+        await context.connected()
+        yield Line(driver, context, baresip)
+    finally:
+        await driver.stop()
+
+
+@pytest.fixture
+async def make_line(peers: Peers) -> AsyncIterator[Callable[[dict[str, Any]], Awaitable[Line]]]:
+    """Start lines with given options: `line = await make_line({...})`; all stopped at the end."""
+    drivers: list[SipDriver] = []
+
+    async def start(options: dict[str, Any]) -> Line:
+        context = RecordingContext(options=options)
+        driver = TestSipDriver(context)
+        drivers.append(driver)
+        await driver.start()
+        return Line(driver, context)
+
+    try:
+        yield start
+    finally:
+        for driver in drivers:
+            await driver.stop()

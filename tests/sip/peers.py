@@ -1,0 +1,453 @@
+"""Real SIP peers on 127.0.0.1 for tests and benchmarks: baresip, SIPp and Kamailio.
+
+Everything runs on loopback, each peer on free ports, from files under a directory the caller
+owns (pytest's `tmp_path`). `Peers` remembers every process it started and `Peers.close()`
+stops them all, so a failing test leaks nothing; every process also has its own limit (`-t` for
+baresip, `-timeout` for SIPp) in case even that never runs.
+
+Reuse (journal tests, latency bench): `from peers import Peers` with `tests/sip` on `sys.path`
+(pytest puts it there for tests in this directory), or use the fixtures in `conftest.py`.
+
+Facts these helpers rely on are in `../shared/notes/sip-peers.md`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from offhook.drivers.sip.process import BaresipConfig, account_line, find_module_path
+
+LOOPBACK = "127.0.0.1"
+SCENARIOS = Path(__file__).parent / "scenarios"
+HAVE_BARESIP_AND_SIPP = bool(shutil.which("baresip") and shutil.which("sipp"))
+HAVE_KAMAILIO = bool(shutil.which("kamailio"))
+#: baresip and SIPp quit by themselves after this long, should teardown never run.
+SAFETY_SECONDS = 120
+#: Generous: these are limits for things that take milliseconds on loopback.
+TIMEOUT = 15.0
+
+
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    """A port that is free right now on 127.0.0.1 for UDP (default) or TCP."""
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def free_port_pair() -> int:
+    """An even port whose next port is also free (RTP and RTCP for SIPp media)."""
+    for _ in range(50):
+        port = free_port()
+        port -= port % 2
+        if all(_port_free(p) for p in (port, port + 1)):
+            return port
+    raise RuntimeError("no free pair of UDP ports on 127.0.0.1")
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+        return True
+
+
+def is_listening(port: int, *, tcp: bool) -> bool:
+    """Whether some process listens on 127.0.0.1:port (read from /proc: no probe packets)."""
+    table, state = ("/proc/net/tcp", "0A") if tcp else ("/proc/net/udp", "07")
+    wanted = f"0100007F:{port:04X}"
+    anyaddr = f"00000000:{port:04X}"
+    try:
+        with open(table) as rows:
+            next(rows)
+            return any(
+                parts[1] in (wanted, anyaddr) and parts[3] == state
+                for parts in (row.split() for row in rows)
+            )
+    except OSError:
+        if not tcp:
+            return not _port_free(port)
+        with socket.socket() as sock:
+            return sock.connect_ex((LOOPBACK, port)) == 0
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up waiting for {what} after {timeout:g} s")
+        time.sleep(0.005)
+
+
+def _stop(process: subprocess.Popen[bytes], grace: float = 2.0) -> None:
+    """SIGTERM, SIGTERM, SIGKILL to the process group (baresip needs the second SIGTERM)."""
+    for sig in (signal.SIGTERM, signal.SIGTERM, signal.SIGKILL):
+        if process.poll() is not None:
+            break
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(grace)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # children (Kamailio's workers)
+    process.wait()
+
+
+def _start(args: Sequence[str], log: Path, cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as output:
+        return subprocess.Popen(
+            list(args),
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            start_new_session=True,
+        )
+
+
+@dataclass
+class BaresipPeer:
+    """A baresip with one or more accounts, controlled over ctrl_tcp by whoever connects."""
+
+    directory: Path
+    user: str = "alice"
+    #: Register at this Kamailio instead of taking direct IP calls.
+    registrar_port: int | None = None
+    answermode: str | None = None
+    sip_port: int = field(default_factory=free_port)
+    ctrl_port: int = field(default_factory=lambda: free_port(socket.SOCK_STREAM))
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def domain(self) -> str:
+        port = self.registrar_port or self.sip_port
+        return f"{LOOPBACK}:{port}"
+
+    @property
+    def aor(self) -> str:
+        return f"sip:{self.user}@{self.domain}"
+
+    @property
+    def contact(self) -> str:
+        """Where SIP for this peer goes directly (host:port)."""
+        return f"{LOOPBACK}:{self.sip_port}"
+
+    @property
+    def log(self) -> Path:
+        return self.directory / "baresip.log"
+
+    def write_files(self) -> None:
+        module_path = find_module_path()
+        if module_path is None:
+            raise RuntimeError("baresip's modules (ctrl_tcp.so) are not installed")
+        config = BaresipConfig(
+            ctrl_listen=f"{LOOPBACK}:{self.ctrl_port}",
+            module_path=module_path,
+            sip_listen=f"{LOOPBACK}:{self.sip_port}",
+            net_interface=LOOPBACK,
+            dns_server=f"{LOOPBACK}:53",
+            rtp_ports=rtp_ports(),
+            audio_player="aubridge,nil",
+            audio_source="aubridge,nil",
+            audio_alert="aubridge,nil",
+        )
+        account = account_line(
+            self.aor, regint=60 if self.registrar_port else 0, answermode=self.answermode
+        )
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / "config").write_text(config.render())
+        (self.directory / "accounts").write_text(account + "\n")
+        (self.directory / "contacts").touch()
+
+    def start(self) -> BaresipPeer:
+        self.write_files()
+        args = ["baresip", "-f", str(self.directory), "-t", str(SAFETY_SECONDS)]
+        self.process = _start(args, self.log)
+        wait_until(self.ready, f"baresip's control port {self.ctrl_port}")
+        return self
+
+    def ready(self) -> bool:
+        if self.process is None or self.process.poll() is not None:
+            raise RuntimeError(f"baresip exited at start; see {self.log}")
+        return is_listening(self.ctrl_port, tcp=True)
+
+    def kill(self) -> None:
+        """Kill baresip at once (SIGKILL), as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+
+
+_rtp_base = 20000 + (os.getpid() % 200) * 100
+
+
+def rtp_ports() -> str:
+    """An RTP port range of 100 ports, different for each peer started by this process."""
+    global _rtp_base
+    _rtp_base = 20000 + (_rtp_base - 20000 + 100) % 40000
+    return f"{_rtp_base}-{_rtp_base + 99}"
+
+
+@dataclass
+class SippRun:
+    """One SIPp process playing one scenario once."""
+
+    scenario: str
+    process: subprocess.Popen[bytes]
+    port: int
+    directory: Path
+
+    def finished(self) -> bool:
+        return self.process.poll() is not None
+
+    def wait(self, timeout: float = TIMEOUT) -> int:
+        """Wait for SIPp to finish; return its exit code (0: the scenario went as written)."""
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise TimeoutError(
+                f"SIPp {self.scenario} still running; see {self.directory}"
+            ) from None
+
+    async def result(self, timeout: float = TIMEOUT) -> int:
+        """Like `wait`, without blocking the event loop."""
+        deadline = time.monotonic() + timeout
+        while self.process.poll() is None:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"SIPp {self.scenario} still running; see {self.directory}")
+            await asyncio.sleep(0.01)
+        return self.process.returncode
+
+    def errors(self) -> str:
+        texts = [p.read_text(errors="replace") for p in self.directory.glob("*errors.log")]
+        output = self.directory / "sipp.out"
+        if output.exists():
+            texts.append(output.read_text(errors="replace")[-2000:])
+        return "\n".join(texts)
+
+    def stop(self) -> None:
+        _stop(self.process, grace=0.5)
+
+
+@dataclass
+class KamailioProxy:
+    """Kamailio as registrar and stateful proxy, no auth, no database.
+
+    A request for a user that is not registered goes to `gateway_port` on 127.0.0.1 if given,
+    as a PBX sends calls to external numbers to its trunk.
+    """
+
+    directory: Path
+    port: int = field(default_factory=free_port)
+    gateway_port: int | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    def config(self) -> str:
+        unknown_user = (
+            f'$du = "sip:{LOOPBACK}:{self.gateway_port}";'
+            if self.gateway_port
+            else 'sl_send_reply("404", "Not Found"); exit;'
+        )
+        return f"""#!KAMAILIO
+debug=1
+log_stderror=yes
+children=2
+listen=udp:{LOOPBACK}:{self.port}
+alias={LOOPBACK}:{self.port}
+dns=no
+rev_dns=no
+auto_aliases=no
+
+loadmodule "tm.so"
+loadmodule "sl.so"
+loadmodule "rr.so"
+loadmodule "pv.so"
+loadmodule "maxfwd.so"
+loadmodule "textops.so"
+loadmodule "siputils.so"
+loadmodule "xlog.so"
+loadmodule "usrloc.so"
+loadmodule "registrar.so"
+
+request_route {{
+    if (!mf_process_maxfwd_header("10")) {{ sl_send_reply("483", "Too Many Hops"); exit; }}
+    if (has_totag()) {{
+        # In-dialog: follow Route; lenient when there is none (send by Request-URI).
+        if (!loose_route() && is_method("ACK") && !t_check_trans()) exit;
+        t_relay();
+        exit;
+    }}
+    if (is_method("CANCEL")) {{ if (t_check_trans()) t_relay(); exit; }}
+    if (is_method("REGISTER")) {{ save("location"); exit; }}
+    t_check_trans();
+    record_route();
+    if (uri == myself && !lookup("location")) {{ {unknown_user} }}
+    t_relay();
+}}
+"""
+
+    def start(self) -> KamailioProxy:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        cfg = self.directory / "kamailio.cfg"
+        cfg.write_text(self.config())
+        run = self.directory / "run"
+        run.mkdir(exist_ok=True)
+        args = [
+            "kamailio",
+            "-f",
+            str(cfg),
+            "-DD",
+            "-E",
+            "-Y",
+            str(run),
+            "-w",
+            str(run),
+            "-m",
+            "64",
+            "-M",
+            "8",
+        ]
+        self.process = _start(args, self.directory / "kamailio.log")
+        log = self.directory / "kamailio.log"
+
+        def ready() -> bool:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Kamailio exited at start: {log.read_text()[-2000:]}")
+            return is_listening(self.port, tcp=False)
+
+        wait_until(ready, f"Kamailio on UDP {self.port}")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _stop(self.process)
+
+
+@dataclass
+class Peers:
+    """Starts peers under `directory` and stops every one of them in `close()`."""
+
+    directory: Path
+    _stoppers: list[Callable[[], None]] = field(default_factory=list)
+    _count: int = 0
+
+    def _dir(self, name: str) -> Path:
+        self._count += 1
+        path = self.directory / f"{self._count:02d}-{name}"
+        path.mkdir(parents=True)
+        return path
+
+    def baresip(
+        self,
+        user: str = "alice",
+        *,
+        registrar_port: int | None = None,
+        answermode: str | None = None,
+    ) -> BaresipPeer:
+        peer = BaresipPeer(
+            self._dir(f"baresip-{user}"),
+            user,
+            registrar_port=registrar_port,
+            answermode=answermode,
+        )
+        self._stoppers.append(peer.stop)
+        return peer.start()
+
+    def kamailio(self, *, gateway_port: int | None = None) -> KamailioProxy:
+        proxy = KamailioProxy(self._dir("kamailio"), gateway_port=gateway_port)
+        self._stoppers.append(proxy.stop)
+        return proxy.start()
+
+    def sipp(
+        self,
+        scenario: str,
+        target: str | None = None,
+        *,
+        service: str = "alice",
+        cid_from: str | None = None,
+        pause_ms: int = 0,
+        port: int | None = None,
+        timeout: float = 30,
+    ) -> SippRun:
+        """Run one SIPp scenario once (`uac*` call `target` host:port; `uas*` wait on `port`).
+
+        `cid_from` is the caller's From header (e.g. '"Anna" <sip:+41441234567@127.0.0.1>');
+        `pause_ms` is how long `uac_cid` holds the call and `uac_cancel` lets it ring.
+        A `uas` scenario returns once SIPp listens, so baresip can dial it right away.
+        """
+        directory = self._dir(f"sipp-{scenario}")
+        port = port or free_port()
+        args = [
+            "sipp",
+            "-sf",
+            str(SCENARIOS / f"{scenario}.xml"),
+            "-i",
+            LOOPBACK,
+            "-mi",
+            LOOPBACK,
+            "-p",
+            str(port),
+            "-mp",
+            str(free_port_pair()),
+            "-s",
+            service,
+            "-m",
+            "1",
+            "-d",
+            str(pause_ms),
+            "-nostdin",
+            "-timeout",
+            f"{timeout:g}",
+            "-timeout_error",
+            "-trace_err",
+        ]
+        if cid_from is not None:
+            args += ["-key", "cid_from", cid_from]
+        if target is not None:
+            args.append(target)
+        run = SippRun(
+            scenario, _start(args, directory / "sipp.out", cwd=directory), port, directory
+        )
+        self._stoppers.append(run.stop)
+        if scenario.startswith("uas"):
+            wait_until(
+                lambda: run.finished() or is_listening(port, tcp=False), f"SIPp on UDP {port}"
+            )
+        return run
+
+    def close(self) -> None:
+        """Stop everything started here, newest first, even if stopping one of them fails."""
+        errors = []
+        while self._stoppers:
+            stop = self._stoppers.pop()
+            try:
+                stop()
+            except Exception as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+
+@contextlib.contextmanager
+def peers(directory: Path) -> Iterator[Peers]:
+    group = Peers(directory)
+    try:
+        yield group
+    finally:
+        group.close()

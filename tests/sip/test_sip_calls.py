@@ -1,0 +1,286 @@
+"""The sip driver against a real baresip, with SIPp as the far end: every call flow of issue 4.
+
+Each test starts its own baresip on free ports and attaches a line to it; SIPp places or takes
+the call. Assertions are on the call events the driver reports (as the core would see them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from conftest import Line, needs_peers
+from peers import LOOPBACK, Peers
+
+from offhook.calls.events import CallState, Direction, EndReason, HangupSide
+from offhook.drivers.contract import DialRequest, DriverError
+
+pytestmark = [pytest.mark.sip, needs_peers]
+
+HANS = '"Hans Muster" <sip:+41441234567@127.0.0.1>'
+
+
+async def test_incoming_answered_caller_hangs_up(attached_line: Line, peers: Peers) -> None:
+    line = attached_line
+    assert line.baresip is not None
+    caller = peers.sipp("uac_cid", line.baresip.contact, cid_from=HANS, pause_ms=100)
+
+    ringing = await line.context.call(CallState.RINGING, direction=Direction.INCOMING)
+    assert ringing.remote_number == "sip:+41441234567@127.0.0.1"
+    assert ringing.remote_name == "Hans Muster"
+
+    await line.driver.answer(ringing.call_ref)
+    await line.context.call(CallState.CONNECTED, number="+41441234567")
+    ended = await line.context.call(CallState.ENDED, number="+41441234567")
+
+    assert ended.call_ref == ringing.call_ref
+    assert ended.last.end_reason is EndReason.ANSWERED
+    assert ended.last.hangup_by is HangupSide.REMOTE
+    assert await caller.result() == 0, caller.errors()
+
+
+async def test_incoming_answered_we_hang_up(attached_line: Line, peers: Peers) -> None:
+    line = attached_line
+    assert line.baresip is not None
+    caller = peers.sipp("uac_wait_bye", line.baresip.contact, cid_from=HANS)
+
+    ringing = await line.context.call(CallState.RINGING)
+    await line.driver.answer(ringing.call_ref)
+    await line.context.call(CallState.CONNECTED)
+    await line.driver.hangup(ringing.call_ref)
+    ended = await line.context.call(CallState.ENDED)
+
+    assert ended.last.end_reason is EndReason.ANSWERED
+    assert ended.last.hangup_by is HangupSide.LOCAL
+    assert await caller.result() == 0, caller.errors()
+
+
+async def test_incoming_missed_caller_cancels(attached_line: Line, peers: Peers) -> None:
+    line = attached_line
+    assert line.baresip is not None
+    caller = peers.sipp("uac_cancel", line.baresip.contact, cid_from=HANS, pause_ms=50)
+
+    ringing = await line.context.call(CallState.RINGING)
+    ended = await line.context.call(CallState.ENDED)
+
+    assert ended.call_ref == ringing.call_ref
+    assert ended.last.end_reason is EndReason.MISSED
+    assert ended.last.hangup_by is HangupSide.REMOTE
+    assert await caller.result() == 0, caller.errors()
+
+
+async def test_incoming_rejected_by_us(attached_line: Line, peers: Peers) -> None:
+    line = attached_line
+    assert line.baresip is not None
+    caller = peers.sipp("uac_reject", line.baresip.contact, cid_from=HANS)
+
+    ringing = await line.context.call(CallState.RINGING)
+    await line.driver.hangup(ringing.call_ref)
+    ended = await line.context.call(CallState.ENDED)
+
+    assert ended.last.end_reason is EndReason.REJECTED
+    assert ended.last.hangup_by is HangupSide.LOCAL
+    assert await caller.result() == 0, caller.errors()  # it got 486 Busy Here
+
+
+async def test_outgoing_answered(attached_line: Line, peers: Peers) -> None:
+    line = attached_line
+    callee = peers.sipp("uas_answer")
+    target = f"sip:+41441234567@{LOOPBACK}:{callee.port}"
+
+    await line.driver.dial(DialRequest("dial-1", "+41441234567", target))
+    # Known as dialling, with offhook's dial_ref, by the time dial() returns.
+    placed = next(v for v in line.context.calls.values() if v.dial_ref == "dial-1")
+    assert placed.direction is Direction.OUTGOING
+
+    connected = await line.context.call(CallState.CONNECTED, dial_ref="dial-1")
+    assert connected.call_ref == placed.call_ref
+    assert connected.remote_number == target
+    await line.driver.hangup(connected.call_ref)
+    ended = await line.context.call(CallState.ENDED, dial_ref="dial-1")
+
+    assert ended.last.end_reason is EndReason.ANSWERED
+    assert ended.last.hangup_by is HangupSide.LOCAL
+    assert await callee.result() == 0, callee.errors()
+
+
+async def test_outgoing_busy(attached_line: Line, peers: Peers) -> None:
+    line = attached_line
+    callee = peers.sipp("uas_busy")
+
+    await line.driver.dial(
+        DialRequest("dial-busy", "+41441234567", f"sip:+41441234567@{LOOPBACK}:{callee.port}")
+    )
+    ended = await line.context.call(CallState.ENDED, dial_ref="dial-busy")
+
+    assert ended.direction is Direction.OUTGOING
+    assert ended.last.end_reason is EndReason.BUSY
+    assert ended.last.hangup_by is HangupSide.REMOTE
+    assert await callee.result() == 0, callee.errors()
+
+
+async def test_outgoing_cancelled_by_us(attached_line: Line, peers: Peers) -> None:
+    line = attached_line
+    callee = peers.sipp("uas_noanswer")
+
+    await line.driver.dial(
+        DialRequest("dial-x", "+41441234567", f"sip:+41441234567@{LOOPBACK}:{callee.port}")
+    )
+    dialling = await line.context.call(CallState.DIALLING, dial_ref="dial-x")
+    await line.driver.hangup(dialling.call_ref)
+    ended = await line.context.call(CallState.ENDED, dial_ref="dial-x")
+
+    assert ended.last.end_reason is EndReason.CANCELLED
+    assert ended.last.hangup_by is HangupSide.LOCAL
+    assert await callee.result() == 0, callee.errors()
+
+
+async def test_outgoing_fails(attached_line: Line, peers: Peers) -> None:
+    """Nobody at the far end: baresip gives up and the call ends as failed, not busy."""
+    line = attached_line
+    assert line.baresip is not None
+    # alice calling a user her own baresip does not have: 404 Not Found.
+    await line.driver.dial(DialRequest("dial-404", "bob", f"sip:bob@{line.baresip.contact}"))
+    ended = await line.context.call(CallState.ENDED, dial_ref="dial-404")
+
+    assert ended.last.end_reason is EndReason.FAILED
+
+
+async def test_unusable_dial_string_is_a_clear_error(attached_line: Line) -> None:
+    with pytest.raises(DriverError, match="dial string"):
+        await attached_line.driver.dial(DialRequest("d", "044 123", "044 123 45 67"))
+    with pytest.raises(DriverError, match="dial string"):
+        await attached_line.driver.dial(DialRequest("d", "x", "sip:" + "1" * 300))
+    assert not attached_line.context.events
+
+
+async def test_two_incoming_calls_at_once(attached_line: Line, peers: Peers) -> None:
+    """Call waiting: answer a second call while the first is connected, end them one by one.
+
+    baresip 1.0.0 acts on its "current" call only; the driver must still hang up the call it
+    was asked to, not the newest.
+    """
+    line = attached_line
+    assert line.baresip is not None
+    anna = peers.sipp(
+        "uac_wait_bye", line.baresip.contact, cid_from='"Anna" <sip:+41441111111@127.0.0.1>'
+    )
+    first = await line.context.call(CallState.RINGING, number="+41441111111")
+    await line.driver.answer(first.call_ref)
+    await line.context.call(CallState.CONNECTED, number="+41441111111")
+
+    bert = peers.sipp(
+        "uac_wait_bye", line.baresip.contact, cid_from='"Bert" <sip:+41442222222@127.0.0.1>'
+    )
+    second = await line.context.call(CallState.RINGING, number="+41442222222")
+    await line.driver.answer(second.call_ref)  # puts Anna on hold
+    await line.context.call(CallState.CONNECTED, number="+41442222222")
+
+    await line.driver.hangup(first.call_ref)  # not baresip's current call
+    anna_ended = await line.context.call(CallState.ENDED, number="+41441111111")
+    assert anna_ended.last.end_reason is EndReason.ANSWERED
+    assert line.context.calls[second.call_ref].state is CallState.CONNECTED
+
+    await line.driver.hangup(second.call_ref)
+    await line.context.call(CallState.ENDED, number="+41442222222")
+    assert await anna.result() == 0, anna.errors()
+    assert await bert.result() == 0, bert.errors()
+
+
+async def test_two_ringing_calls_reject_the_older(attached_line: Line, peers: Peers) -> None:
+    line = attached_line
+    assert line.baresip is not None
+    anna = peers.sipp(
+        "uac_reject", line.baresip.contact, cid_from='"Anna" <sip:+41441111111@127.0.0.1>'
+    )
+    first = await line.context.call(CallState.RINGING, number="+41441111111")
+    bert = peers.sipp(
+        "uac_wait_bye", line.baresip.contact, cid_from='"Bert" <sip:+41442222222@127.0.0.1>'
+    )
+    second = await line.context.call(CallState.RINGING, number="+41442222222")
+
+    # baresip 1.0.0 would put the other ringing call "on hold" and answer neither.
+    with pytest.raises(DriverError, match="another call"):
+        await line.driver.answer(second.call_ref)
+
+    await line.driver.hangup(first.call_ref)
+    rejected = await line.context.call(CallState.ENDED, number="+41441111111")
+    assert rejected.last.end_reason is EndReason.REJECTED
+    assert line.context.calls[second.call_ref].state is CallState.RINGING
+
+    await line.driver.answer(second.call_ref)
+    await line.context.call(CallState.CONNECTED, number="+41442222222")
+    await line.driver.hangup(second.call_ref)
+    await line.context.call(CallState.ENDED, number="+41442222222")
+    assert await anna.result() == 0, anna.errors()
+    assert await bert.result() == 0, bert.errors()
+
+
+async def test_two_dials_at_once_to_the_same_number(attached_line: Line, peers: Peers) -> None:
+    """Each dial_ref is attached to its own call, though both go to the same number."""
+    line = attached_line
+    first, second = peers.sipp("uas_answer"), peers.sipp("uas_answer")
+    requests = [
+        DialRequest(ref, "+41441234567", f"sip:+41441234567@{LOOPBACK}:{callee.port}")
+        for ref, callee in (("dial-a", first), ("dial-b", second))
+    ]
+    await asyncio.gather(*(line.driver.dial(request) for request in requests))
+
+    for request in requests:
+        connected = await line.context.call(CallState.CONNECTED, dial_ref=request.dial_ref)
+        assert connected.remote_number == request.dial_string
+    refs = {line.context.calls[c].dial_ref: c for c in line.context.calls}
+    assert refs.keys() == {"dial-a", "dial-b"}
+
+    for call_ref in refs.values():
+        await line.driver.hangup(call_ref)
+    for request in requests:
+        await line.context.call(CallState.ENDED, dial_ref=request.dial_ref)
+    assert await first.result() == 0, first.errors()
+    assert await second.result() == 0, second.errors()
+
+
+async def test_hangup_of_an_ended_call_is_a_clear_error(attached_line: Line) -> None:
+    with pytest.raises(DriverError, match="already ended"):
+        await attached_line.driver.hangup("no-such-call@127.0.0.1")
+    with pytest.raises(DriverError, match="no longer ringing"):
+        await attached_line.driver.answer("no-such-call@127.0.0.1")
+
+
+@pytest.mark.parametrize(
+    ("from_header", "number", "name"),
+    [
+        (HANS, "sip:+41441234567@127.0.0.1", "Hans Muster"),
+        (
+            '"Müller, Anna" <sip:0441234567@127.0.0.1;user=phone>',
+            "sip:0441234567@127.0.0.1;user=phone",
+            "Müller, Anna",
+        ),
+        (
+            "Anonymous <sip:anonymous@anonymous.invalid>",
+            "sip:anonymous@anonymous.invalid",
+            "Anonymous",
+        ),
+        ("<sip:0041441234567@127.0.0.1>", "sip:0041441234567@127.0.0.1", ""),
+        ("sip:+41791234567@127.0.0.1", "sip:+41791234567@127.0.0.1", ""),
+        (
+            '"Zoë Ødegård 山田" <sip:0791234567@127.0.0.1>',
+            "sip:0791234567@127.0.0.1",
+            "Zoë Ødegård 山田",
+        ),
+        ("<tel:+41441234567>", "tel:+41441234567", ""),
+    ],
+    ids=["display-name", "utf8-national-user-phone", "anonymous", "0041", "plus41", "utf8", "tel"],
+)
+async def test_caller_id(
+    attached_line: Line, peers: Peers, from_header: str, number: str, name: str
+) -> None:
+    line = attached_line
+    assert line.baresip is not None
+    caller = peers.sipp("uac_cancel", line.baresip.contact, cid_from=from_header, pause_ms=20)
+
+    ringing = await line.context.call(CallState.RINGING)
+    assert (ringing.remote_number, ringing.remote_name) == (number, name)
+    ended = await line.context.call(CallState.ENDED)
+    assert (ended.last.remote_number, ended.last.remote_name) == (number, name)
+    assert await caller.result() == 0, caller.errors()
