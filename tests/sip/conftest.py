@@ -14,10 +14,11 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
-from peers import HAVE_BARESIP_AND_SIPP, TIMEOUT, BaresipPeer, Peers
+from peers import HAVE_BARESIP_AND_SIPP, LOOPBACK, TIMEOUT, BaresipPeer, Peers, free_port
 
 from offhook.calls.events import CallEvent, CallState, Direction
 from offhook.drivers.contract import LineState
@@ -150,6 +151,20 @@ class Line:
     driver: SipDriver
     context: RecordingContext
     baresip: BaresipPeer | None = None
+
+
+def managed_options(tmp_path: Path, account: str, **more: Any) -> dict[str, Any]:
+    """Options for a line whose baresip offhook runs on loopback, without sound hardware."""
+    return {
+        "account": account,
+        "sip_listen": f"{LOOPBACK}:{free_port()}",
+        "net_interface": LOOPBACK,
+        "dns_server": f"{LOOPBACK}:53",
+        "audio_player": "aubridge,nil",
+        "audio_source": "aubridge,nil",
+        "runtime_dir": str(tmp_path / "line"),
+        **more,
+    }
 
 
 @pytest.fixture

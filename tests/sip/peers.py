@@ -249,7 +249,8 @@ class KamailioProxy:
     """Kamailio as registrar and stateful proxy, no auth, no database.
 
     A request for a user that is not registered goes to `gateway_port` on 127.0.0.1 if given,
-    as a PBX sends calls to external numbers to its trunk.
+    as a PBX sends calls to external numbers to its trunk. User "mallory" may not register
+    (403), as with a wrong password.
     """
 
     directory: Path
@@ -293,7 +294,12 @@ request_route {{
         exit;
     }}
     if (is_method("CANCEL")) {{ if (t_check_trans()) t_relay(); exit; }}
-    if (is_method("REGISTER")) {{ save("location"); exit; }}
+    if (is_method("REGISTER")) {{
+        # "mallory" stands for an account with a wrong password.
+        if ($fU == "mallory") {{ sl_send_reply("403", "Forbidden"); exit; }}
+        save("location");
+        exit;
+    }}
     t_check_trans();
     record_route();
     if (uri == myself && !lookup("location")) {{ {unknown_user} }}

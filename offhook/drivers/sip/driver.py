@@ -22,6 +22,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import tempfile
 from collections.abc import Mapping
@@ -82,6 +83,10 @@ _BACKOFF_FIRST = 0.25
 _BACKOFF_MAX = 30.0
 #: A session or process that lasted this long resets the backoff.
 _STABLE_AFTER = 30.0
+#: A managed baresip that exits within this many seconds of its start, this many times in a row,
+#: puts the line into "failed" (it keeps being retried).
+_QUICK_EXIT = 5.0
+_QUICK_EXITS_FAILED = 3
 
 
 class SipDriver(LineDriver):
@@ -235,6 +240,8 @@ class SipDriver(LineDriver):
         self._dial_account: str | None = self.options.account
         self._several_accounts = False
         self._stopping = False
+        #: "registered", "registering", or why registering failed (managed with registrar).
+        self._registration = "registering"
 
     # -- LineDriver -------------------------------------------------------------------------
 
@@ -366,6 +373,7 @@ class SipDriver(LineDriver):
 
     async def _run(self) -> None:
         attempt = 0
+        quick_exits = 0  # managed: baresip exited soon after it started, this many times in a row
         while not self._stopping:
             started = asyncio.get_running_loop().time()
             try:
@@ -381,12 +389,20 @@ class SipDriver(LineDriver):
             await self._disconnect()
             if self._stopping:
                 return
-            if asyncio.get_running_loop().time() - started > _STABLE_AFTER:
+            lasted = asyncio.get_running_loop().time() - started
+            if lasted > _STABLE_AFTER:
                 attempt = 0
+            exited = self._process is not None and not self._process.running
+            quick_exits = quick_exits + 1 if exited and lasted < _QUICK_EXIT else 0
             delay = min(_BACKOFF_MAX, _BACKOFF_FIRST * 2**attempt) * random.uniform(0.5, 1.0)
             attempt += 1
+            # baresip that cannot even start (port taken, bad setting) will not heal by itself:
+            # say so, but keep trying, as the cause may go away (another program exits).
+            state = (
+                LineState.FAILED if quick_exits >= _QUICK_EXITS_FAILED else LineState.RECONNECTING
+            )
             log.warning("line %s: %s; retrying in %.1f s", self.context.line_id, reason, delay)
-            self.context.set_status(LineState.RECONNECTING, f"{reason}; retrying in {delay:.0f} s")
+            self.context.set_status(state, f"{reason}; retrying in {delay:.1f} s")
             await asyncio.sleep(delay)
 
     async def _session(self) -> str:
@@ -395,7 +411,7 @@ class SipDriver(LineDriver):
         control = await self._connect(host, port)
         self._control = control
         await self._reconcile(control)
-        self.context.set_status(LineState.CONNECTED, self._where())
+        self._report_line()
         log.info("line %s: connected to baresip at %s:%s", self.context.line_id, host, port)
         waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(control.closed())]
         if self._process is not None:
@@ -405,8 +421,13 @@ class SipDriver(LineDriver):
         finally:
             for waiting in waits:
                 waiting.cancel()
-        if self._process is not None and not self._process.running:
-            return self._exit_reason()
+        if self._process is not None:
+            # A killed baresip closes the connection before its exit is noticed: give that a
+            # moment, so the user is told baresip exited rather than that a connection closed.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._process.wait(), 0.5)
+            if not self._process.running:
+                return self._exit_reason()
         reason = await control.closed()
         if not self.options.managed and reason == "baresip closed the control connection":
             reason += " (it serves one control client: is another program connected to it?)"
@@ -464,37 +485,55 @@ class SipDriver(LineDriver):
         for event in events:
             self.context.emit(event)
         self.context.reconcile(live, at)
-        self._report_registration(agents)
+        self._registration_from(agents)
 
     def _on_event(self, event: Mapping[str, Any]) -> None:
-        kind = event.get("type")
         if event.get("class") == "register":
+            kind = event.get("type")
             if kind in ("REGISTER_OK", "REGISTER_FAIL") and event.get("accountaor") in (
                 None,
                 self._dial_account,
             ):
-                self._on_registration(kind == "REGISTER_OK", str(event.get("param", "")))
+                detail = plain(str(event.get("param") or "")).strip()
+                self._registration = "registered" if kind == "REGISTER_OK" else detail or "failed"
+                if self._control is not None and not self._control.is_closed:
+                    self._report_line()
             return
         for call_event in self._calls.on_event(event, utcnow()):
             self.context.emit(call_event)
 
-    def _on_registration(self, ok: bool, detail: str) -> None:
-        registrar = self.options.registrar or "the registrar"
-        if ok:
-            self.context.set_status(LineState.CONNECTED, f"{self._where()}, registered")
+    def _report_line(self) -> None:
+        """Tell the user the line is connected, or why it does not work though connected."""
+        if not (self.options.managed and self.options.registrar):
+            self.context.set_status(LineState.CONNECTED, self._where())
+        elif self._registration in ("registered", "registering"):
+            self.context.set_status(LineState.CONNECTED, f"{self._where()}, {self._registration}")
         else:
             self.context.set_status(
                 LineState.RECONNECTING,
-                f"not registered at {registrar}: {detail or 'no answer'}; baresip keeps trying "
-                "(check account, auth_user and password)",
+                f"not registered at {self.options.registrar}: {self._registration}; baresip "
+                "keeps trying (check account, auth_user and password)",
             )
 
-    def _report_registration(self, agents: list[tuple[str, str]]) -> None:
-        if not (self.options.managed and self.options.registrar):
-            return
-        status = dict(agents).get(self.options.account or "", "")
-        if "OK" in status:
-            self.context.set_status(LineState.CONNECTED, f"{self._where()}, registered")
+    def _registration_from(self, agents: list[tuple[str, str]]) -> None:
+        # reginfo shows "OK" when registered, "zzz" while trying, "ERR" after a failure.
+        status = dict(agents).get(self._dial_account or "", "")
+        if "OK" in status.split():
+            self._registration = "registered"
+        elif "ERR" in status.split():
+            self._registration = self._registration_error() or "registration failed"
+        else:
+            self._registration = "registering"
+
+    def _registration_error(self) -> str | None:
+        """Why registering failed, from baresip's output (reginfo only says "ERR")."""
+        if self._process is None:
+            return None
+        prefix = f"reg: {self._dial_account}: "
+        for line in reversed(self._process.last_output(50).splitlines()):
+            if line.startswith(prefix):
+                return line.removeprefix(prefix)
+        return None
 
     # -- managed baresip --------------------------------------------------------------------
 
@@ -593,12 +632,19 @@ class SipDriver(LineDriver):
 
     def _exit_reason(self) -> str:
         process = self._process
-        if process is None:
+        code = process.returncode if process is not None else None
+        if process is None or code is None:
             return "baresip is not running"
-        code = process.returncode
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            return f"baresip was stopped ({name})"
+        if code == 0:
+            return "baresip quit"
         output = process.last_output(3).replace("\n", " | ")
-        reason = f"baresip exited (code {code})"
-        return f"{reason}: {output}" if output else reason
+        return f"baresip exited with code {code}" + (f": {output}" if output else "")
 
 
 def _valid_host_port(text: str) -> bool:

@@ -1,0 +1,201 @@
+"""Faults with real peers: baresip killed and restarted, the control connection taken away.
+
+What must hold afterwards (issue 4, item 4): no call stays ringing or connected that is not,
+a call connected while nobody listened shows as connected, no ended call is lost, and the line
+tells the user what is going on.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Line, managed_options, needs_peers
+from peers import LOOPBACK, Peers, free_port
+
+from offhook.calls.events import CallState, EndReason
+from offhook.drivers.contract import LineState
+from offhook.drivers.sip.ctrl import BaresipControl
+
+pytestmark = [pytest.mark.sip, needs_peers]
+
+ANNA = '"Anna" <sip:+41441111111@127.0.0.1>'
+BERT = '"Bert" <sip:+41442222222@127.0.0.1>'
+CARL = '"Carl" <sip:+41443333333@127.0.0.1>'
+
+
+async def one_finished_one_connected_one_ringing(line: Line, peers: Peers, target: str) -> None:
+    """Anna called and hung up; Bert is connected; Carl rings."""
+    anna = peers.sipp("uac_cid", target, cid_from=ANNA, pause_ms=10)
+    ringing = await line.context.call(CallState.RINGING, number="+41441111111")
+    await line.driver.answer(ringing.call_ref)
+    await line.context.call(CallState.ENDED, number="+41441111111")
+    assert await anna.result() == 0, anna.errors()
+
+    peers.sipp("uac_wait_bye", target, cid_from=BERT, timeout=20)
+    ringing = await line.context.call(CallState.RINGING, number="+41442222222")
+    await line.driver.answer(ringing.call_ref)
+    await line.context.call(CallState.CONNECTED, number="+41442222222")
+
+    peers.sipp("uac_wait_bye", target, cid_from=CARL, timeout=20)
+    await line.context.call(CallState.RINGING, number="+41443333333")
+
+
+def assert_reconciled(line: Line) -> None:
+    context = line.context
+    assert not context.open_calls(), "a call still shows as ringing or connected"
+    finished = next(v for v in context.calls.values() if "+41441111111" in v.remote_number)
+    assert finished.last.end_reason is EndReason.ANSWERED, "the finished call changed"
+    assert not finished.ended_by_reconcile
+    for number in ("+41442222222", "+41443333333"):
+        view = next(v for v in context.calls.values() if number in v.remote_number)
+        assert view.ended_by_reconcile
+
+
+async def test_attached_baresip_killed_and_restarted(attached_line: Line, peers: Peers) -> None:
+    line = attached_line
+    baresip = line.baresip
+    assert baresip is not None
+    await one_finished_one_connected_one_ringing(line, peers, baresip.contact)
+
+    baresip.kill()
+    await line.context.wait_for(
+        lambda: line.context.state is LineState.RECONNECTING, "the line to show it lost baresip"
+    )
+    reconnects = len(line.context.reconciliations)
+    baresip.start()  # same ports, as a user restarting their softphone
+    await line.context.wait_for(
+        lambda: len(line.context.reconciliations) > reconnects, "the line to reconcile"
+    )
+    await line.context.connected()
+    assert line.context.reconciliations[-1] == set()
+    assert_reconciled(line)
+
+    # And the line works again.
+    caller = peers.sipp("uac_cancel", baresip.contact, cid_from=ANNA, pause_ms=10)
+    await line.context.call(CallState.RINGING, number="+41441111111")
+    assert await caller.result() == 0, caller.errors()
+
+
+async def test_control_connection_taken_while_calls_change(
+    attached_line: Line, peers: Peers
+) -> None:
+    """While another program holds baresip's only control connection, one ringing call is
+    answered and another rejected there. Back in control, the line shows both right."""
+    line = attached_line
+    baresip = line.baresip
+    assert baresip is not None
+    anna = peers.sipp("uac_wait_bye", baresip.contact, cid_from=ANNA)
+    first = await line.context.call(CallState.RINGING, number="+41441111111")
+    bert = peers.sipp("uac_reject", baresip.contact, cid_from=BERT)
+    second = await line.context.call(CallState.RINGING, number="+41442222222")
+
+    reconnects = len(line.context.reconciliations)
+    intruder = await BaresipControl.connect(LOOPBACK, baresip.ctrl_port, lambda event: None)
+    await intruder.batch(
+        [
+            ("callfind", second.call_ref),
+            ("hangup", None),
+            ("callfind", first.call_ref),
+            ("accept", None),
+        ]
+    )
+    await intruder.close()
+
+    await line.context.wait_for(
+        lambda: len(line.context.reconciliations) > reconnects, "the line to reconcile"
+    )
+    connected = await line.context.call(CallState.CONNECTED, number="+41441111111")
+    assert connected.call_ref == first.call_ref
+    assert line.context.calls[second.call_ref].ended_by_reconcile
+    assert await bert.result() == 0, bert.errors()
+    assert any("another program" in reason for _, reason in line.context.statuses)
+
+    # The answered call is fully usable: we hang it up, and it ends as answered.
+    await line.driver.hangup(first.call_ref)
+    ended = await line.context.call(CallState.ENDED, number="+41441111111")
+    assert ended.last.end_reason is EndReason.ANSWERED
+    assert await anna.result() == 0, anna.errors()
+
+
+async def test_managed_baresip_killed_mid_call_is_restarted(
+    peers: Peers, make_line: Any, tmp_path: Path
+) -> None:
+    line: Line = await make_line(managed_options(tmp_path, f"sip:alice@{LOOPBACK}:{free_port()}"))
+    await line.context.connected()
+    target = line.driver.options.sip_listen
+    assert target is not None
+    await one_finished_one_connected_one_ringing(line, peers, target)
+
+    pid_file = tmp_path / "line" / "baresip.pid"
+    first_pid = int(pid_file.read_text())
+    reconnects = len(line.context.reconciliations)
+    os.kill(first_pid, signal.SIGKILL)
+
+    await line.context.wait_for(
+        lambda: len(line.context.reconciliations) > reconnects, "baresip restarted and reconciled"
+    )
+    await line.context.connected()
+    assert int(pid_file.read_text()) != first_pid
+    assert any(
+        state is LineState.RECONNECTING and "baresip was stopped (SIGKILL)" in reason
+        for state, reason in line.context.statuses
+    )
+    assert_reconciled(line)
+
+    caller = peers.sipp("uac_cancel", target, cid_from=ANNA, pause_ms=10)
+    ringing = await line.context.call(CallState.RINGING, number="+41441111111")
+    assert not ringing.ended_by_reconcile
+    assert await caller.result() == 0, caller.errors()
+
+
+async def test_managed_line_stop_leaves_nothing_running(make_line: Any, tmp_path: Path) -> None:
+    line: Line = await make_line(managed_options(tmp_path, f"sip:alice@{LOOPBACK}:{free_port()}"))
+    await line.context.connected()
+    pid = int((tmp_path / "line" / "baresip.pid").read_text())
+    await line.driver.stop()
+    assert line.context.state is LineState.STOPPED
+    assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
+
+
+async def test_unreachable_baresip_is_retried_with_the_reason_shown(make_line: Any) -> None:
+    port = free_port(socket.SOCK_STREAM)
+    line: Line = await make_line({"ctrl_port": port})
+    _, reason = await line.context.wait_for(
+        lambda: next((s for s in line.context.statuses if s[0] is LineState.RECONNECTING), None),
+        "the line to report it cannot reach baresip",
+    )
+    assert f"127.0.0.1:{port}" in reason
+    assert "retrying in" in reason
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+    except OSError:
+        return True
+
+
+async def test_managed_baresip_that_cannot_start_fails_the_line(
+    make_line: Any, tmp_path: Path
+) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind((LOOPBACK, 0))
+        port = taken.getsockname()[1]
+        line: Line = await make_line(
+            managed_options(
+                tmp_path, f"sip:alice@{LOOPBACK}:{port}", sip_listen=f"{LOOPBACK}:{port}"
+            )
+        )
+        state, reason = await line.context.wait_for(
+            lambda: next((s for s in line.context.statuses if s[0] is LineState.FAILED), None),
+            "the line to fail",
+        )
+    assert state is LineState.FAILED
+    assert "baresip exited with code" in reason
+    assert "Address already in use" in reason  # baresip's own words, for the admin
+    assert "retrying in" in reason
