@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from offhook.drivers.sip.netstring import NetstringDecoder, NetstringError, encode
+from offhook.drivers.sip.netstring import NetstringDecoder, encode
 
 log = logging.getLogger(__name__)
 
@@ -198,17 +198,16 @@ class BaresipControl:
                     if lost := self._decoder.pending:
                         reason += f" in the middle of a message ({lost} bytes lost)"
                     break
-                try:
-                    frames = self._decoder.feed(data)
-                except NetstringError as exc:
-                    reason = f"dropped the control connection: {exc}"
-                    log.warning("baresip at %s: %s", self.peer, reason)
-                    break
+                frames = self._decoder.feed(data)
                 for problem in self._decoder.problems:
                     log.warning("baresip at %s sent damaged control data: %s", self.peer, problem)
                 self._decoder.problems.clear()
                 for frame in frames:
                     self._dispatch(frame)
+                if self._decoder.broken:
+                    reason = f"dropped the control connection: {self._decoder.broken}"
+                    log.warning("baresip at %s: %s", self.peer, reason)
+                    break
         except OSError as exc:
             reason = f"the control connection to baresip broke: {exc.strerror or exc}"
         finally:

@@ -108,7 +108,8 @@ class SipDriver(LineDriver):
     class Options(BaseModel):
         """Attach: `ctrl_port` (and `ctrl_host`). Managed: `account` and what it needs."""
 
-        model_config = ConfigDict(extra="forbid")
+        # Errors must not echo the input: it holds the SIP password.
+        model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
         mode: Literal["attach", "managed"] | None = Field(
             None, description="Inferred when left out: managed if `account` is set, else attach."

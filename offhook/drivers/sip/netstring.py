@@ -5,8 +5,8 @@ A control connection can carry damage (a half-written frame from a baresip that 
 stray write from another program, a length that cannot be right): bytes that do not form a
 frame are skipped up to the next plausible frame start, and every skip is counted and explained,
 so the connection survives a bad frame instead of dying on it. Only a declared length beyond
-`max_size` is fatal: waiting for that many bytes would stall the line, so the caller should drop
-the connection and reconnect.
+`max_size` is fatal (`broken`): waiting for that many bytes would stall the line, so the caller
+should drop the connection and reconnect.
 """
 
 from __future__ import annotations
@@ -22,10 +22,6 @@ DEFAULT_MAX_SIZE = 1 << 20
 # Resynchronisation looks for this, so garbage that merely contains digits is not taken for a
 # frame.
 _FRAME_START = re.compile(rb"(?:0|[1-9][0-9]{0,9}):\{")
-
-
-class NetstringError(Exception):
-    """The stream cannot be framed any more; drop the connection."""
 
 
 def encode(payload: bytes) -> bytes:
@@ -44,12 +40,17 @@ class NetstringDecoder:
     #: Why bytes were skipped, oldest first; the caller logs and clears it after each `feed`.
     problems: list[str] = field(default_factory=list)
     skipped_bytes: int = 0
+    #: Set when the stream cannot be framed any more (see `feed`).
+    broken: str | None = None
 
     def feed(self, data: bytes) -> list[bytes]:
         """Add received bytes; return every frame completed by them, in order.
 
-        Raises `NetstringError` if a frame declares a length above `max_size`.
+        Once a frame declares a length above `max_size`, `broken` says so and nothing more is
+        decoded: the caller should drop the connection (after using the frames returned).
         """
+        if self.broken:
+            return []
         self._buffer += data
         frames: list[bytes] = []
         while (frame := self._next_frame()) is not None:
@@ -64,25 +65,27 @@ class NetstringDecoder:
     def _next_frame(self) -> bytes | None:
         """Cut the next complete frame off the buffer, skipping damage; None: wait for more."""
         length_digits = len(str(self.max_size))
-        while self._buffer:
+        while self._buffer and not self.broken:
             buf = self._buffer
-            colon = buf.find(b":", 0, length_digits + 2)
-            if colon == -1:
-                if len(buf) <= length_digits and buf.isdigit():
-                    return None  # a length still arriving
+            digits = len(buf) - len(buf.lstrip(b"0123456789"))
+            if digits > length_digits:
+                self.broken = (
+                    f"a control message announced more than the {self.max_size:,} bytes allowed"
+                )
+                return None
+            if digits == len(buf):
+                return None  # a length still arriving
+            if digits == 0 or buf[digits] != ord(":") or (digits > 1 and buf[0] == ord("0")):
                 self._resync("no length prefix")
                 continue
-            digits = bytes(buf[:colon])
-            if not digits.isdigit() or (len(digits) > 1 and digits.startswith(b"0")):
-                self._resync("no length prefix")
-                continue
-            length = int(digits)
+            length = int(buf[:digits])
             if length > self.max_size:
-                raise NetstringError(
+                self.broken = (
                     f"a control message announced {length:,} bytes, more than the "
                     f"{self.max_size:,} allowed"
                 )
-            end = colon + 1 + length
+                return None
+            end = digits + 1 + length
             if len(buf) <= end:
                 return None  # wait for the rest of the payload and the trailing comma
             if buf[end] != ord(","):
@@ -90,7 +93,7 @@ class NetstringDecoder:
                 # that happened to look like a length): skip this header and look again.
                 self._resync("frame not terminated where its length said")
                 continue
-            frame = bytes(buf[colon + 1 : end])
+            frame = bytes(buf[digits + 1 : end])
             if not self.plausible(frame):
                 self._resync("frame content is not a control message")
                 continue
@@ -101,25 +104,28 @@ class NetstringDecoder:
     def _resync(self, reason: str) -> None:
         """Drop bytes up to the next plausible frame start after position 0.
 
-        A candidate counts if its frame is still incomplete, or is complete, properly terminated
-        and passes `plausible`: after damage, digits of the broken frame can join the next
-        length (`{"a":1` + `7:{…` reads as `17:{…`), and this check rejects such fakes.
+        The first candidate that is complete, properly terminated and `plausible` wins; failing
+        that, the first that is still incomplete (a frame not fully received). After damage,
+        digits of the broken frame can join the next length (`{"a":1` + `78:{…` reads as
+        `178:{…`), which is why candidates overlap and complete ones are preferred.
         """
         buf = self._buffer
-        cut = 0
-        for match in _FRAME_START.finditer(buf, 1):
-            colon = buf.index(b":", match.start())
-            length = int(buf[match.start() : colon])
+        complete = incomplete = None
+        position = 1
+        while complete is None and (match := _FRAME_START.search(buf, position)):
+            start = match.start()
+            position = start + 1
+            colon = buf.index(b":", start)
+            length = int(buf[start:colon])
             end = colon + 1 + length
             if length > self.max_size:
                 continue
             if len(buf) <= end:
-                cut = match.start()
-                break
-            if buf[end] == ord(",") and self.plausible(bytes(buf[colon + 1 : end])):
-                cut = match.start()
-                break
-        if not cut:
+                incomplete = start if incomplete is None else incomplete
+            elif buf[end] == ord(",") and self.plausible(bytes(buf[colon + 1 : end])):
+                complete = start
+        cut = complete if complete is not None else incomplete
+        if cut is None:
             # Keep a tail that could be a frame start split across two reads.
             cut = max(len(buf) - (len(str(self.max_size)) + 2), 1)
             while cut < len(buf) and not buf[cut : cut + 1].isdigit():
