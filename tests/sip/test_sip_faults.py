@@ -153,13 +153,25 @@ async def test_managed_baresip_killed_mid_call_is_restarted(
     assert await caller.result() == 0, caller.errors()
 
 
-async def test_managed_line_stop_leaves_nothing_running(make_line: Any, tmp_path: Path) -> None:
+async def test_managed_line_stop_ends_its_calls_and_leaves_nothing_running(
+    peers: Peers, make_line: Any, tmp_path: Path
+) -> None:
     line: Line = await make_line(managed_options(tmp_path, f"sip:alice@{LOOPBACK}:{free_port()}"))
     await line.context.connected()
+    assert line.driver.options.sip_listen is not None
+    peers.sipp("uac_wait_bye", line.driver.options.sip_listen, cid_from=ANNA)
+    ringing = await line.context.call(CallState.RINGING)
+    await line.driver.answer(ringing.call_ref)
+    await line.context.call(CallState.CONNECTED)
     pid = int((tmp_path / "line" / "baresip.pid").read_text())
+
     await line.driver.stop()
+
     assert line.context.state is LineState.STOPPED
+    ended = line.context.calls[ringing.call_ref]
+    assert (ended.state, ended.last.end_reason) == (CallState.ENDED, EndReason.ANSWERED)
     assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
+    assert not (tmp_path / "line" / "accounts").exists()
 
 
 async def test_unreachable_baresip_is_retried_with_the_reason_shown(make_line: Any) -> None:

@@ -43,6 +43,20 @@ def test_mode_is_inferred() -> None:
     assert managed.managed and managed.ctrl_port == 4455
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"ctrl_port": 4444},
+        {"ctrl_host": "10.0.0.5", "ctrl_port": 4444, "account": "sip:201@pbx.example.com"},
+        {"account": "sip:201@pbx.example.com", "registrar": "pbx", "password": "pw"},
+    ],
+)
+def test_options_survive_a_round_trip(options: dict[str, Any]) -> None:
+    """The core may store and pass back model_dump() output, every field included."""
+    validated = Options.model_validate(options)
+    assert Options.model_validate(validated.model_dump()) == validated
+
+
 def test_nothing_to_connect_to() -> None:
     assert "set ctrl_port" in error_of()
     assert "set account" in error_of()

@@ -138,7 +138,7 @@ class SipDriver(LineDriver):
         password: SecretStr | None = Field(None, description="managed: SIP password")
         register_interval: int = Field(600, ge=60, le=86400, description="managed: seconds")
         sip_listen: str | None = Field(
-            None, description="managed: local SIP address, host:port (default: baresip's)"
+            None, description="managed: local SIP address, host:port (default: a free port)"
         )
         net_interface: str | None = Field(None, description="managed: network interface or IP")
         dns_server: str | None = Field(None, description="managed: host:port of a DNS server")
@@ -160,8 +160,12 @@ class SipDriver(LineDriver):
 
         @model_validator(mode="after")
         def _check(self) -> Self:
-            given = self.model_fields_set
-            managed_given = [name for name in _MANAGED_ONLY if name in given]
+            # "Given" means "not the default", so options that went through model_dump()
+            # (every field present) validate the same as the admin's original ones.
+            fields = type(self).model_fields
+            managed_given = [
+                name for name in _MANAGED_ONLY if getattr(self, name) != fields[name].default
+            ]
             if self.mode is None:
                 if managed_given or (self.account and self.ctrl_port is None):
                     self.mode = "managed"
@@ -185,7 +189,7 @@ class SipDriver(LineDriver):
                     raise ValueError(
                         "managed mode needs account, the line's SIP address (sip:user@host)"
                     )
-                if "ctrl_host" in given and self.ctrl_host != _LOOPBACK:
+                if self.ctrl_host != _LOOPBACK:
                     raise ValueError(
                         "ctrl_host is for attaching to a baresip you run; the baresip that "
                         "offhook runs listens on 127.0.0.1 only"
@@ -262,6 +266,10 @@ class SipDriver(LineDriver):
             self._task = None
         await self._disconnect()
         if self._process is not None:
+            # Its calls end with it, now: reported now, they get their true duration, instead
+            # of lasting until the line's next start reconciles them away.
+            for event in self._calls.end_all(utcnow()):
+                self.context.emit(event)
             await self._process.stop()
             self._process = None
         self._clean_runtime_dir()
@@ -382,6 +390,7 @@ class SipDriver(LineDriver):
                     await self._ensure_baresip()
                 reason = await self._session()
             except BaresipSetupError as exc:
+                await self._disconnect()
                 log.error("line %s: %s", self.context.line_id, exc)
                 self.context.set_status(LineState.FAILED, str(exc))
                 return
@@ -410,8 +419,13 @@ class SipDriver(LineDriver):
         """Connect, reconcile, then serve events until the connection or baresip is gone."""
         host, port = self._ctrl_address()
         control = await self._connect(host, port)
+        try:
+            await self._reconcile(control)
+        except BaseException:
+            await control.close()
+            raise
+        # Only now may dial/answer/hangup use it: reconciliation moves baresip's current call.
         self._control = control
-        await self._reconcile(control)
         self._report_line()
         log.info("line %s: connected to baresip at %s:%s", self.context.line_id, host, port)
         waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(control.closed())]

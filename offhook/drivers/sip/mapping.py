@@ -292,6 +292,10 @@ class LineCalls:
         self._watching = True
         return events, set(self._calls)
 
+    def end_all(self, at: datetime) -> list[CallEvent]:
+        """End every live call: the phone they were on is being shut down by us."""
+        return [self._end(call, RESET_BY_USER[0], at) for call in list(self._calls.values())]
+
     # -- inside ---------------------------------------------------------------------------
 
     def _track(
