@@ -125,6 +125,8 @@ class BaresipPeer:
     #: Register at this Kamailio instead of taking direct IP calls.
     registrar_port: int | None = None
     answermode: str | None = None
+    #: More accounts on the same baresip (users at the same address), as for extra numbers.
+    extra_users: Sequence[str] = ()
     sip_port: int = field(default_factory=free_port)
     ctrl_port: int = field(default_factory=lambda: free_port(socket.SOCK_STREAM))
     process: subprocess.Popen[bytes] | None = None
@@ -162,12 +164,14 @@ class BaresipPeer:
             audio_source="aubridge,nil",
             audio_alert="aubridge,nil",
         )
-        account = account_line(
-            self.aor, regint=60 if self.registrar_port else 0, answermode=self.answermode
-        )
+        regint = 60 if self.registrar_port else 0
+        accounts = [
+            account_line(f"sip:{user}@{self.domain}", regint=regint, answermode=self.answermode)
+            for user in (self.user, *self.extra_users)
+        ]
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / "config").write_text(config.render())
-        (self.directory / "accounts").write_text(account + "\n")
+        (self.directory / "accounts").write_text("".join(f"{a}\n" for a in accounts))
         (self.directory / "contacts").touch()
 
     def start(self) -> BaresipPeer:
@@ -232,6 +236,12 @@ class SippRun:
                 raise TimeoutError(f"SIPp {self.scenario} still running; see {self.directory}")
             await asyncio.sleep(0.01)
         return self.process.returncode
+
+    def messages(self) -> str:
+        """The SIP messages SIPp sent and received (run with `trace=True`)."""
+        return "\n".join(
+            p.read_text(errors="replace") for p in self.directory.glob("*messages.log")
+        )
 
     def errors(self) -> str:
         texts = [p.read_text(errors="replace") for p in self.directory.glob("*errors.log")]
@@ -365,12 +375,14 @@ class Peers:
         *,
         registrar_port: int | None = None,
         answermode: str | None = None,
+        extra_users: Sequence[str] = (),
     ) -> BaresipPeer:
         peer = BaresipPeer(
             self._dir(f"baresip-{user}"),
             user,
             registrar_port=registrar_port,
             answermode=answermode,
+            extra_users=extra_users,
         )
         self._stoppers.append(peer.stop)
         return peer.start()
@@ -390,12 +402,14 @@ class Peers:
         pause_ms: int = 0,
         port: int | None = None,
         timeout: float = 30,
+        trace: bool = False,
     ) -> SippRun:
         """Run one SIPp scenario once (`uac*` call `target` host:port; `uas*` wait on `port`).
 
         `cid_from` is the caller's From header (e.g. '"Anna" <sip:+41441234567@127.0.0.1>');
         `pause_ms` is how long `uac_cid` holds the call and `uac_cancel` lets it ring.
         A `uas` scenario returns once SIPp listens, so baresip can dial it right away.
+        `trace` keeps every SIP message in the run's directory (see `SippRun.messages`).
         """
         directory = self._dir(f"sipp-{scenario}")
         port = port or free_port()
@@ -425,6 +439,8 @@ class Peers:
         ]
         if cid_from is not None:
             args += ["-key", "cid_from", cid_from]
+        if trace:
+            args.append("-trace_msg")
         if target is not None:
             args.append(target)
         run = SippRun(

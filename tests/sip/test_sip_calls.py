@@ -7,13 +7,14 @@ the call. Assertions are on the call events the driver reports (as the core woul
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from conftest import Line, needs_peers
 from peers import LOOPBACK, Peers
 
 from offhook.calls.events import CallState, Direction, EndReason, HangupSide
-from offhook.drivers.contract import DialRequest, DriverError
+from offhook.drivers.contract import DialRequest, DriverError, LineState
 
 pytestmark = [pytest.mark.sip, needs_peers]
 
@@ -284,3 +285,41 @@ async def test_caller_id(
     ended = await line.context.call(CallState.ENDED)
     assert (ended.last.remote_number, ended.last.remote_name) == (number, name)
     assert await caller.result() == 0, caller.errors()
+
+
+async def test_baresip_with_several_accounts(peers: Peers, make_line: Any) -> None:
+    """Calls to any of baresip's accounts show on the line; offhook dials from `account`,
+    though an incoming call made another account baresip's current one."""
+    baresip = peers.baresip("alice", extra_users=["0441234567"])
+    line: Line = await make_line({"ctrl_port": baresip.ctrl_port, "account": baresip.aor})
+    await line.context.connected()
+
+    caller = peers.sipp("uac_reject", baresip.contact, service="0441234567", cid_from=HANS)
+    ringing = await line.context.call(CallState.RINGING)
+    await line.driver.hangup(ringing.call_ref)
+    rejected = await line.context.call(CallState.ENDED)
+    assert rejected.last.end_reason is EndReason.REJECTED
+    assert await caller.result() == 0, caller.errors()
+
+    callee = peers.sipp("uas_busy", trace=True)
+    await line.driver.dial(
+        DialRequest("d", "+41441234567", f"sip:+41441234567@{LOOPBACK}:{callee.port}")
+    )
+    await line.context.call(CallState.ENDED, dial_ref="d")
+    assert await callee.result() == 0, callee.errors()
+    assert f"From: <{baresip.aor}>" in callee.messages()
+
+
+async def test_attached_baresip_without_the_account_fails_the_line(
+    attached_line: Line, make_line: Any
+) -> None:
+    assert attached_line.baresip is not None
+    await attached_line.driver.stop()  # baresip serves one control client
+    line: Line = await make_line(
+        {"ctrl_port": attached_line.baresip.ctrl_port, "account": "sip:bob@127.0.0.1"}
+    )
+    _, reason = await line.context.wait_for(
+        lambda: line.context.statuses[-1] if line.context.state is LineState.FAILED else None,
+        "the line to fail",
+    )
+    assert "baresip has no account sip:bob@127.0.0.1" in reason

@@ -46,6 +46,7 @@ from offhook.drivers.sip.mapping import (
     parse_callstat,
     parse_listcalls,
     parse_reginfo,
+    same_address,
 )
 from offhook.drivers.sip.process import (
     BaresipConfig,
@@ -313,8 +314,10 @@ class SipDriver(LineDriver):
 
     async def answer(self, call_ref: str) -> None:
         call = self._calls.get(call_ref)
-        if call is None or call.direction is not Direction.INCOMING:
+        if call is None:
             raise DriverError("this call is no longer ringing on the line")
+        if call.direction is not Direction.INCOMING:
+            raise DriverError("only an incoming call can be answered")
         if call.established:
             return
         others = [
@@ -396,6 +399,12 @@ class SipDriver(LineDriver):
                 return
             except ControlError as exc:
                 reason = str(exc)
+            except OSError as exc:  # e.g. the runtime directory cannot be written
+                reason = f"could not start baresip: {exc}"
+            except Exception as exc:
+                # A bug must not leave the line silently dead: report it and start over.
+                log.exception("line %s: unexpected error", self.context.line_id)
+                reason = f"unexpected error ({type(exc).__name__}: {exc})"
             await self._disconnect()
             if self._stopping:
                 return
@@ -475,11 +484,16 @@ class SipDriver(LineDriver):
         agents = parse_reginfo((await control.command("reginfo")).data)
         accounts = [aor for aor, _ in agents]
         self._several_accounts = len(accounts) > 1
-        if self.options.account and accounts and self.options.account not in accounts:
-            raise BaresipSetupError(
-                f"baresip has no account {self.options.account}; it has {', '.join(accounts)}"
-            )
-        if self._dial_account is None and accounts:
+        if self.options.account and accounts:
+            # baresip spells the AOR its own way (no URI parameters): use its spelling.
+            mine = [aor for aor in accounts if same_address(aor, self.options.account)]
+            if not mine:
+                raise BaresipSetupError(
+                    f"baresip has no account {self.options.account}; "
+                    f"it has {', '.join(accounts)}"
+                )
+            self._dial_account = mine[0]
+        elif accounts:
             self._dial_account = accounts[0]
         callstats: list[str] = []
         for account in accounts or [""]:

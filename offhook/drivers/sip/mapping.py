@@ -142,6 +142,11 @@ def _uri_parts(uri: str) -> tuple[str, str]:
     return user, host.lower()
 
 
+def same_address(a: str, b: str) -> bool:
+    """Whether two SIP URIs name the same user at the same host[:port] (params ignored)."""
+    return _uri_parts(a) == _uri_parts(b)
+
+
 def dial_matches(dial_string: str, peer_uri: str) -> bool:
     """Whether baresip's peer URI is what `dial_string` became (a bare number gets a domain)."""
     dial_user, dial_host = _uri_parts(dial_string)
