@@ -1,0 +1,60 @@
+"""The offhook application: configuration, store, lines and live push, owned in one place."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+
+from offhook.config import Config
+from offhook.hub import JournalHub
+from offhook.lines import Lines
+from offhook.store import Store
+from offhook.store.models import Setting
+
+log = logging.getLogger(__name__)
+
+SESSION_SECRET_SETTING = "secret_key"  # noqa: S105 - the setting's name; the key is random
+
+
+class Offhook:
+    """One offhook server. The web app and the CLI are thin layers over this."""
+
+    def __init__(self, config: Config | None = None, store: Store | None = None) -> None:
+        self.config = config or Config()
+        self.store = store or Store(self.config.resolved_database_url())
+        self.hub = JournalHub()
+        self.lines = Lines(self.store, self.hub, ring_timeout=self.config.ring_timeout)
+        self.secret_key = ""
+        self.started = False
+
+    @property
+    def demo(self) -> bool:
+        return self.config.demo
+
+    def prepare(self) -> None:
+        """Migrate the store and make sure the session secret exists (blocking)."""
+        self.store.migrate()
+        self.secret_key = self._secret_key()
+
+    def _secret_key(self) -> str:
+        # Kept in the store, so sessions survive restarts and every server of a team agrees.
+        with self.store.session() as session:
+            row = session.get(Setting, SESSION_SECRET_SETTING)
+            if row is None:
+                row = Setting(key=SESSION_SECRET_SETTING, value={"key": secrets.token_urlsafe(48)})
+                session.add(row)
+            return str(row.value["key"])
+
+    async def start(self) -> None:
+        if not self.secret_key:
+            await asyncio.to_thread(self.prepare)
+        if self.config.redis_url:
+            await self.hub.connect_redis(self.config.redis_url)
+        await self.lines.start()
+        self.started = True
+
+    async def stop(self) -> None:
+        await self.lines.stop()
+        await self.hub.close()
+        self.started = False

@@ -1,0 +1,116 @@
+"""Users, passwords and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from offhook.store.models import ApiToken, User
+
+ROLES = ("admin", "user")
+TOKEN_PREFIX = "ohk_"  # noqa: S105 - marks offhook tokens, not a secret
+_hasher = PasswordHasher()
+
+# Verifying against this when the login is unknown keeps the timing of both answers alike.
+_DUMMY_HASH = _hasher.hash("offhook-timing-equaliser")
+
+
+class AuthError(ValueError):
+    """Bad input for a user or token; the message is for the user."""
+
+
+def hash_password(password: str) -> str:
+    if len(password) < 8:
+        raise AuthError("a password needs at least 8 characters")
+    if len(password) > 1024:
+        raise AuthError("a password may have at most 1024 characters")
+    return _hasher.hash(password)
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    if len(password) > 1024:
+        return False
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return user is not None and user.active
+
+
+def session_stamp(user: User) -> str:
+    """Changes when the password does, so a new password logs every old session out."""
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def find_user(session: Session, login: str) -> User | None:
+    return session.scalar(select(User).where(func.lower(User.login) == login.strip().lower()))
+
+
+def authenticate(session: Session, login: str, password: str) -> User | None:
+    user = find_user(session, login)
+    if not verify_password(user, password):
+        return None
+    if user is not None and _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def add_user(
+    session: Session,
+    login: str,
+    name: str,
+    password: str,
+    role: str = "user",
+    extension: str | None = None,
+    email: str | None = None,
+) -> User:
+    login = login.strip()
+    if not login or len(login) > 80 or any(c.isspace() for c in login):
+        raise AuthError("a login is 1 to 80 characters without spaces")
+    if role not in ROLES:
+        raise AuthError(f"the role must be one of: {', '.join(ROLES)}")
+    if find_user(session, login) is not None:
+        raise AuthError(f"there is already a user with the login {login!r}")
+    if extension is not None and extension and not extension.isdigit():
+        raise AuthError("an extension consists of digits only")
+    user = User(
+        login=login,
+        name=name.strip() or login,
+        password_hash=hash_password(password),
+        role=role,
+        extension=extension or None,
+        email=email or None,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, user: User, name: str = "") -> str:
+    """A new API token for `user`; only its hash is stored, so show it once."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, name=name[:200], token_hash=_token_hash(token)))
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if row is None or not row.user.active:
+        return None
+    now = datetime.now(UTC)
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        row.last_used_at = now  # coarse, so busy API clients do not write on every request
+    return row.user

@@ -1,0 +1,185 @@
+"""Recording calls: call events in, persisted calls out, one transaction per event."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from offhook.calls.events import CallEvent, CallState, Direction, EndReason, HangupSide, utcnow
+from offhook.calls.machine import CallFacts, apply, begin
+from offhook.directory import lookup
+from offhook.numbers import parse_incoming
+from offhook.settings import SettingsCache, numbering_plan
+from offhook.store.models import Call, CallEventRecord, Line
+
+log = logging.getLogger(__name__)
+
+OPEN_STATES = (CallState.RINGING.value, CallState.DIALLING.value, CallState.CONNECTED.value)
+
+
+class UnknownLine(LookupError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class CallChange:
+    """What recording an event did, for whoever shows calls (the journal)."""
+
+    call_id: int
+    line_id: int
+    user_id: int
+    created: bool
+    changed: bool
+
+
+def facts_of(call: Call) -> CallFacts:
+    return CallFacts(
+        direction=Direction(call.direction),
+        state=CallState(call.state),
+        started_at=call.started_at,
+        connected_at=call.connected_at,
+        ended_at=call.ended_at,
+        end_reason=EndReason(call.end_reason) if call.end_reason else None,
+        end_reason_given=call.end_reason_given,
+        hangup_by=HangupSide(call.hangup_by) if call.hangup_by else None,
+        remote_number=call.remote_number,
+        remote_name=call.remote_name,
+    )
+
+
+def _store_facts(call: Call, facts: CallFacts) -> None:
+    call.direction = facts.direction.value
+    call.state = facts.state.value
+    call.started_at = facts.started_at
+    call.connected_at = facts.connected_at
+    call.ended_at = facts.ended_at
+    call.end_reason = facts.end_reason.value if facts.end_reason else None
+    call.end_reason_given = facts.end_reason_given
+    call.hangup_by = facts.hangup_by.value if facts.hangup_by else None
+    call.remote_number = facts.remote_number[:300]
+    call.remote_name = facts.remote_name[:300]
+    call.updated_at = utcnow()
+
+
+def identify(session: Session, call: Call) -> None:
+    """Normalize the remote number and find who it belongs to (unless the user chose)."""
+    settings = SettingsCache.get(session)
+    parsed = parse_incoming(call.remote_number, numbering_plan(settings))
+    call.remote_e164 = parsed.e164
+    call.remote_kind = parsed.kind.value
+    if call.address_chosen:
+        return
+    matches = lookup(session, parsed, settings.country)
+    call.match_count = len(matches)
+    best = matches[0] if matches else None
+    call.address_id = best.address_id if best else None
+    call.channel_id = best.channel_id if best else None
+    call.colleague_id = best.user_id if best else None
+    call.match = best.match if best else None
+
+
+def _find(session: Session, event: CallEvent) -> Call | None:
+    call = session.scalar(
+        select(Call).where(Call.line_id == event.line_id, Call.call_ref == event.call_ref)
+    )
+    if call is None and event.dial_ref:
+        # The first event of a call offhook dialled: adopt the phone system's reference.
+        call = session.scalar(
+            select(Call).where(Call.line_id == event.line_id, Call.dial_ref == event.dial_ref)
+        )
+        if call is not None:
+            call.call_ref = event.call_ref[:200]
+    return call
+
+
+def record(session: Session, event: CallEvent) -> CallChange:
+    """Apply one call event to the store (inside the caller's transaction)."""
+    line = session.get(Line, event.line_id)
+    if line is None:
+        raise UnknownLine(f"there is no line {event.line_id}")
+    call = _find(session, event)
+    created = call is None
+    if call is None:
+        facts = begin(event)
+        call = Call(line_id=line.id, call_ref=event.call_ref[:200], dial_ref=event.dial_ref)
+        _store_facts(call, facts)
+        identify(session, call)
+        session.add(call)
+        changed = True
+    else:
+        facts = facts_of(call)
+        had_number = bool(facts.remote_number)
+        changed = apply(facts, event)
+        if changed:
+            _store_facts(call, facts)
+            if not had_number and facts.remote_number:
+                identify(session, call)
+    session.flush()
+    session.add(
+        CallEventRecord(
+            call_id=call.id,
+            state=event.state.value,
+            at=event.at,
+            changed=changed,
+            detail={
+                "call_ref": event.call_ref,
+                "end_reason": event.end_reason.value if event.end_reason else None,
+                "hangup_by": event.hangup_by.value if event.hangup_by else None,
+                "dial_ref": event.dial_ref,
+            },
+        )
+    )
+    return CallChange(call.id, line.id, line.user_id, created, changed)
+
+
+def open_calls(session: Session, line_id: int) -> list[Call]:
+    return list(
+        session.scalars(select(Call).where(Call.line_id == line_id, Call.state.in_(OPEN_STATES)))
+    )
+
+
+def end_call(call: Call, at: datetime, why: str) -> None:
+    """End a call the phone system can no longer tell us about; the reason is inferred."""
+    facts = facts_of(call)
+    ended = CallEvent(
+        line_id=call.line_id,
+        call_ref=call.call_ref,
+        direction=facts.direction,
+        state=CallState.ENDED,
+        at=max(at, facts.connected_at or facts.started_at),
+    )
+    if apply(facts, ended):
+        _store_facts(call, facts)
+        call.ended_by_offhook = why[:200]
+
+
+def reconcile(
+    session: Session, line_id: int, live_call_refs: Collection[str], at: datetime | None = None
+) -> list[int]:
+    """End every open call on the line that the phone system no longer has; their ids."""
+    ended: list[int] = []
+    for call in open_calls(session, line_id):
+        if call.call_ref not in live_call_refs and not call.call_ref.startswith("dial:"):
+            end_call(call, at or datetime.now(UTC), "ended while offhook was not listening")
+            ended.append(call.id)
+    return ended
+
+
+def expire_ringing(session: Session, older_than: datetime) -> list[tuple[int, int]]:
+    """End calls that rang (or dialled) without news since `older_than`: (call id, line id)."""
+    stale = session.scalars(
+        select(Call).where(
+            Call.state.in_((CallState.RINGING.value, CallState.DIALLING.value)),
+            Call.updated_at < older_than,
+        )
+    )
+    ended = []
+    for call in stale:
+        end_call(call, call.updated_at, "no news from the phone system")
+        ended.append((call.id, call.line_id))
+    return ended

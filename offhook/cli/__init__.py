@@ -1,0 +1,458 @@
+"""The `offhook` command: thin, it turns flags into calls on the application."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from offhook import __version__
+from offhook.config import Config
+from offhook.store import Store, StoreError
+
+app = typer.Typer(
+    name="offhook",
+    help="Telephony journal for your CRM: see who calls, turn calls into work.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+users_app = typer.Typer(help="People who log in to offhook.", no_args_is_help=True)
+lines_app = typer.Typer(help="Phone lines and the drivers that serve them.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API tokens for scripts and other programs.", no_args_is_help=True)
+simulate_app = typer.Typer(help="Calls on a simulated line.", no_args_is_help=True)
+extensions_app = typer.Typer(help="Installed extensions (line drivers).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(lines_app, name="lines")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(simulate_app, name="simulate")
+app.add_typer(extensions_app, name="extensions")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]Error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def open_store(config: Config | None = None, name: str = "offhook") -> Store:
+    config = config or load_config()
+    store = Store(config.resolved_database_url(name))
+    try:
+        store.migrate()
+    except StoreError as exc:
+        fail(str(exc))
+    return store
+
+
+def load_config(**overrides: Any) -> Config:
+    try:
+        return Config(**overrides)
+    except Exception as exc:
+        fail(f"the configuration is not valid: {exc}")
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+
+
+@app.callback(invoke_without_command=True)
+def _main(
+    version: Annotated[bool, typer.Option("--version", help="Show the version and quit.")] = False,
+) -> None:
+    if version:
+        console.print(f"offhook {__version__}")
+        raise typer.Exit
+
+
+# --- serve and demo ----------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+) -> None:
+    """Run the offhook server (database from OFFHOOK_DATABASE_URL, else a SQLite file)."""
+    from offhook.app import Offhook
+
+    _logging(verbose)
+    config = load_config()
+    offhook = Offhook(config)
+    _run(offhook, host, port)
+
+
+def _run(offhook: Any, host: str, port: int) -> None:
+    import uvicorn
+
+    from offhook.web import create_app
+
+    try:
+        offhook.prepare()
+    except StoreError as exc:
+        fail(str(exc))
+    application = create_app(offhook)
+    uvicorn.run(
+        application,
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_graceful_shutdown=3,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    call_every: Annotated[
+        float, typer.Option(help="Seconds between calls that come in by themselves (0: none).")
+    ] = 90.0,
+    fresh: Annotated[bool, typer.Option(help="Start over with new demo data.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+) -> None:
+    """Start offhook with a demo firm, two users and a simulated line."""
+    from offhook.app import Offhook
+    from offhook.demo import DEMO_PASSWORD, seed_demo
+
+    _logging(verbose)
+    config = load_config(demo=True)
+    url = config.resolved_database_url("demo")
+    if fresh and url.startswith("sqlite:///"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+    store = Store(url)
+    offhook = Offhook(config, store)
+    try:
+        offhook.prepare()
+    except StoreError as exc:
+        fail(str(exc))
+    token = seed_demo(store, call_every=call_every)
+    token_file = config.data_dir / "demo-token"
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    token_file.write_text(token + "\n")
+    token_file.chmod(0o600)
+    where = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    console.print(
+        f"\n[bold]offhook demo[/] is starting at [link={where}]{where}[/link]\n"
+        f"  log in as [bold]anna[/] (or [bold]ben[/]) with the password [bold]{DEMO_PASSWORD}[/]\n"
+        f"  simulate a call: [cyan]offhook simulate call --from '+41 44 668 18 00'[/]\n"
+        f"  data: {store.engine.url.render_as_string(hide_password=True)}\n",
+        highlight=False,
+    )
+    _run(offhook, host, port)
+
+
+# --- users -------------------------------------------------------------------------------------
+
+
+@users_app.command("add")
+def users_add(
+    login: Annotated[str, typer.Argument(help="The login name.")],
+    name: Annotated[str, typer.Option(help="Full name, as shown in offhook.")] = "",
+    admin: Annotated[bool, typer.Option("--admin", help="May change settings and users.")] = False,
+    extension: Annotated[str, typer.Option(help="Internal extension, e.g. 231.")] = "",
+    email: Annotated[str, typer.Option(help="E-mail address.")] = "",
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="The password; asked for when not given (or set OFFHOOK_PASSWORD).",
+            envvar="OFFHOOK_PASSWORD",
+        ),
+    ] = None,
+) -> None:
+    """Add a user who can log in."""
+    from offhook.auth import AuthError, add_user
+
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    store = open_store()
+    try:
+        with store.session() as session:
+            user = add_user(
+                session, login, name, password, "admin" if admin else "user", extension, email
+            )
+            console.print(f"Added {user.name} ({user.login}, {user.role}).", highlight=False)
+    except AuthError as exc:
+        fail(str(exc))
+
+
+@users_app.command("list")
+def users_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List the users."""
+    from offhook.store.models import User
+
+    store = open_store()
+    with store.session() as session:
+        users = list(session.scalars(select(User).order_by(User.login)))
+        rows: list[dict[str, Any]] = [
+            {
+                "id": u.id,
+                "login": u.login,
+                "name": u.name,
+                "role": u.role,
+                "extension": u.extension,
+                "active": u.active,
+            }
+            for u in users
+        ]
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table("Login", "Name", "Role", "Extension", "Active")
+    for row in rows:
+        table.add_row(
+            row["login"],
+            row["name"],
+            row["role"],
+            row["extension"] or "",
+            "yes" if row["active"] else "no",
+        )
+    console.print(table)
+
+
+# --- lines -------------------------------------------------------------------------------------
+
+
+@lines_app.command("add")
+def lines_add(
+    login: Annotated[str, typer.Argument(help="Whose line it is (login).")],
+    driver: Annotated[str, typer.Option(help="Line driver, e.g. simulator or sip.")],
+    address: Annotated[str, typer.Option(help="The line's address: SIP URI, extension …")],
+    label: Annotated[str, typer.Option(help="A name for the line.")] = "",
+    option: Annotated[
+        list[str] | None,
+        typer.Option("--option", "-o", help="Driver option as key=value (value may be JSON)."),
+    ] = None,
+) -> None:
+    """Give a user a phone line."""
+    from offhook.auth import find_user
+    from offhook.lines_admin import LineConfigError, add_line
+
+    options = _options(option or [])
+    store = open_store()
+    try:
+        with store.session() as session:
+            user = find_user(session, login)
+            if user is None:
+                fail(f"there is no user with the login {login!r}")
+            line = add_line(session, user, driver, address, label, options)
+            console.print(
+                f"Added line {line.id} ({line.title}, {line.driver}) for {user.name}.",
+                highlight=False,
+            )
+    except LineConfigError as exc:
+        fail(str(exc))
+
+
+def _options(pairs: list[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            fail(f"--option takes key=value, not {pair!r}")
+        try:
+            options[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key.strip()] = raw
+    return options
+
+
+@lines_app.command("list")
+def lines_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List every line with its owner and driver (secrets are not shown)."""
+    from offhook.lines_admin import public_options
+    from offhook.store.models import Line
+
+    store = open_store()
+    with store.session() as session:
+        rows: list[dict[str, Any]] = [
+            {
+                "id": line.id,
+                "user": line.user.login,
+                "driver": line.driver,
+                "address": line.address,
+                "label": line.label,
+                "enabled": line.enabled,
+                "options": public_options(line),
+            }
+            for line in session.scalars(select(Line).order_by(Line.id))
+        ]
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table("Id", "User", "Driver", "Address", "Label", "Enabled")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["user"],
+            row["driver"],
+            row["address"],
+            row["label"],
+            "yes" if row["enabled"] else "no",
+        )
+    console.print(table)
+
+
+# --- extensions --------------------------------------------------------------------------------
+
+
+@extensions_app.command("list")
+def extensions_list() -> None:
+    """The line drivers installed on this machine, and whether offhook uses them."""
+    from offhook.drivers.registry import available_drivers
+    from offhook.store.models import Extension
+
+    store = open_store()
+    with store.session() as session:
+        state = {e.name: e for e in session.scalars(select(Extension))}
+        table = Table("Name", "Title", "Installed", "Auto load", "Note")
+        for name, info in available_drivers().items():
+            ext = state.get(name)
+            table.add_row(
+                name,
+                info.title,
+                "yes" if ext and ext.installed else "no",
+                "yes" if ext and ext.auto_load else "no",
+                info.error or "",
+            )
+    console.print(table)
+
+
+@extensions_app.command("install")
+def extensions_install(
+    name: Annotated[str, typer.Argument(help="Driver name, e.g. sip.")],
+    auto_load: Annotated[
+        bool, typer.Option("--auto-load/--no-auto-load", help="Start with the server.")
+    ] = True,
+) -> None:
+    """Install an extension so lines can use it (as Settings > Interfaces > Extensions)."""
+    from offhook.lines_admin import LineConfigError, install_extension
+
+    store = open_store()
+    try:
+        with store.session() as session:
+            install_extension(session, name, auto_load)
+    except LineConfigError as exc:
+        fail(str(exc))
+    console.print(
+        f"Installed {name}{' with auto load' if auto_load else ' (not auto loaded)'}. "
+        "Restart the server for it to take effect.",
+        highlight=False,
+    )
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+
+@tokens_app.command("create")
+def tokens_create(
+    login: Annotated[str, typer.Argument(help="Whose token (login); it acts as that user.")],
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "",
+) -> None:
+    """Create an API token; it is shown once, keep it safe."""
+    from offhook.auth import create_token, find_user
+
+    store = open_store()
+    with store.session() as session:
+        user = find_user(session, login)
+        if user is None:
+            fail(f"there is no user with the login {login!r}")
+        token = create_token(session, user, name)
+    err.print(f"API token for {login} (shown once; send it as 'Authorization: Bearer …'):")
+    print(token)
+
+
+# --- simulate ----------------------------------------------------------------------------------
+
+
+@simulate_app.command("call")
+def simulate_call(
+    number: Annotated[str, typer.Option("--from", help="The caller's number.")],
+    name: Annotated[str, typer.Option(help="The caller's display name.")] = "",
+    outcome: Annotated[
+        str, typer.Option(help="ringing (until you act), answered, missed, rejected or busy.")
+    ] = "answered",
+    ring: Annotated[float, typer.Option(help="Seconds it rings.", min=0)] = 4.0,
+    talk: Annotated[float, typer.Option(help="Seconds of talk when answered.", min=0)] = 60.0,
+    line: Annotated[
+        int | None, typer.Option(help="Line id (default: your simulated line).")
+    ] = None,
+    url: Annotated[str, typer.Option(help="The offhook server.", envvar="OFFHOOK_URL")] = (
+        "http://127.0.0.1:8000"
+    ),
+    token: Annotated[
+        str | None, typer.Option(help="API token (default: the demo's).", envvar="OFFHOOK_TOKEN")
+    ] = None,
+) -> None:
+    """Let a call come in on a simulated line of a running server."""
+    import httpx
+
+    if outcome not in ("ringing", "answered", "missed", "rejected", "busy"):
+        fail("--outcome must be ringing, answered, missed, rejected or busy")
+    token = token or _demo_token()
+    body = {
+        "number": number,
+        "name": name,
+        "outcome": outcome,
+        "ring_seconds": ring,
+        "talk_seconds": talk,
+        "line_id": line,
+    }
+    try:
+        response = httpx.post(
+            url.rstrip("/") + "/api/simulator/calls",
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+    except httpx.HTTPError as exc:
+        fail(f"could not reach offhook at {url}: {exc}")
+    if response.status_code >= 400:
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text
+        fail(f"{detail} (HTTP {response.status_code})")
+    data = response.json()
+    console.print(f"Call {data['call_ref']} is ringing on line {data['line_id']}.", highlight=False)
+
+
+def _demo_token() -> str:
+    path = load_config().data_dir / "demo-token"
+    try:
+        return path.read_text().strip()
+    except OSError:
+        fail(
+            "no API token: pass --token or set OFFHOOK_TOKEN "
+            "(create one with 'offhook tokens create LOGIN')"
+        )
+
+
+def main() -> None:
+    # Long numbers in JSON output must survive a pipe whatever the terminal's encoding.
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(encoding="utf-8")
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    app()

@@ -1,0 +1,355 @@
+"""The store: every table offhook keeps, as SQLAlchemy 2 models.
+
+Names follow the glossary in DESIGN.md. Schema changes go through Alembic migrations in
+`offhook/store/migrations`; the models here must always match the newest migration (a test
+checks that).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from offhook.calls.events import utcnow
+from offhook.store.types import UTCDateTime
+
+# Stable constraint names, so migrations can name what they alter on both databases.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+    }
+
+
+# --- people and access -------------------------------------------------------------------------
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), default="user")  # "admin" | "user"
+    # Internal extension, so a call from a colleague's desk phone is shown with their name.
+    extension: Mapped[str | None] = mapped_column(String(20), index=True)
+    email: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    lines: Mapped[list[Line]] = relationship(back_populates="user")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    # Only a hash is kept: a leaked database does not leak usable tokens.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
+class Preference(Base):
+    """Per-user preferences, e.g. the journal panel's position and size."""
+
+    __tablename__ = "preferences"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[dict[str, Any]]
+
+
+class Setting(Base):
+    """Firm-wide settings (Settings > Telephony …), one JSON document per group."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# --- extensions and lines ----------------------------------------------------------------------
+
+
+class Extension(Base):
+    """An installed extension (every line driver is one), as in Settings > Interfaces."""
+
+    __tablename__ = "extensions"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    installed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Without auto load the driver is not started with the server: its lines get no calls.
+    auto_load: Mapped[bool] = mapped_column(Boolean, default=False)
+    installed_at: Mapped[datetime | None]
+
+
+class Line(Base):
+    __tablename__ = "lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    driver: Mapped[str] = mapped_column(String(80))
+    address: Mapped[str] = mapped_column(String(200))  # SIP URI, extension, MSN …
+    label: Mapped[str] = mapped_column(String(200), default="")
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="lines")
+
+    @property
+    def title(self) -> str:
+        return self.label or self.address
+
+
+# --- CRM ---------------------------------------------------------------------------------------
+
+
+class Address(Base):
+    """A person, a company, or a contact person (a person at a company)."""
+
+    __tablename__ = "addresses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "person" | "company" | "contact"
+    salutation: Mapped[str] = mapped_column(String(80), default="")
+    first_name: Mapped[str] = mapped_column(String(200), default="")
+    last_name: Mapped[str] = mapped_column(String(200), default="")
+    company_name: Mapped[str] = mapped_column(String(300), default="")
+    company_id: Mapped[int | None] = mapped_column(
+        ForeignKey("addresses.id", ondelete="SET NULL"), index=True
+    )
+    position: Mapped[str] = mapped_column(String(200), default="")
+    street: Mapped[str] = mapped_column(String(300), default="")
+    postcode: Mapped[str] = mapped_column(String(20), default="")
+    city: Mapped[str] = mapped_column(String(200), default="")
+    country: Mapped[str] = mapped_column(String(2), default="")  # ISO 3166 alpha-2
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    company: Mapped[Address | None] = relationship(remote_side=[id], back_populates="contacts")
+    contacts: Mapped[list[Address]] = relationship(back_populates="company")
+    channels: Mapped[list[Channel]] = relationship(
+        back_populates="address", cascade="all, delete-orphan", order_by="Channel.position"
+    )
+
+    __table_args__ = (Index("ix_addresses_sort", "last_name", "company_name"),)
+
+
+class Channel(Base):
+    """A communication channel: phone, mobile, fax number or e-mail of an address.
+
+    A number is kept as entered (`value`) and normalized (`e164`, `number_kind`); the lookup of a
+    caller runs on `e164` and, for company switchboards, on `block_prefix`.
+    """
+
+    __tablename__ = "channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address_id: Mapped[int] = mapped_column(ForeignKey("addresses.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # "phone" | "mobile" | "fax" | "email"
+    label: Mapped[str] = mapped_column(String(80), default="")
+    value: Mapped[str] = mapped_column(String(300))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    e164: Mapped[str | None] = mapped_column(String(20))
+    number_kind: Mapped[str | None] = mapped_column(String(20))
+    block_prefix: Mapped[str | None] = mapped_column(String(20))
+    normalize_error: Mapped[str | None] = mapped_column(String(300))
+    # Which telephony settings the normalized form was computed with; a change re-normalizes.
+    normalized_with: Mapped[str | None] = mapped_column(String(64))
+
+    address: Mapped[Address] = relationship(back_populates="channels")
+
+    __table_args__ = (
+        Index("ix_channels_address_id", "address_id"),
+        Index("ix_channels_e164", "e164"),
+        Index("ix_channels_block_prefix", "block_prefix"),
+    )
+
+
+class Project(Base):
+    __tablename__ = "projects"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    description: Mapped[str] = mapped_column(String(300), default="")
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("addresses.id", ondelete="SET NULL"), index=True
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    customer: Mapped[Address | None] = relationship()
+
+
+class ServiceType(Base):
+    __tablename__ = "service_types"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+# --- calls and the work made of them -----------------------------------------------------------
+
+
+class Call(Base):
+    """One call on one line: its whole history, built from its call events."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("lines.id", ondelete="CASCADE"))
+    call_ref: Mapped[str] = mapped_column(String(200))
+    # Set while offhook dials: the driver reports it until the phone system's reference is known.
+    dial_ref: Mapped[str | None] = mapped_column(String(64), unique=True)
+    direction: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(20))
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+    # True when the driver said why the call ended; False when offhook inferred it.
+    end_reason_given: Mapped[bool] = mapped_column(Boolean, default=False)
+    hangup_by: Mapped[str | None] = mapped_column(String(20))
+    # Set when offhook, not the phone system, ended the call (reconciliation, ring timeout).
+    ended_by_offhook: Mapped[str | None] = mapped_column(String(200))
+    remote_number: Mapped[str] = mapped_column(String(300), default="")
+    remote_name: Mapped[str] = mapped_column(String(300), default="")
+    remote_e164: Mapped[str | None] = mapped_column(String(20))
+    remote_kind: Mapped[str | None] = mapped_column(String(20))
+    started_at: Mapped[datetime]
+    connected_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The caller found among the addresses (or chosen by the user among several).
+    address_id: Mapped[int | None] = mapped_column(ForeignKey("addresses.id", ondelete="SET NULL"))
+    channel_id: Mapped[int | None] = mapped_column(ForeignKey("channels.id", ondelete="SET NULL"))
+    colleague_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    match: Mapped[str | None] = mapped_column(String(20))  # exact | switchboard | internal
+    match_count: Mapped[int] = mapped_column(Integer, default=0)
+    address_chosen: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    line: Mapped[Line] = relationship()
+    address: Mapped[Address | None] = relationship()
+    channel: Mapped[Channel | None] = relationship()
+    colleague: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("line_id", "call_ref", name="uq_calls_line_ref"),
+        Index("ix_calls_line_started", "line_id", "started_at"),
+        Index("ix_calls_open", "state"),
+    )
+
+
+class CallEventRecord(Base):
+    """Every call event as received: the audit trail behind each call."""
+
+    __tablename__ = "call_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed: Mapped[bool] = mapped_column(Boolean)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Activity(Base):
+    """A dated record of an interaction, here a phone call."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    address_id: Mapped[int | None] = mapped_column(
+        ForeignKey("addresses.id", ondelete="SET NULL"), index=True
+    )
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="SET NULL"), index=True
+    )
+    call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), default="call")
+    occurred_at: Mapped[datetime]
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+    address: Mapped[Address | None] = relationship()
+    project: Mapped[Project | None] = relationship()
+    call: Mapped[Call | None] = relationship()
+
+
+class Service(Base):
+    """A time entry: billable work of a user on a project."""
+
+    __tablename__ = "services"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="SET NULL"), index=True
+    )
+    service_type_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_types.id", ondelete="SET NULL")
+    )
+    address_id: Mapped[int | None] = mapped_column(
+        ForeignKey("addresses.id", ondelete="SET NULL"), index=True
+    )
+    call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="SET NULL"), index=True
+    )
+    day: Mapped[date] = mapped_column(Date)
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    minutes: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+    project: Mapped[Project | None] = relationship()
+    service_type: Mapped[ServiceType | None] = relationship()
+    address: Mapped[Address | None] = relationship()
+    call: Mapped[Call | None] = relationship()
+
+    __table_args__ = (Index("ix_services_user_day", "user_id", "day"),)

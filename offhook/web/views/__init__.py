@@ -1,0 +1,1 @@
+"""One module per kind of page or API, each with a `router`."""

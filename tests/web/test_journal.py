@@ -1,0 +1,233 @@
+"""The journal over HTTP: login, live push, actions, isolation between users, CSRF."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from offhook.store import Store
+from offhook.web import create_app
+from tests import factories
+from tests.web.conftest import log_in, make_app
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def journal(client: TestClient) -> list[dict[str, Any]]:
+    response = client.get("/api/journal")
+    assert response.status_code == 200, response.text
+    entries: list[dict[str, Any]] = response.json()["entries"]
+    return entries
+
+
+def simulate(client: TestClient, csrf: str, **body: Any) -> dict[str, Any]:
+    response = client.post("/api/simulator/calls", json=body, headers={"X-CSRF-Token": csrf})
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def test_pages_and_api_need_login(client: TestClient) -> None:
+    assert client.get("/api/journal").status_code == 401
+    page = client.get("/settings")
+    assert page.status_code == 303 and page.headers["location"].startswith("/login")
+    assert client.get("/api/lookup", params={"number": "044"}).status_code == 401
+
+
+def test_wrong_password_is_refused(serve: Callable[[], TestClient], store: Store) -> None:
+    factories.user_with_line(store)
+    client = serve()
+    page = client.get("/login")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    response = client.post(
+        "/login", data={"login": "anna", "password": "nope", "csrf_token": token}
+    )
+    assert response.status_code == 401
+    assert "do not match" in response.text
+
+
+def test_incoming_call_from_known_number_shows_up_with_address(
+    serve: Callable[[], TestClient], store: Store
+) -> None:
+    factories.user_with_line(store)
+    client = serve()
+    anna_mueller = factories.address(store)
+    csrf = log_in(client, "anna")
+    simulate(client, csrf, number="+41 44 668 18 12", name="Anna M.", outcome="ringing")
+    [entry] = wait_for(lambda: journal(client), "the ringing call")
+    assert entry["state"] == "ringing" and entry["icon"] == "ringing"
+    assert entry["address"]["id"] == anna_mueller.id
+    assert entry["address"]["name"] == "Anna Müller, Muster AG"
+    assert "Bahnhofstrasse 12" in entry["address"]["full_address"]
+    # Found: shown as entered in the address.
+    assert entry["number"]["display"] == "044 668 18 12"
+    assert entry["can"]["answer"] and entry["can"]["hangup"]
+
+    assert client.post(
+        f"/api/calls/{entry['id']}/answer", headers={"X-CSRF-Token": csrf}
+    ).is_success
+    wait_for(lambda: journal(client)[0]["state"] == "connected", "the call to connect")
+    assert client.post(
+        f"/api/calls/{entry['id']}/hangup", headers={"X-CSRF-Token": csrf}
+    ).is_success
+    ended = wait_for(lambda: [e for e in journal(client) if e["state"] == "ended"], "the end")[0]
+    assert ended["end_reason"] == "answered"
+    assert ended["can"]["service"] and not ended["can"]["call_back"]
+
+
+def test_unknown_and_withheld_numbers(serve: Callable[[], TestClient], store: Store) -> None:
+    factories.user_with_line(store)
+    client = serve()
+    csrf = log_in(client, "anna")
+    simulate(client, csrf, number="+49 30 901820", outcome="missed", ring_seconds=0)
+    simulate(client, csrf, number="anonymous", outcome="missed", ring_seconds=0)
+    entries = wait_for(
+        lambda: (
+            [e for e in journal(client) if e["state"] == "ended"]
+            if len(journal(client)) == 2 and all(e["state"] == "ended" for e in journal(client))
+            else None
+        ),
+        "both calls to end",
+    )
+    by_kind = {e["number"]["kind"]: e for e in entries}
+    berlin = by_kind["external"]
+    assert berlin["address"] is None
+    assert berlin["number"]["display"] == "+49 30 901820"  # foreign: international with spaces
+    assert berlin["missed"] and berlin["can"]["call_back"] and berlin["can"]["create_address"]
+    assert not berlin["can"]["service"]
+    withheld = by_kind["withheld"]
+    assert not withheld["can"]["call_back"] and not withheld["can"]["create_address"]
+
+
+def test_users_see_only_their_own_journal(serve: Callable[[], TestClient], store: Store) -> None:
+    factories.user_with_line(store, "anna")
+    factories.user_with_line(store, "ben", role="user")
+    client = serve()
+    anna_csrf = log_in(client, "anna")
+    simulate(client, anna_csrf, number="0446681812", outcome="ringing")
+    [entry] = wait_for(lambda: journal(client), "anna's call")
+    client.cookies.clear()
+    ben_csrf = log_in(client, "ben")
+    assert journal(client) == []
+    call = f"/api/calls/{entry['id']}"
+    assert client.post(f"{call}/hangup", headers={"X-CSRF-Token": ben_csrf}).status_code == 404
+    assert client.post(f"{call}/answer", headers={"X-CSRF-Token": ben_csrf}).status_code == 404
+    assert client.get(f"{call}/candidates").status_code == 404
+    # ben cannot ring anna's simulated line either
+    response = client.post(
+        "/api/simulator/calls",
+        json={"number": "044", "line_id": entry["line"]["id"]},
+        headers={"X-CSRF-Token": ben_csrf},
+    )
+    assert response.status_code == 404
+
+
+def test_csrf_is_required_for_session_requests_but_not_for_tokens(
+    serve: Callable[[], TestClient], store: Store
+) -> None:
+    user, _ = factories.user_with_line(store)
+    client = serve()
+    log_in(client, "anna")
+    refused = client.post("/api/simulator/calls", json={"number": "044"})
+    assert refused.status_code == 403
+    refused = client.post(
+        "/api/simulator/calls", json={"number": "044"}, headers={"X-CSRF-Token": "forged"}
+    )
+    assert refused.status_code == 403
+    from offhook.auth import create_token
+
+    with store.session() as session:
+        token = create_token(session, session.merge(user))
+    client.cookies.clear()
+    ok = client.post(
+        "/api/simulator/calls",
+        json={"number": "0446681812"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert ok.status_code == 200, ok.text
+    bad = client.get("/api/journal", headers={"Authorization": "Bearer ohk_nope"})
+    assert bad.status_code == 401
+
+
+def test_stream_pushes_snapshot_then_changes(serve: Callable[[], TestClient], store: Store) -> None:
+    factories.user_with_line(store)
+    client = serve()
+    csrf = log_in(client, "anna")
+    seen: list[dict[str, Any]] = []
+    ready = threading.Event()
+
+    def listen() -> None:
+        with client.stream("GET", "/api/journal/stream") as response:
+            kind = ""
+            for line in response.iter_lines():
+                if line.startswith("event: "):
+                    kind = line.removeprefix("event: ")
+                elif line.startswith("data: "):
+                    seen.append({"event": kind, **json.loads(line.removeprefix("data: "))})
+                    ready.set()
+                    if kind == "call" and seen[-1]["entry"]["state"] == "ringing":
+                        return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert ready.wait(10)
+    simulate(client, csrf, number="+41 44 668 18 12", name="<script>alert(1)</script>")
+    listener.join(10)
+    assert seen[0]["event"] == "snapshot"
+    pushed = seen[-1]["entry"]
+    assert pushed["state"] == "ringing"
+    # Plain text in JSON; the browser puts it in with textContent (see the browser test).
+    assert pushed["remote_name"] == "<script>alert(1)</script>"
+
+
+def test_a_call_survives_a_server_restart(store: Store, tmp_path: Path) -> None:
+    factories.user_with_line(store)
+    first = make_app(store, tmp_path)
+    with TestClient(create_app(first), follow_redirects=False) as client:
+        csrf = log_in(client, "anna")
+        simulate(client, csrf, number="0446681812", outcome="ringing")
+        [entry] = wait_for(lambda: journal(client), "the call")
+        client.post(f"/api/calls/{entry['id']}/answer", headers={"X-CSRF-Token": csrf})
+        wait_for(lambda: journal(client)[0]["state"] == "connected", "connected")
+    # The server is gone; a new one starts on the same store.
+    second = make_app(store, tmp_path)
+    with TestClient(create_app(second), follow_redirects=False) as client:
+        csrf = log_in(client, "anna")
+        [entry] = journal(client)
+        assert entry["state"] == "connected"
+        # The phone system later says the call ended: it is the same call that ends.
+        call_ref = _call_ref(store, entry["id"])
+        from offhook.calls.events import CallEvent, CallState, Direction
+
+        assert client.portal is not None
+        client.portal.call(
+            second.lines.submit,
+            CallEvent(entry["line"]["id"], call_ref, Direction.INCOMING, CallState.ENDED),
+        )
+        [ended] = wait_for(lambda: [e for e in journal(client) if e["state"] == "ended"], "the end")
+        assert ended["id"] == entry["id"]
+        assert ended["end_reason"] == "answered"
+        assert ended["duration"] is not None
+
+
+def _call_ref(store: Store, call_id: int) -> str:
+    from offhook.store.models import Call
+
+    with store.session() as session:
+        call = session.get(Call, call_id)
+        assert call is not None
+        return call.call_ref
