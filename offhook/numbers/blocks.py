@@ -11,7 +11,8 @@ The rule, deliberately conservative (a wrong company is worse than none):
   apart by a space, dash, dot or slash ("… 45 00", "…45-0", "… 45 0"); a number written
   without separators ("+41441234500") says nothing about its block;
 - the block prefix is the number's E.164 digits without that group ("+414412345"). The number
-  needs not be valid itself: "+41 44 123 45-0" is a switchboard but no dialable number;
+  need not be valid: "+41 44 123 45-0" is a switchboard but no dialable number; an invalid
+  number must then be too short for a number of its country, as that notation is;
 - mobile numbers head no blocks, and neither do numbers with an extension;
 - a block prefix keeps at least the country code, the area code and three more digits, and at
   least five digits of the national number, so a block is never a whole town.
@@ -73,6 +74,8 @@ def block_head(text: str, country: Country, nsn: str, *, valid: bool) -> str | N
     if not nsn.endswith(zeros):
         return None  # the zeros were read as an extension, not as part of the number
     head = nsn[: -len(zeros)]
+    if not valid and len(nsn) >= country.lengths[0]:
+        return None  # not a block head written short ("…45-0"), just a wrong number
     number = phone_number(country.code, nsn)
     if valid and phonenumbers.number_type(number) == PhoneNumberType.MOBILE:
         return None

@@ -49,7 +49,7 @@ _DROP = re.compile(r"[\s\-./\\()\[\]'\"_]+")
 WITHHELD_WORDS = frozenset({
     "", "anonymous", "anonym", "anonyme", "anonimo", "anónimo", "unknown", "unbekannt",
     "inconnu", "sconosciuto", "restricted", "private", "privat", "privé", "prive",
-    "private number", "unavailable", "not available", "n/a", "withheld", "number withheld",
+    "private number", "unavailable", "not available", "withheld", "number withheld",
     "clir", "blocked", "suppressed", "no caller id", "no callerid", "no number",
     "out of area", "unknown number", "nicht verfügbar", "rufnummer unterdrückt", "unterdrückt",
 })
@@ -147,7 +147,7 @@ def _slow(text: str, incoming: bool) -> Cleaned:
     primary, fallback = _read_letters(number)
     if primary is None:
         if fallback is None:
-            return Cleaned(error=_foreign(number))
+            return Cleaned(error=_foreign(_DROP.sub("", number)))
         primary, fallback = fallback, None
     primary_digits = _DROP.sub("", primary)
     foreign = _foreign(primary_digits)

@@ -225,7 +225,7 @@ def split_country_code(digits: str) -> tuple[int, str] | None:
         return None
     for size in (1, 2, 3):
         head = digits[:size]
-        if len(head) < size:
+        if len(head) < size or not (head.isdigit() and head.isascii()):
             return None
         code = int(head)
         if code in _REGIONS_FOR_CODE:

@@ -14,14 +14,16 @@ After `offhook.numbers.clean` has reduced the text to digits, the digits are rea
    international. A country code never starts with 0, so "000…" is not.
 5. The home country's trunk prefix ("0"; "1" in the US): national.
 6. Anything else has no prefix at all, and is one of
-   - a local number without area code: the plan's area code is put in front. Typed numbers
-     are read this way first, because that is how people write numbers of their own town, in
-     open numbering plans (Germany, Austria, the US) and in old entries from closed ones
-     (Switzerland before 2002). Closed plans complete only when an area code is configured
-     and the result is a valid number.
+   - a local number without area code: the plan's area code is put in front. In open
+     numbering plans (Germany, Austria, the US: `phonenumbers` knows local-only lengths
+     there) typed numbers are read this way first, because that is how people write the
+     numbers of their own town.
    - a national number without trunk prefix ("441234567" for 044 123 45 67), as some phone
-     systems deliver them; incoming numbers are read this way first. Countries without a
-     trunk prefix (Italy, Spain, Denmark…) write every national number like this.
+     systems deliver them; incoming numbers, and typed numbers in closed plans, are read
+     this way first. Countries without a trunk prefix (Italy, Spain, Denmark…) write every
+     national number like this. In a closed plan (Switzerland, France, Italy…) a number that
+     is not valid as it stands is completed with the plan's area code when one is set: old
+     entries from before the plan was closed ("123 45 67" in Zurich).
    - incoming only, as a last resort: an international number whose prefix the phone system
      dropped ("4930123456").
    The first reading that gives a valid number wins.
@@ -39,7 +41,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, ValidationResult
 
 from offhook.numbers.blocks import block_head
-from offhook.numbers.clean import NOT_A_NUMBER, TOO_LONG_TEXT, clean
+from offhook.numbers.clean import MAX_INPUT_LENGTH, NOT_A_NUMBER, TOO_LONG_TEXT, clean
 from offhook.numbers.countries import (
     Country,
     country_for_code,
@@ -54,6 +56,7 @@ from offhook.numbers.plan import NumberingPlan
 _MIN_NSN = 2  # as phonenumbers
 _MAX_NSN = 17
 _MIN_DIGITS_WITHOUT_PREFIX = 8  # for an incoming international number without its prefix
+_MAX_LOCAL_DIGITS = 8  # subscriber numbers (without area code) are at most this long
 
 LOCAL_WITHOUT_AREA_CODE = (
     "a local number without area code: add the area code, or set the home area code in "
@@ -103,7 +106,8 @@ def _parse(text: str, plan: NumberingPlan, *, incoming: bool) -> ParsedNumber:
     if cleaned.withheld:
         return ParsedNumber(text, NumberKind.WITHHELD)
     if cleaned.error is not None:
-        return ParsedNumber(text, NumberKind.INVALID, error=cleaned.error)
+        error = TWO_NUMBERS if _lists_numbers(text) else cleaned.error
+        return ParsedNumber(text, NumberKind.INVALID, error=error)
 
     extension = cleaned.extension
     reading = _read(cleaned.number, plan, incoming)
@@ -187,19 +191,30 @@ def _international(digits: str) -> _Reading:
         return _Reading(error=f"no country has the calling code +{code}")
     if country.plain_trunk_prefix is None:
         return _via_phonenumbers("+" + digits, None)
-    return _validated(country, _strip_trunk_prefix(rest, country))
+    return _without_trunk_prefix(rest, country)
 
 
 def _national(digits: str, home: Country) -> _Reading:
     if home.plain_trunk_prefix is None:
         return _via_phonenumbers(digits, home.region)
-    return _validated(home, _strip_trunk_prefix(digits, home))
+    return _without_trunk_prefix(digits, home)
+
+
+def _without_trunk_prefix(digits: str, country: Country) -> _Reading:
+    nsn = _strip_trunk_prefix(digits, country)
+    reading = _validated(country, nsn)
+    prefix = country.plain_trunk_prefix
+    if reading.valid or nsn != digits or not prefix or not digits.startswith(prefix):
+        return reading
+    # Kept the trunk prefix because the rest is too short for a number: then the number is
+    # too short ("044 123 45"), and its digits without the prefix are what it says.
+    return _validated(country, digits[len(prefix):])
 
 
 def _without_prefix(digits: str, plan: NumberingPlan, incoming: bool) -> _Reading:
     home = plan.home
     as_national = _national(digits, home)
-    if as_national.valid and (incoming or not plan.area_code):
+    if as_national.valid and (incoming or not plan.area_code or not home.open_plan):
         return as_national
     as_local = _national(plan.area_code + digits, home) if plan.area_code else None
     if as_local is not None and as_local.valid:
@@ -210,13 +225,16 @@ def _without_prefix(digits: str, plan: NumberingPlan, incoming: bool) -> _Readin
         abroad = _international(digits)
         if abroad.valid:
             return abroad
-    if not plan.area_code and as_national.reason in (
-        ValidationResult.TOO_SHORT,
-        ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
-    ):
-        if home.open_plan:
+    if not plan.area_code:
+        if home.open_plan and len(digits) <= _MAX_LOCAL_DIGITS:
             return _replace_error(as_national, LOCAL_WITHOUT_AREA_CODE)
-        return _replace_error(as_national, f"too short for {home.a_number}: add the area code")
+        if as_national.reason in (
+            ValidationResult.TOO_SHORT,
+            ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
+        ):
+            return _replace_error(
+                as_national, f"too short for {home.a_number}: add the area code"
+            )
     # Keep the reading a person meant (the local one, for typed numbers) for its digits:
     # a switchboard "12345-0" heads its block even though it is no valid number.
     if as_local is not None and not incoming:
@@ -327,5 +345,7 @@ def _with_dash_extension(
 
 
 def _lists_numbers(text: str) -> bool:
+    if len(text) > MAX_INPUT_LENGTH:
+        return False
     parts = _NUMBER_LIST.split(text)
     return sum(1 for part in parts if sum(c.isdigit() for c in part) >= 6) >= 2
