@@ -232,7 +232,9 @@ def _read_letters(number: str) -> tuple[str | None, str | None]:
     else:
         plain = without_words
     letters = [c for c in number if c.isalpha()]
-    if len(letters) >= 3 and all(c.isascii() for c in letters):
+    # "044 123 xx xx" and "+31260xxxxxx" hide digits, they spell nothing.
+    placeholder = len({c.lower() for c in letters}) == 1
+    if len(letters) >= 3 and all(c.isascii() for c in letters) and not placeholder:
         return number.translate(_KEYPAD), plain
     return None, plain
 

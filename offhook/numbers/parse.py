@@ -24,9 +24,13 @@ After `offhook.numbers.clean` has reduced the text to digits, the digits are rea
      national number like this. In a closed plan (Switzerland, France, Italy…) a number that
      is not valid as it stands is completed with the plan's area code when one is set: old
      entries from before the plan was closed ("123 45 67" in Zurich).
-   - incoming only, as a last resort: an international number whose prefix the phone system
-     dropped ("4930123456").
-   The first reading that gives a valid number wins.
+   - as a last resort: an international number written without its prefix ("4930123456").
+   The first reading that gives a valid number wins. One exception comes before all three:
+   eleven digits or more that start with the home country's code and are valid read that way
+   are taken as an international number without "+", which is how cloud phone systems
+   (sipgate, Zammad's CTI API) send every caller. Foreign numbers in that form stay
+   ambiguous in open plans, where German or Austrian numbers of any length are valid: a
+   driver that knows its phone system sends E.164 without "+" should put the "+" back.
 
 A number is external only if `phonenumbers` calls it valid: a typo should show up in the
 "could not be normalized" report, not sit in the database as a number nobody can call.
@@ -55,7 +59,8 @@ from offhook.numbers.plan import NumberingPlan
 
 _MIN_NSN = 2  # as phonenumbers
 _MAX_NSN = 17
-_MIN_DIGITS_WITHOUT_PREFIX = 8  # for an incoming international number without its prefix
+_MIN_DIGITS_WITHOUT_PREFIX = 8  # for an international number written without its prefix
+_MIN_DIGITS_WITH_HOME_CODE = 11  # ditto, starting with the home country's code
 _MAX_LOCAL_DIGITS = 8  # subscriber numbers (without area code) are at most this long
 
 LOCAL_WITHOUT_AREA_CODE = (
@@ -91,10 +96,9 @@ def parse(text: str, plan: NumberingPlan) -> ParsedNumber:
 def parse_incoming(text: str, plan: NumberingPlan) -> ParsedNumber:
     """A number as a phone system delivers it (caller ID, SIP URI, dialled number).
 
-    Differs from `parse` in strip­ping the outside-line prefix where the plan says the phone
+    Differs from `parse` in stripping the outside-line prefix where the plan says the phone
     system prepends it, in preferring a national number without trunk prefix to a local one,
-    in reading "P" and "O" as withheld, and in accepting international numbers whose prefix
-    was dropped. Never raises.
+    and in reading "P" and "O" as withheld. Never raises.
     """
     return _parse(text, plan, incoming=True)
 
@@ -213,15 +217,24 @@ def _without_trunk_prefix(digits: str, country: Country) -> _Reading:
 
 def _without_prefix(digits: str, plan: NumberingPlan, incoming: bool) -> _Reading:
     home = plan.home
+    if len(digits) >= _MIN_DIGITS_WITH_HOME_CODE and digits.startswith(str(home.code)):
+        # "493023125741": cloud phone systems (sipgate, Zammad's CTI API) send E.164 without
+        # the "+". In open plans a national reading is valid too, but no local or national
+        # number is this long and starts with the country's own code.
+        with_code = _international(digits)
+        if with_code.valid:
+            return with_code
     as_national = _national(digits, home)
     if as_national.valid and (incoming or not plan.area_code or not home.open_plan):
         return as_national
-    as_local = _national(plan.area_code + digits, home) if plan.area_code else None
+    as_local = None
+    if plan.area_code and len(digits) <= _MAX_LOCAL_DIGITS:
+        as_local = _national(plan.area_code + digits, home)
     if as_local is not None and as_local.valid:
         return as_local
     if as_national.valid:
         return as_national
-    if incoming and len(digits) >= _MIN_DIGITS_WITHOUT_PREFIX:
+    if len(digits) >= _MIN_DIGITS_WITHOUT_PREFIX:
         abroad = _international(digits)
         if abroad.valid:
             return abroad
