@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "offhook:journal"
 QUEUE_SIZE = 256
 RESYNC: dict[str, Any] = {"type": "resync"}
+BYE: dict[str, Any] = {"type": "bye"}
 
 
 class JournalHub:
@@ -56,6 +57,11 @@ class JournalHub:
                 while not queue.empty():
                     queue.get_nowait()
                 queue.put_nowait(RESYNC)
+
+    def goodbye(self) -> None:
+        """The server is stopping: end every live stream now instead of when it times out."""
+        for user_id in list(self._subscribers):
+            self.deliver(user_id, BYE)
 
     async def publish(self, user_id: int, message: dict[str, Any]) -> None:
         self.deliver(user_id, message)

@@ -97,23 +97,13 @@ def serve(
 
 
 def _run(offhook: Any, host: str, port: int) -> None:
-    import uvicorn
-
-    from offhook.web import create_app
+    from offhook.web.server import server_for
 
     try:
         offhook.prepare()
     except StoreError as exc:
         fail(str(exc))
-    application = create_app(offhook)
-    uvicorn.run(
-        application,
-        host=host,
-        port=port,
-        log_level="info",
-        timeout_graceful_shutdown=3,
-        proxy_headers=True,
-    )
+    server_for(offhook, host, port).run()
 
 
 @app.command()

@@ -323,14 +323,22 @@
     };
   }
 
-  let saveTimer = null;
-  function saveGeometry() {
-    clearTimeout(saveTimer);
-    saveTimer = setTimeout(async () => {
-      geometry = currentGeometry();
-      await act("PUT", "/api/preferences/journal-panel", geometry);
-      panel.dataset.saved = String(Date.now());
-    }, 150);
+  let saving = 0;
+  async function saveGeometry() {
+    // Saved right away (keepalive survives a reload that follows at once).
+    geometry = currentGeometry();
+    const mine = ++saving;
+    try {
+      const response = await fetch("/api/preferences/journal-panel", {
+        method: "PUT", keepalive: true, credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify(geometry),
+      });
+      if (!response.ok) throw new Error(`The server answered ${response.status}.`);
+      if (mine === saving) panel.dataset.saved = String(mine);
+    } catch (error) {
+      toast(`Could not keep the journal's place: ${error.message}`, true);
+    }
   }
 
   function drag(handle, onMove) {

@@ -67,6 +67,8 @@ async def stream_journal(request: Request, user: User_) -> StreamingResponse:
                         return
                     yield ": keep-alive\n\n"
                     continue
+                if message.get("type") == "bye":
+                    return
                 if message.get("type") == "resync":
                     message = await asyncio.to_thread(snapshot, request, user.id)
                 yield f"event: {message['type']}\ndata: {json.dumps(message)}\n\n"

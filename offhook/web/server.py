@@ -1,0 +1,50 @@
+"""Serving the web app with uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+from types import FrameType
+
+import uvicorn
+
+from offhook.app import Offhook
+from offhook.web import create_app
+
+
+class OffhookServer(uvicorn.Server):
+    """uvicorn, plus: live journal streams end at once when the server is asked to stop.
+
+    Otherwise every open browser tab would hold the shutdown until its grace period ran out.
+    """
+
+    def __init__(self, config: uvicorn.Config, offhook: Offhook) -> None:
+        super().__init__(config)
+        self.offhook = offhook
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def startup(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
+        self._loop = asyncio.get_running_loop()
+        await super().startup(sockets)  # type: ignore[arg-type]
+
+    def stop(self) -> None:
+        """Ask the server to stop (from any thread)."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.offhook.hub.goodbye)
+        self.should_exit = True
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self.offhook.hub.goodbye)
+        super().handle_exit(sig, frame)
+
+
+def server_for(offhook: Offhook, host: str, port: int, log_level: str = "info") -> OffhookServer:
+    config = uvicorn.Config(
+        create_app(offhook),
+        host=host,
+        port=port,
+        log_level=log_level,
+        timeout_graceful_shutdown=3,
+        proxy_headers=True,
+    )
+    return OffhookServer(config, offhook)
