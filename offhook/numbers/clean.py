@@ -89,7 +89,6 @@ class Cleaned:
     withheld: bool = False
     error: str | None = None
     fallback: str | None = None  # a second reading: the digits without words written after them
-    from_uri: bool = False  # the number came out of a SIP or tel URI
 
 
 _WITHHELD = Cleaned(withheld=True)
@@ -110,15 +109,10 @@ def clean(text: str, *, incoming: bool = False) -> Cleaned:
     return _slow(text, incoming)
 
 
-def _checked(
-    number: str,
-    extension: str | None = None,
-    fallback: str | None = None,
-    from_uri: bool = False,
-) -> Cleaned:
+def _checked(number: str, extension: str | None = None, fallback: str | None = None) -> Cleaned:
     if len(number) > MAX_DIGITS:
         return Cleaned(error=TOO_LONG_TEXT)
-    return Cleaned(number, extension, False, None, fallback, from_uri)
+    return Cleaned(number, extension, fallback=fallback)
 
 
 def _slow(text: str, incoming: bool) -> Cleaned:
@@ -134,8 +128,8 @@ def _slow(text: str, incoming: bool) -> Cleaned:
     number = _GSM_CLIR.sub("", number)
     extension = in_uri or None
     for pattern in (_EXTENSION, _PAUSE_EXTENSION):
-        match = pattern.search(number)
-        if match and extension is None:
+        match = None if extension else pattern.search(number)
+        if match:
             extension = match["digits"]
             number = number[: match.start()]
 
@@ -147,7 +141,7 @@ def _slow(text: str, incoming: bool) -> Cleaned:
     primary, fallback = _read_letters(number)
     if primary is None:
         if fallback is None:
-            return Cleaned(error=_foreign(_DROP.sub("", number)))
+            return Cleaned(error=_foreign(_DROP.sub("", number)) or NOT_A_NUMBER)
         primary, fallback = fallback, None
     primary_digits = _DROP.sub("", primary)
     foreign = _foreign(primary_digits)
@@ -156,9 +150,7 @@ def _slow(text: str, incoming: bool) -> Cleaned:
     fallback_digits = _DROP.sub("", fallback) if fallback is not None else None
     if fallback_digits is not None and _foreign(fallback_digits):
         fallback_digits = None
-    return _checked(
-        primary_digits, extension=extension, fallback=fallback_digits, from_uri=from_uri
-    )
+    return _checked(primary_digits, extension, fallback_digits)
 
 
 def _ascii_digit(char: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from itertools import product
 from typing import Any
 
@@ -122,10 +122,6 @@ class Country:
         """Whether local numbers can be dialled without area code (Germany, Austria, US…)."""
         return bool(self.local_lengths)
 
-    @property
-    def metadata(self) -> Any:
-        return PhoneMetadata.metadata_for_region_or_calling_code(self.code, self.region)
-
 
 @dataclass(frozen=True, slots=True)
 class _RegionRules:
@@ -205,9 +201,16 @@ def _rules(region: str, code: int) -> _RegionRules | None:
     )
 
 
+@cache
 def country_for_code(code: int) -> Country | None:
     """The country of a calling code, or None if no country has it."""
-    return _COUNTRIES.get(code) if code in _COUNTRIES else _load(code)
+    regions = _REGIONS_FOR_CODE.get(code)
+    if not regions:
+        return None
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, regions[0])
+    if metadata is None:  # pragma: no cover - every listed code has metadata
+        return None
+    return _build(code, regions[0], metadata)
 
 
 def country_for_region(region: str) -> Country | None:
@@ -247,22 +250,6 @@ def phone_number(code: int, nsn: str) -> phonenumbers.PhoneNumber:
         if zeros != 1:
             number.number_of_leading_zeros = zeros
     return number
-
-
-_COUNTRIES: dict[int, Country] = {}
-
-
-def _load(code: int) -> Country | None:
-    regions = _REGIONS_FOR_CODE.get(code)
-    if not regions:
-        return None
-    region = regions[0]
-    metadata = PhoneMetadata.metadata_for_region_or_calling_code(code, region)
-    if metadata is None:  # pragma: no cover - every listed code has metadata
-        return None
-    country = _build(code, region, metadata)
-    _COUNTRIES[code] = country
-    return country
 
 
 def _build(code: int, region: str, md: Any) -> Country:
@@ -329,8 +316,8 @@ def _dialled_international_prefix(md: Any) -> str:
     return "00"  # pragma: no cover - every pattern in the metadata accepts a short prefix
 
 
-@cache
-def regions_for_country_input(text: str) -> str | None:
+@lru_cache(maxsize=256)  # user input: bounded
+def region_for_country_input(text: str) -> str | None:
     """The ISO region a user meant by "CH", "ch", "41", "+41", "0041" or "UK"; None if unknown."""
     text = text.strip().upper()
     if text == "UK":  # what people write; ISO says GB

@@ -45,7 +45,7 @@ import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, ValidationResult
 
 from offhook.numbers.blocks import block_head
-from offhook.numbers.clean import MAX_INPUT_LENGTH, NOT_A_NUMBER, TOO_LONG_TEXT, clean
+from offhook.numbers.clean import MAX_INPUT_LENGTH, NOT_A_NUMBER, clean
 from offhook.numbers.countries import (
     Country,
     country_for_code,
@@ -130,9 +130,7 @@ def _parse(text: str, plan: NumberingPlan, *, incoming: bool) -> ParsedNumber:
     if country is not None and nsn and extension is None:
         block = block_head(text, country, nsn, valid=reading.valid)
     if not reading.valid or country is None:
-        error = reading.error or NOT_A_NUMBER
-        if reading.reason == ValidationResult.TOO_LONG or error == TOO_LONG_TEXT:
-            error = TWO_NUMBERS if _lists_numbers(text) else error
+        error = TWO_NUMBERS if _lists_numbers(text) else reading.error or NOT_A_NUMBER
         return ParsedNumber(text, NumberKind.INVALID, error=error, block=block)
     return ParsedNumber(
         text,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from offhook.numbers.countries import Country, country_for_region, regions_for_country_input
+from offhook.numbers.countries import Country, country_for_region, region_for_country_input
 
 # Everything a person might put between the digits of an area code or a prefix.
 _SEPARATORS = str.maketrans("", "", " \u00a0-./()")
@@ -32,7 +32,7 @@ class NumberingPlan:
     internal_max_length: int = 4  # numbers with at most this many digits are extensions
 
     def __post_init__(self) -> None:
-        region = regions_for_country_input(str(self.country))
+        region = region_for_country_input(str(self.country))
         if region is None:
             raise ValueError(
                 f"Unknown country {self.country!r}: enter a two-letter country code such as "
