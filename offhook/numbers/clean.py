@@ -60,19 +60,20 @@ _ANGLE = re.compile(r"<([^<>]*)>")
 _SCHEME = re.compile(r"(?i)(?<![a-z])(sips?|tel|callto|phone|fax|modem|dial):(?://)?")
 _WORD_STRIP = " \t\"'<>()[]-_.:;,*#"
 
+# Possessive quantifiers (`*+`): a long run of blanks must not make the search backtrack.
 _EXTENSION = re.compile(
     r"""(?ix)
     (?<=[\d\s.,;)\-])                       # right after the number
-    \s*[,;]?\s*
+    \s*+[,;]?\s*+
     (?:ext(?:ension|n)?|durchwahl|dw|poste|intern|int|apparat|app|x|\#|ext=)
-    \s*[.:=]?\s*
-    (?P<digits>\d{1,7})\s*$
+    \s*+[.:=]?\s*+
+    (?P<digits>\d{1,7})\s*+$
     """
 )
-_PAUSE_EXTENSION = re.compile(r"(?<=\d)\s*[,;pPwW]+\s*(?P<digits>\d{1,7})\s*$")  # dial pauses
+_PAUSE_EXTENSION = re.compile(r"(?<=\d)\s*+[,;pPwW]++\s*+(?P<digits>\d{1,7})\s*+$")  # pauses
 _GSM_CLIR = re.compile(r"^\s*[*#]3[01]#")  # per-call CLIR on/off codes dialled before a number
 _FIRST_DIGIT = re.compile(r"[\d+]")
-_LETTERS_IN_BRACKETS = re.compile(r"\([^)]*[^\W\d_][^)]*\)")
+_BRACKETS = re.compile(r"\([^()]*+\)")
 
 _KEYPAD = str.maketrans(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
@@ -212,7 +213,7 @@ def _read_letters(number: str) -> tuple[str | None, str | None]:
     """
     if not any(c.isalpha() for c in number):
         return number, None
-    without_words = _LETTERS_IN_BRACKETS.sub(" ", number)
+    without_words = _BRACKETS.sub(_words_out, number)
     last_digit = max(
         (i for i, c in enumerate(without_words) if c.isdigit() or c == "+"), default=-1
     )
@@ -229,6 +230,11 @@ def _read_letters(number: str) -> tuple[str | None, str | None]:
     if len(letters) >= 3 and all(c.isascii() for c in letters) and not placeholder:
         return number.translate(_KEYPAD), plain
     return None, plain
+
+
+def _words_out(bracketed: re.Match[str]) -> str:
+    text = bracketed.group()
+    return " " if any(c.isalpha() for c in text) else text
 
 
 def _foreign(number: str) -> str | None:

@@ -299,6 +299,23 @@ def test_absurd_inputs_are_rejected_fast() -> None:
     assert time.perf_counter() - started < 0.5
 
 
+def test_no_text_makes_parsing_slow() -> None:
+    # Runs of one character with a tail are what makes regular expressions backtrack.
+    units = ["1", " ", "\t", "(", ")", "-", ",", ";", "x", "a", "1 ", " x", "(a", "<", "@", ":",
+             "ext ", " ,", "p", "1-", ". ", "(1", "a(", "<sip:", "1p", "\u00a0", "ä", "0"]
+    tails = ["", "x", "1", "a", ")", "ext", "x1", "-1", ">", "("]
+    slowest = 0.0
+    for head in ("", "1", "+41", "sip:", "(", "tel:1"):
+        for unit in units:
+            for tail in tails:
+                text = (head + unit * 300)[: 299 - len(tail)] + tail
+                started = time.perf_counter()
+                parse(text, CH)
+                parse_incoming(text, CH)
+                slowest = max(slowest, time.perf_counter() - started)
+    assert slowest < 0.05  # about 1 ms on a developer machine
+
+
 @pytest.mark.parametrize(
     ("text", "extension"),
     [
