@@ -4,7 +4,7 @@
 `lineTranslateAddress` does for a stored number and a line. The national and international
 forms are `phonenumbers`' NATIONAL and INTERNATIONAL formats, computed from rules compiled
 once per country (`offhook.numbers.countries`) because `phonenumbers.format_number` compiles
-and looks up its rules on every call; `tests/numbers/test_format.py` checks both agree.
+and looks up its rules on every call; `tests/numbers/test_agreement.py` holds the two to each other.
 """
 
 from __future__ import annotations

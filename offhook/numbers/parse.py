@@ -39,7 +39,7 @@ A number is external only if `phonenumbers` calls it valid: a typo should show u
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, ValidationResult
@@ -238,18 +238,16 @@ def _without_prefix(digits: str, plan: NumberingPlan, incoming: bool) -> _Readin
             return abroad
     if not plan.area_code:
         if home.open_plan and len(digits) <= _MAX_LOCAL_DIGITS:
-            return _replace_error(as_national, LOCAL_WITHOUT_AREA_CODE)
+            return replace(as_national, error=LOCAL_WITHOUT_AREA_CODE)
         if as_national.reason in (
             ValidationResult.TOO_SHORT,
             ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
         ):
-            return _replace_error(
-                as_national, f"too short for {home.a_number}: add the area code"
-            )
+            return replace(as_national, error=f"too short for {home.a_number}: add the area code")
     # Keep the reading a person meant (the local one, for typed numbers) for its digits:
     # a switchboard "12345-0" heads its block even though it is no valid number.
     if as_local is not None and not incoming:
-        return _replace_error(as_local, as_national.error)
+        return replace(as_local, error=as_national.error)
     return as_national
 
 
@@ -328,11 +326,6 @@ def _parse_error(problem: NumberParseException, country: Country | None) -> str:
     if problem.error_type == NumberParseException.NOT_A_NUMBER:
         return NOT_A_NUMBER
     return f"too short for {a_number}"
-
-
-def _replace_error(reading: _Reading, error: str | None) -> _Reading:
-    return _Reading(reading.country, reading.nsn, reading.region, reading.valid, error,
-                    reading.reason, reading.internal)
 
 
 def _with_dash_extension(
