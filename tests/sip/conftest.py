@@ -18,7 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from peers import HAVE_BARESIP_AND_SIPP, LOOPBACK, TIMEOUT, BaresipPeer, Peers, free_port
+from peers import (
+    HAVE_BARESIP_AND_SIPP,
+    LOOPBACK,
+    TIMEOUT,
+    BaresipPeer,
+    Peers,
+    free_sip_port,
+)
 
 from offhook.calls.events import CallEvent, CallState, Direction
 from offhook.drivers.contract import LineState
@@ -120,12 +127,16 @@ class RecordingContext:
         dial_ref: str | None = None,
         timeout: float = TIMEOUT,
     ) -> CallView:
-        """Wait for a call in `state` (number: part of its remote number)."""
+        """Wait for a call that is or was in `state` (number: part of its remote number).
+
+        "Was": a short call may ring and end before the test looks; it still rang.
+        """
 
         def find() -> CallView | None:
+            been = {event.call_ref for event in self.events if event.state is state}
             for view in self.calls.values():
                 if (
-                    view.state is state
+                    (view.state is state or view.call_ref in been)
                     and (direction is None or view.direction is direction)
                     and (number is None or number in view.remote_number)
                     and (dial_ref is None or view.dial_ref == dial_ref)
@@ -157,7 +168,7 @@ def managed_options(tmp_path: Path, account: str, **more: Any) -> dict[str, Any]
     """Options for a line whose baresip offhook runs on loopback, without sound hardware."""
     return {
         "account": account,
-        "sip_listen": f"{LOOPBACK}:{free_port()}",
+        "sip_listen": f"{LOOPBACK}:{free_sip_port()}",
         "net_interface": LOOPBACK,
         "dns_server": f"{LOOPBACK}:53",
         "audio_player": "aubridge,nil",

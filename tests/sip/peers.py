@@ -44,6 +44,15 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
         return int(sock.getsockname()[1])
 
 
+def free_sip_port() -> int:
+    """A port for baresip's SIP: it takes UDP and TCP on it and TCP (TLS) on the next one."""
+    for _ in range(50):
+        port = free_port()
+        if port < 65535 and _port_free(port, tcp=True) and _port_free(port + 1, tcp=True):
+            return port
+    raise RuntimeError("no free SIP port on 127.0.0.1")
+
+
 def free_port_pair() -> int:
     """An even port whose next port is also free (RTP and RTCP for SIPp media)."""
     for _ in range(50):
@@ -54,8 +63,8 @@ def free_port_pair() -> int:
     raise RuntimeError("no free pair of UDP ports on 127.0.0.1")
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+def _port_free(port: int, *, tcp: bool = False) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM) as sock:
         try:
             sock.bind((LOOPBACK, port))
         except OSError:
@@ -63,23 +72,38 @@ def _port_free(port: int) -> bool:
         return True
 
 
-def is_listening(port: int, *, tcp: bool) -> bool:
-    """Whether some process listens on 127.0.0.1:port (read from /proc: no probe packets)."""
+def is_listening(port: int, *, tcp: bool, pid: int | None = None) -> bool:
+    """Whether a process (`pid`, if given) listens on 127.0.0.1:port.
+
+    Read from /proc, so no probe packet disturbs the peer; with `pid`, a socket that another
+    program happens to hold on that port does not count.
+    """
     table, state = ("/proc/net/tcp", "0A") if tcp else ("/proc/net/udp", "07")
-    wanted = f"0100007F:{port:04X}"
-    anyaddr = f"00000000:{port:04X}"
+    addresses = (f"0100007F:{port:04X}", f"00000000:{port:04X}")
     try:
         with open(table) as rows:
             next(rows)
-            return any(
-                parts[1] in (wanted, anyaddr) and parts[3] == state
+            inodes = {
+                parts[9]
                 for parts in (row.split() for row in rows)
-            )
+                if parts[1] in addresses and parts[3] == state
+            }
     except OSError:
         if not tcp:
             return not _port_free(port)
         with socket.socket() as sock:
             return sock.connect_ex((LOOPBACK, port)) == 0
+    if pid is None or not inodes:
+        return bool(inodes)
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    sockets = set()
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            sockets.add(os.readlink(fd))
+    return any(f"socket:[{inode}]" in sockets for inode in inodes)
 
 
 def wait_until(condition: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
@@ -127,7 +151,7 @@ class BaresipPeer:
     answermode: str | None = None
     #: More accounts on the same baresip (users at the same address), as for extra numbers.
     extra_users: Sequence[str] = ()
-    sip_port: int = field(default_factory=free_port)
+    sip_port: int = field(default_factory=free_sip_port)
     ctrl_port: int = field(default_factory=lambda: free_port(socket.SOCK_STREAM))
     process: subprocess.Popen[bytes] | None = None
 
@@ -184,7 +208,7 @@ class BaresipPeer:
     def ready(self) -> bool:
         if self.process is None or self.process.poll() is not None:
             raise RuntimeError(f"baresip exited at start; see {self.log}")
-        return is_listening(self.ctrl_port, tcp=True)
+        return is_listening(self.ctrl_port, tcp=True, pid=self.process.pid)
 
     def kill(self) -> None:
         """Kill baresip at once (SIGKILL), as a crash would."""
@@ -449,7 +473,8 @@ class Peers:
         self._stoppers.append(run.stop)
         if scenario.startswith("uas"):
             wait_until(
-                lambda: run.finished() or is_listening(port, tcp=False), f"SIPp on UDP {port}"
+                lambda: run.finished() or is_listening(port, tcp=False, pid=run.process.pid),
+                f"SIPp on UDP {port}",
             )
         return run
 

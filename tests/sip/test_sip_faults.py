@@ -26,6 +26,7 @@ pytestmark = [pytest.mark.sip, needs_peers]
 ANNA = '"Anna" <sip:+41441111111@127.0.0.1>'
 BERT = '"Bert" <sip:+41442222222@127.0.0.1>'
 CARL = '"Carl" <sip:+41443333333@127.0.0.1>'
+DORA = '"Dora" <sip:+41444444444@127.0.0.1>'  # calls once the line is back
 
 
 async def one_finished_one_connected_one_ringing(line: Line, peers: Peers, target: str) -> None:
@@ -76,8 +77,8 @@ async def test_attached_baresip_killed_and_restarted(attached_line: Line, peers:
     assert_reconciled(line)
 
     # And the line works again.
-    caller = peers.sipp("uac_cancel", baresip.contact, cid_from=ANNA, pause_ms=10)
-    await line.context.call(CallState.RINGING, number="+41441111111")
+    caller = peers.sipp("uac_cancel", baresip.contact, cid_from=DORA, pause_ms=10)
+    await line.context.call(CallState.RINGING, number="+41444444444")
     assert await caller.result() == 0, caller.errors()
 
 
@@ -147,8 +148,8 @@ async def test_managed_baresip_killed_mid_call_is_restarted(
     )
     assert_reconciled(line)
 
-    caller = peers.sipp("uac_cancel", target, cid_from=ANNA, pause_ms=10)
-    ringing = await line.context.call(CallState.RINGING, number="+41441111111")
+    caller = peers.sipp("uac_cancel", target, cid_from=DORA, pause_ms=10)
+    ringing = await line.context.call(CallState.RINGING, number="+41444444444")
     assert not ringing.ended_by_reconcile
     assert await caller.result() == 0, caller.errors()
 
