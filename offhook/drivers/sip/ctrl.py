@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from offhook.drivers.sip.netstring import NetstringDecoder, encode
+from offhook.drivers.sip.netstring import DEFAULT_MAX_SIZE, NetstringDecoder, encode
 
 log = logging.getLogger(__name__)
 
@@ -84,15 +84,13 @@ class BaresipControl:
         on_event: EventHandler,
         *,
         peer: str,
-        max_frame: int | None = None,
+        max_frame: int = DEFAULT_MAX_SIZE,
     ) -> None:
         self.peer = peer
         self._reader = reader
         self._writer = writer
         self._on_event = on_event
-        self._decoder = NetstringDecoder(plausible=_is_json_object)
-        if max_frame is not None:
-            self._decoder.max_size = max_frame
+        self._decoder = NetstringDecoder(max_size=max_frame, plausible=_is_json_object)
         self._tokens = (f"oh{n}" for n in itertools.count(1))
         self._waiting: dict[str, asyncio.Future[Response]] = {}
         self._closed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -106,7 +104,7 @@ class BaresipControl:
         on_event: EventHandler,
         *,
         timeout: float = 5.0,
-        max_frame: int | None = None,
+        max_frame: int = DEFAULT_MAX_SIZE,
     ) -> BaresipControl:
         peer = f"{host}:{port}"
         try:

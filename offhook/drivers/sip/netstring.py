@@ -36,7 +36,7 @@ class NetstringDecoder:
     max_size: int = DEFAULT_MAX_SIZE
     #: Judges a frame's content (e.g. "is it JSON?"); a frame that fails counts as damage.
     plausible: Callable[[bytes], bool] = field(default=lambda payload: True)
-    _buffer: bytearray = field(default_factory=bytearray)
+    _buffer: bytearray = field(default_factory=bytearray, init=False, repr=False)
     #: Why bytes were skipped, oldest first; the caller logs and clears it after each `feed`.
     problems: list[str] = field(default_factory=list)
     skipped_bytes: int = 0
