@@ -1,0 +1,434 @@
+"""Addresses on the CRM pages: finding one among a million, the address form, its page."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import phonenumbers
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
+from sqlalchemy.sql.elements import ColumnElement
+
+from offhook import journal
+from offhook.addresses import (
+    ADDRESS_KINDS,
+    CHANNEL_KINDS,
+    NUMBER_KINDS,
+    country_name,
+    display_name,
+    full_address,
+    normalize_address,
+)
+from offhook.crm.calls import with_details
+from offhook.crm.forms import Form
+from offhook.crm.paging import Page, fetch_page
+from offhook.numbers import NumberKind, parse, parse_incoming
+from offhook.settings import TelephonySettings, numbering_plan
+from offhook.store.models import (
+    Activity,
+    Address,
+    Call,
+    Channel,
+    Line,
+    Project,
+    Service,
+)
+
+# Text fields of the form: name → (label in messages, longest allowed).
+FIELDS: dict[str, tuple[str, int]] = {
+    "salutation": ("salutation", 80),
+    "first_name": ("first name", 200),
+    "last_name": ("last name", 200),
+    "company_name": ("company name", 300),
+    "position": ("position", 200),
+    "street": ("street", 300),
+    "postcode": ("postcode", 20),
+    "city": ("city", 200),
+    "notes": ("notes", 20_000),
+}
+PERSON_FIELDS = ("salutation", "first_name", "last_name", "position")
+MAX_CHANNELS = 40
+MAX_TOKENS = 5
+RECENT = 10
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_NUMBER_LIKE = re.compile(r"^[\d\s+()./\-]+$")
+
+
+@cache
+def countries() -> list[tuple[str, str]]:
+    """(code, name) of every country a phone number can belong to, by name."""
+    return sorted(
+        ((code, country_name(code)) for code in phonenumbers.SUPPORTED_REGIONS),
+        key=lambda item: item[1],
+    )
+
+
+# --- finding addresses ---------------------------------------------------------------------------
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _case_variants(token: str) -> set[str]:
+    """The token as lower() in the database may have turned the stored text: PostgreSQL
+    lowers every letter, SQLite only A-Z (so "Ärzte" stays "Ärzte" there)."""
+    ascii_lower = "".join(c.lower() if c.isascii() else c for c in token)
+    capitalized = token[:1].upper() + token[1:]
+    return {
+        token.lower(),
+        ascii_lower,
+        "".join(c.lower() if c.isascii() else c for c in capitalized),
+    }
+
+
+def _starts_with(column: Any, token: str) -> ColumnElement[bool]:
+    """Word-start match, case-insensitive: "mül" finds "Müller". A prefix, not a substring,
+    so that an index on lower(column) can serve it."""
+    return or_(
+        *(
+            func.lower(column).like(f"{_escape_like(variant)}%", escape="\\")
+            for variant in sorted(_case_variants(token))
+        )
+    )
+
+
+def _token_clause(token: str) -> ColumnElement[bool]:
+    company = aliased(Address)
+    own = [
+        _starts_with(column, token)
+        for column in (
+            Address.last_name,
+            Address.first_name,
+            Address.company_name,
+            Address.city,
+            Address.postcode,
+        )
+    ]
+    # Contact persons are found by their company's name and place too (they are reached at
+    # the company's address).
+    of_company = Address.company_id.in_(
+        select(company.id).where(
+            company.kind == "company",
+            or_(_starts_with(company.company_name, token), _starts_with(company.city, token)),
+        )
+    )
+    return or_(*own, of_company)
+
+
+def looks_like_number(q: str) -> bool:
+    return bool(_NUMBER_LIKE.match(q)) and sum(c.isdigit() for c in q) >= 3
+
+
+def search_query(q: str, settings: TelephonySettings) -> tuple[Select[Any], str | None]:
+    """The addresses fitting `q`, in list order, and the E.164 number searched for if `q`
+    is a phone number."""
+    query = select(Address).options(joinedload(Address.company), selectinload(Address.channels))
+    q = q.strip()
+    e164 = None
+    if q and looks_like_number(q):
+        parsed = parse(q, numbering_plan(settings))
+        if parsed.kind is NumberKind.EXTERNAL and parsed.e164:
+            e164 = parsed.e164
+            query = query.where(
+                Address.id.in_(select(Channel.address_id).where(Channel.e164 == e164))
+            )
+    if e164 is None and q:
+        tokens = [t for t in re.split(r"[\s,]+", q) if t][:MAX_TOKENS]
+        query = query.where(and_(*(_token_clause(token) for token in tokens)))
+    # The order of the index ix_addresses_sort: the database reads a page and stops.
+    return query.order_by(Address.last_name, Address.company_name, Address.id), e164
+
+
+def search(
+    session: Session, q: str, settings: TelephonySettings, number: int
+) -> tuple[Page[Address], str | None]:
+    query, e164 = search_query(q, settings)
+    return fetch_page(session, query, number), e164
+
+
+def suggestions(session: Session, q: str, settings: TelephonySettings) -> list[dict[str, Any]]:
+    """A few addresses for a picker as the user types."""
+    if not q.strip():
+        return []
+    query, _ = search_query(q, settings)
+    return [
+        {
+            "id": a.id,
+            "name": display_name(a),
+            "city": a.city or (a.company.city if a.company else ""),
+        }
+        for a in session.scalars(query.limit(12)).unique()
+    ]
+
+
+def first_number(address: Address) -> Channel | None:
+    return next((c for c in address.channels if c.kind in NUMBER_KINDS), None)
+
+
+# --- one address ---------------------------------------------------------------------------------
+
+
+def load(session: Session, address_id: int) -> Address | None:
+    return session.scalar(
+        select(Address)
+        .where(Address.id == address_id)
+        .options(
+            joinedload(Address.company).selectinload(Address.channels),
+            selectinload(Address.channels),
+            selectinload(Address.contacts).selectinload(Address.channels),
+            selectinload(Address.contacts).joinedload(Address.company),
+        )
+    )
+
+
+def detail(
+    session: Session, address: Address, settings: TelephonySettings, user_id: int, is_admin: bool
+) -> dict[str, Any]:
+    """What the address page shows. Activities, services and calls are the user's own
+    (an admin sees everybody's)."""
+    owners = [address.id] + ([address.company_id] if address.company_id else [])
+    projects = list(
+        session.scalars(
+            select(Project)
+            .where(Project.customer_id.in_(owners))
+            .options(joinedload(Project.customer).joinedload(Address.company))
+            .order_by(Project.active.desc(), Project.code)
+        )
+    )
+    activities = select(Activity).where(Activity.address_id == address.id)
+    services = select(Service).where(Service.address_id == address.id)
+    calls = select(Call).where(Call.address_id == address.id)
+    if not is_admin:
+        activities = activities.where(Activity.user_id == user_id)
+        services = services.where(Service.user_id == user_id)
+        calls = calls.where(Call.line_id.in_(select(Line.id).where(Line.user_id == user_id)))
+    recent_calls = list(
+        session.scalars(
+            with_details(calls).order_by(Call.started_at.desc(), Call.id.desc()).limit(RECENT)
+        ).unique()
+    )
+    return {
+        "address": address,
+        "heading": display_name(address),
+        "full_address": full_address(address, settings.country),
+        "contacts": sorted(address.contacts, key=lambda c: (c.last_name, c.first_name)),
+        "projects": projects,
+        "activities": list(
+            session.scalars(
+                activities.options(joinedload(Activity.project), joinedload(Activity.user))
+                .order_by(Activity.occurred_at.desc(), Activity.id.desc())
+                .limit(RECENT)
+            )
+        ),
+        "services": list(
+            session.scalars(
+                services.options(joinedload(Service.project), joinedload(Service.user))
+                .order_by(Service.day.desc(), Service.started_at.desc(), Service.id.desc())
+                .limit(RECENT)
+            )
+        ),
+        "calls": journal.entries(session, recent_calls, settings),
+        "country": country_name(address.country)
+        if address.country and address.country.upper() != settings.country
+        else "",
+    }
+
+
+def deletion_impact(session: Session, address: Address) -> dict[str, int]:
+    """What deleting the address touches, for the confirmation page."""
+
+    def count(query: Select[Any]) -> int:
+        return int(session.scalar(query) or 0)
+
+    return {
+        "channels": len(address.channels),
+        "contacts": len(address.contacts),
+        "projects": count(select(func.count(Project.id)).where(Project.customer_id == address.id)),
+        "activities": count(
+            select(func.count(Activity.id)).where(Activity.address_id == address.id)
+        ),
+        "services": count(select(func.count(Service.id)).where(Service.address_id == address.id)),
+        "calls": count(select(func.count(Call.id)).where(Call.address_id == address.id)),
+    }
+
+
+# --- the address form ----------------------------------------------------------------------------
+
+
+@dataclass
+class AddressInput:
+    """The address form's content, as typed: read from a submitted form or from an address."""
+
+    values: dict[str, str]
+    channels: list[dict[str, str]]
+    errors: dict[str, str] = field(default_factory=dict)
+    company_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def blank(settings: TelephonySettings, number: str = "") -> AddressInput:
+    """A new address; with `number` (from the journal) a phone channel holding it."""
+    values = dict.fromkeys(FIELDS, "")
+    values |= {"kind": "person", "country": settings.country, "company": ""}
+    channels = [{"id": "", "kind": "phone", "value": number, "label": ""}]
+    if not number:
+        channels.append({"id": "", "kind": "email", "value": "", "label": ""})
+    return AddressInput(values, channels)
+
+
+def of_address(address: Address) -> AddressInput:
+    values = {name: str(getattr(address, name) or "") for name in FIELDS}
+    values |= {
+        "kind": address.kind,
+        "country": address.country,
+        "company": address.company.company_name if address.company else "",
+    }
+    channels = [
+        {"id": str(c.id), "kind": c.kind, "value": c.value, "label": c.label}
+        for c in address.channels
+    ]
+    return AddressInput(values, channels, company_id=address.company_id)
+
+
+def _read_channels(form: Form) -> tuple[list[dict[str, str]], dict[str, str]]:
+    kinds, values = form.getlist("ch_kind"), form.getlist("ch_value")
+    labels, ids = form.getlist("ch_label"), form.getlist("ch_id")
+    rows: list[dict[str, str]] = []
+    errors: dict[str, str] = {}
+    for index, (kind, value) in enumerate(zip(kinds, values, strict=False)):
+        label = labels[index] if index < len(labels) else ""
+        row_id = ids[index] if index < len(ids) else ""
+        if not value:
+            continue  # an empty row is a row not used
+        row = {
+            "id": row_id if row_id.isdigit() else "",
+            "kind": kind,
+            "value": value,
+            "label": label,
+        }
+        key = f"channel-{len(rows)}"
+        if kind not in CHANNEL_KINDS:
+            errors[key] = "Choose phone, mobile, fax or e-mail."
+        elif len(value) > 300 or len(label) > 80:
+            errors[key] = "Too long: at most 300 characters, and 80 for the label."
+        elif kind == "email" and not _EMAIL.match(value):
+            errors[key] = f"“{value}” is no e-mail address; write it like name@example.com."
+        rows.append(row)
+    if len(rows) > MAX_CHANNELS:
+        errors["channels"] = f"At most {MAX_CHANNELS} numbers and e-mail addresses."
+    return rows, errors
+
+
+def _read_company(session: Session, form: Form, values: dict[str, str]) -> int | None:
+    """The company of a contact person: the one picked from the list, else the one company
+    with exactly this name."""
+    name, picked = values["company"], form.ref("company_id")
+    if not name:
+        form.error("company", "Choose the company this person works for.")
+        return None
+    if picked is not None:
+        chosen = session.get(Address, picked)
+        if chosen is not None and chosen.kind == "company" and chosen.company_name == name:
+            return chosen.id
+    same_name = list(
+        session.scalars(
+            select(Address.id)
+            .where(Address.kind == "company", Address.company_name == name)
+            .limit(2)
+        )
+    )
+    if len(same_name) == 1:
+        return same_name[0]
+    if same_name:
+        form.error("company", f"Several companies are named “{name}”: choose one from the list.")
+    else:
+        form.error(
+            "company",
+            f"There is no company named “{name}”. Create the company first, then choose it here.",
+        )
+    return None
+
+
+def read(session: Session, form: Form, address: Address | None = None) -> AddressInput:
+    values = {name: form.text(name, label, limit) for name, (label, limit) in FIELDS.items()}
+    values["kind"] = kind = form.get("kind")
+    values["company"] = form.get("company")
+    values["country"] = country = form.get("country").upper()
+    if kind not in ADDRESS_KINDS:
+        form.error("kind", "Choose person, company or contact person.")
+    if kind == "company" and not values["company_name"]:
+        form.error("company_name", "Please enter the company's name.")
+    if kind in ("person", "contact") and not (values["first_name"] or values["last_name"]):
+        form.error("last_name", "Please enter a name.")
+    if country and country not in phonenumbers.SUPPORTED_REGIONS:
+        form.error("country", f"“{country}” is no country code; choose one from the list.")
+    if address is not None and address.kind == "company" and kind != "company" and address.contacts:
+        form.error(
+            "kind",
+            f"This company has {len(address.contacts)} contact person(s); it must stay a company.",
+        )
+    company_id = _read_company(session, form, values) if kind == "contact" else None
+    channels, channel_errors = _read_channels(form)
+    return AddressInput(values, channels, {**form.errors, **channel_errors}, company_id)
+
+
+def save(
+    session: Session, address: Address | None, data: AddressInput, settings: TelephonySettings
+) -> Address:
+    """Create or update the address and normalize its numbers, in the caller's transaction."""
+    if address is None:
+        address = Address(kind=data.values["kind"])
+        session.add(address)
+    was_company = address.kind == "company"
+    kind = data.values["kind"]
+    for name in FIELDS:
+        setattr(address, name, data.values[name])
+    if kind == "company":
+        for name in PERSON_FIELDS:
+            setattr(address, name, "")
+    elif was_company and address.id is not None:
+        address.company_name = ""  # a former company's name would show as a person's company
+    address.kind = kind
+    address.country = data.values["country"]
+    address.company_id = data.company_id if kind == "contact" else None
+    address.company = session.get(Address, data.company_id) if address.company_id else None
+    existing = {c.id: c for c in address.channels}
+    channels = []
+    for position, row in enumerate(data.channels):
+        channel = existing.pop(int(row["id"]), None) if row["id"] else None
+        channel = channel or Channel()
+        channel.kind, channel.value, channel.label = row["kind"], row["value"], row["label"]
+        channel.position = position
+        channels.append(channel)
+    address.channels = channels  # channels left out are deleted (delete-orphan)
+    normalize_address(address, numbering_plan(settings), settings.fingerprint())
+    session.flush()
+    return address
+
+
+def not_normalized(address: Address) -> list[Channel]:
+    return [c for c in address.channels if c.kind in NUMBER_KINDS and c.normalize_error]
+
+
+def link_call(
+    session: Session, user_id: int, call_id: int, address: Address, settings: TelephonySettings
+) -> bool:
+    """Make a call from an unknown number point to the address just created for it.
+    Only the user's own calls; False if the call is not theirs."""
+    call = journal.user_call(session, user_id, call_id)
+    if call is None:
+        return False
+    parsed = parse_incoming(call.remote_number, numbering_plan(settings))
+    channel = next((c for c in address.channels if parsed.e164 and c.e164 == parsed.e164), None)
+    call.address_id = address.id
+    call.channel_id = channel.id if channel else None
+    call.match = "exact" if channel else None
+    call.address_chosen = True
+    return True

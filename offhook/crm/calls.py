@@ -1,0 +1,222 @@
+"""The call history: every call ever made or received on a user's lines, and what a call
+says about itself in words (for the texts of activities and services)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.sql.elements import ColumnElement
+
+from offhook import journal
+from offhook.crm.paging import Page, fetch_page
+from offhook.numbers import NumberKind, parse
+from offhook.settings import TelephonySettings, numbering_plan
+from offhook.store.models import (
+    Activity,
+    Address,
+    Call,
+    CallEventRecord,
+    Line,
+    Service,
+    User,
+)
+from offhook.web.templating import duration_text
+
+DIRECTIONS = {"incoming": "Incoming", "outgoing": "Outgoing"}
+# What the user filters by; "open" are calls still ringing or going on.
+OUTCOMES = {
+    "answered": "Answered",
+    "missed": "Missed",
+    "cancelled": "Not answered",
+    "busy": "Busy",
+    "rejected": "Rejected",
+    "failed": "Failed",
+    "open": "Ringing or ongoing",
+}
+STATE_LABELS = {"ringing": "Ringing", "dialling": "Dialling", "connected": "Connected"}
+HANGUP_LABELS = {"local": "you", "remote": "the other side"}
+
+
+def outcome(entry: dict[str, Any]) -> tuple[str, str]:
+    """CSS class and label of a call's outcome, from its journal entry."""
+    if entry["state"] != "ended":
+        return ("open", STATE_LABELS.get(entry["state"], entry["state"]))
+    reason = entry["end_reason"] or "answered"
+    return (reason, OUTCOMES.get(reason, reason))
+
+
+def caller_name(entry: dict[str, Any]) -> str:
+    """Who was on the other end, as well as offhook knows it."""
+    if entry["address"]:
+        return str(entry["address"]["name"])
+    if entry["colleague"]:
+        return str(entry["colleague"]["name"])
+    return str(entry["remote_name"] or "")
+
+
+def number_text(entry: dict[str, Any]) -> str:
+    if entry["number"]["kind"] == "withheld":
+        return "a withheld number"
+    return str(entry["number"]["display"] or entry["number"]["raw"] or "an unknown number")
+
+
+def subject(entry: dict[str, Any]) -> str:
+    if entry["missed"]:
+        return "Missed call"
+    return "Incoming call" if entry["direction"] == "incoming" else "Outgoing call"
+
+
+def summary(entry: dict[str, Any]) -> str:
+    """A call in one sentence, for the text of an activity or service: "Incoming call on
+    26.11.2026 at 09:41 from 044 668 18 12 (Anna Müller, Muster AG), 4:12 min." """
+    towards = "from" if entry["direction"] == "incoming" else "to"
+    text = f"{subject(entry)} on {entry['date']} at {entry['time']} {towards} {number_text(entry)}"
+    name = caller_name(entry)
+    if name:
+        text += f" ({name})"
+    if entry["duration"] is not None and entry["state"] == "ended":
+        minutes = duration_text(entry["duration"])
+        text += f", {minutes} {'h' if minutes.count(':') == 2 else 'min'}"
+    elif entry["state"] == "ended" and not entry["missed"] and entry["end_reason_label"]:
+        text += f", {entry['end_reason_label'].lower()}"
+    return text + "."
+
+
+def with_details(query: Select[Any]) -> Select[Any]:
+    """Load what a call row shows in the same query (no lazy load per row)."""
+    return query.options(
+        joinedload(Call.line),
+        joinedload(Call.address).joinedload(Address.company),
+        joinedload(Call.channel),
+        joinedload(Call.colleague),
+    )
+
+
+def entry_of(session: Session, call: Call, settings: TelephonySettings) -> dict[str, Any]:
+    """The call as the journal shows it: the same number and name everywhere."""
+    return journal.entries(session, [call], settings)[0]
+
+
+# --- the history ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CallFilter:
+    user_id: int
+    first: date | None = None
+    last: date | None = None
+    direction: str = ""
+    outcome: str = ""
+    q: str = ""
+
+
+def local_midnight(day: date, settings: TelephonySettings) -> datetime:
+    return datetime.combine(day, time(0), settings.zone).astimezone(UTC)
+
+
+def _outcome_clause(value: str) -> ColumnElement[bool] | None:
+    if value == "open":
+        return Call.state != "ended"
+    if value in OUTCOMES:
+        return (Call.state == "ended") & (Call.end_reason == value)
+    return None
+
+
+def _text_clause(q: str, settings: TelephonySettings) -> ColumnElement[bool]:
+    """Calls whose number or name fits `q`: the number in any way it may be written, the
+    caller ID name, or the name of the address found for it."""
+    pattern = f"%{_escape_like(q)}%"
+    clauses: list[ColumnElement[bool]] = [
+        Call.remote_name.ilike(pattern, escape="\\"),
+        Address.first_name.ilike(pattern, escape="\\"),
+        Address.last_name.ilike(pattern, escape="\\"),
+        Address.company_name.ilike(pattern, escape="\\"),
+    ]
+    digits = re.sub(r"\D", "", q)
+    if len(digits) >= 3:
+        clauses.append(Call.remote_number.like(f"%{digits}%"))
+        parsed = parse(q, numbering_plan(settings))
+        if parsed.kind is NumberKind.EXTERNAL and parsed.e164:
+            clauses.append(Call.remote_e164 == parsed.e164)
+    return or_(*clauses)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def history_query(flt: CallFilter, settings: TelephonySettings) -> Select[Any]:
+    lines = select(Line.id).where(Line.user_id == flt.user_id)
+    query = select(Call).where(Call.line_id.in_(lines))
+    if flt.first:
+        query = query.where(Call.started_at >= local_midnight(flt.first, settings))
+    if flt.last:
+        query = query.where(
+            Call.started_at < local_midnight(flt.last + timedelta(days=1), settings)
+        )
+    if flt.direction in DIRECTIONS:
+        query = query.where(Call.direction == flt.direction)
+    if (clause := _outcome_clause(flt.outcome)) is not None:
+        query = query.where(clause)
+    if flt.q:
+        query = query.outerjoin(Address, Call.address_id == Address.id).where(
+            _text_clause(flt.q, settings)
+        )
+    return with_details(query).order_by(Call.started_at.desc(), Call.id.desc())
+
+
+def history(
+    session: Session, flt: CallFilter, settings: TelephonySettings, number: int
+) -> Page[dict[str, Any]]:
+    page = fetch_page(session, history_query(flt, settings), number)
+    return Page(
+        journal.entries(session, page.items, settings), page.number, page.size, page.has_next
+    )
+
+
+def users(session: Session) -> list[User]:
+    """Everybody an admin may look at the calls of."""
+    return list(session.scalars(select(User).order_by(User.name)))
+
+
+# --- one call ------------------------------------------------------------------------------------
+
+
+def find_call(session: Session, call_id: int, user_id: int, is_admin: bool) -> Call | None:
+    """The call if it is on the user's lines; any call for an admin."""
+    if is_admin:
+        call: Call | None = session.scalar(with_details(select(Call)).where(Call.id == call_id))
+        return call
+    return journal.user_call(session, user_id, call_id)
+
+
+def detail(session: Session, call: Call, settings: TelephonySettings) -> dict[str, Any]:
+    """Everything the call page shows: the entry, the event log and the work made of it."""
+    events = list(
+        session.scalars(
+            select(CallEventRecord)
+            .where(CallEventRecord.call_id == call.id)
+            .order_by(CallEventRecord.received_at, CallEventRecord.id)
+        )
+    )
+    activities = list(
+        session.scalars(select(Activity).where(Activity.call_id == call.id).order_by(Activity.id))
+    )
+    services = list(
+        session.scalars(select(Service).where(Service.call_id == call.id).order_by(Service.id))
+    )
+    return {
+        "call": call,
+        "entry": entry_of(session, call, settings),
+        "events": events,
+        "activities": activities,
+        "services": services,
+        "owner": call.line.user.name if call.line and call.line.user else "",
+        "outcomes": OUTCOMES,
+        "hangups": HANGUP_LABELS,
+    }

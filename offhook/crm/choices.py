@@ -1,0 +1,96 @@
+"""What the activity, service and project forms let the user choose from, and reading the
+choice back: the address, the project (the address's own first), the service type."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from offhook.addresses import display_name
+from offhook.crm.forms import Form
+from offhook.projects import projects_for
+from offhook.store.models import Address, Project, ServiceType
+
+
+def project_choices(
+    session: Session, address_id: int | None, current_id: int | None = None
+) -> dict[str, Any]:
+    """Active projects for a select: the address's (and its company's) first. The current
+    project stays choosable even when it was closed since."""
+    projects = projects_for(session, address_id)
+    if current_id is not None and all(p["id"] != current_id for p in projects):
+        current = session.get(Project, current_id)
+        if current is not None:
+            projects.insert(
+                0,
+                {
+                    "id": current.id,
+                    "code": current.code,
+                    "description": current.description + ("" if current.active else " (closed)"),
+                    "own": False,
+                },
+            )
+    address = session.get(Address, address_id) if address_id else None
+    return {
+        "own": [p for p in projects if p["own"]],
+        "other": [p for p in projects if not p["own"]],
+        "owner": display_name(address) if address else "",
+    }
+
+
+def service_types(session: Session, current_id: int | None = None) -> list[ServiceType]:
+    rows = list(
+        session.scalars(
+            select(ServiceType).where(ServiceType.active.is_(True)).order_by(ServiceType.name)
+        )
+    )
+    if current_id is not None and all(t.id != current_id for t in rows):
+        current = session.get(ServiceType, current_id)
+        if current is not None:
+            rows.insert(0, current)
+    return rows
+
+
+def read_address(session: Session, form: Form) -> Address | None:
+    """The address picked in an address field (a name with the picked id beside it)."""
+    picked = form.ref("address_id")
+    name = form.get("address_name")
+    if picked is None:
+        if name:
+            form.error("address_name", "Choose the address from the list, or leave it empty.")
+        return None
+    address = session.get(Address, picked)
+    if address is None:
+        form.error("address_name", "That address no longer exists; choose another one.")
+    return address
+
+
+def read_project(session: Session, form: Form, current_id: int | None = None) -> Project | None:
+    """The chosen project; it must be active, unless it is the one already booked on."""
+    picked = form.ref("project_id")
+    if picked is None:
+        return None
+    project = session.get(Project, picked)
+    if project is None:
+        form.error("project_id", "That project no longer exists; choose another one.")
+    elif not project.active and project.id != current_id:
+        form.error("project_id", f"Project {project.code} is closed; choose an active one.")
+    return project
+
+
+def read_service_type(
+    session: Session, form: Form, current_id: int | None = None
+) -> ServiceType | None:
+    picked = form.ref("service_type_id")
+    if picked is None:
+        # Required as soon as the firm has service types; without any, services go untyped.
+        if session.scalar(select(ServiceType.id).where(ServiceType.active.is_(True)).limit(1)):
+            form.error("service_type_id", "Choose the type of service.")
+        return None
+    kind = session.get(ServiceType, picked)
+    if kind is None or (not kind.active and kind.id != current_id):
+        form.error("service_type_id", "That service type is no longer in use; choose another.")
+        return None
+    return kind
