@@ -427,6 +427,9 @@ class Peers:
         port: int | None = None,
         timeout: float = 30,
         trace: bool = False,
+        calls: int = 1,
+        rate: float | None = None,
+        at_once: int | None = None,
     ) -> SippRun:
         """Run one SIPp scenario once (`uac*` call `target` host:port; `uas*` wait on `port`).
 
@@ -434,6 +437,8 @@ class Peers:
         `pause_ms` is how long `uac_cid` holds the call and `uac_cancel` lets it ring.
         A `uas` scenario returns once SIPp listens, so baresip can dial it right away.
         `trace` keeps every SIP message in the run's directory (see `SippRun.messages`).
+        For load (the latency bench): `calls` in all, `rate` new calls per second, at most
+        `at_once` at the same time; `timeout` must then cover the whole run.
         """
         directory = self._dir(f"sipp-{scenario}")
         port = port or free_port()
@@ -452,7 +457,7 @@ class Peers:
             "-s",
             service,
             "-m",
-            "1",
+            str(calls),
             "-d",
             str(pause_ms),
             "-nostdin",
@@ -465,6 +470,10 @@ class Peers:
             args += ["-key", "cid_from", cid_from]
         if trace:
             args.append("-trace_msg")
+        if rate is not None:
+            args += ["-r", f"{rate:g}"]
+        if at_once is not None:
+            args += ["-l", str(at_once)]
         if target is not None:
             args.append(target)
         run = SippRun(

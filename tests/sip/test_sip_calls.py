@@ -323,3 +323,17 @@ async def test_attached_baresip_without_the_account_fails_the_line(
         "the line to fail",
     )
     assert "baresip has no account sip:bob@127.0.0.1" in reason
+
+
+async def test_a_series_of_calls(attached_line: Line, peers: Peers) -> None:
+    """One SIPp run placing several calls, as the latency bench does with hundreds."""
+    line = attached_line
+    assert line.baresip is not None
+    caller = peers.sipp(
+        "uac_cancel", line.baresip.contact, cid_from=HANS, pause_ms=5, calls=5, rate=50, at_once=1
+    )
+    await line.context.wait_for(
+        lambda: sum(e.end_reason is EndReason.MISSED for e in line.context.events) == 5,
+        "five missed calls",
+    )
+    assert await caller.result() == 0, caller.errors()
