@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import phonenumbers
-from phonenumbers import geocoder
+import pycountry
 
 from offhook.numbers import NumberingPlan, parse, switchboard_prefix
 from offhook.store.models import Address, Channel
@@ -30,14 +29,13 @@ def display_name(address: Address) -> str:
 
 
 def country_name(code: str) -> str:
+    """English name of an ISO country code ("CH" → "Switzerland"); the code if unknown."""
     if not code:
         return ""
-    calling_code = phonenumbers.country_code_for_region(code.upper())
-    if not calling_code:
+    country = pycountry.countries.get(alpha_2=code.upper())
+    if country is None:
         return code.upper()
-    example = phonenumbers.example_number(code.upper())
-    name = geocoder.country_name_for_number(example, "en") if example else ""
-    return name or code.upper()
+    return str(getattr(country, "common_name", None) or country.name)
 
 
 def full_address(address: Address, home_country: str = "") -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Literal, Self
 from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy.orm import Session
 
 from offhook.numbers import NumberingPlan
@@ -26,6 +26,13 @@ from offhook.store.models import Setting
 TELEPHONY = "telephony"
 
 RoundingMode = Literal["up", "nearest", "none"]
+PLAN_FIELDS = {
+    "country",
+    "area_code",
+    "outside_line",
+    "incoming_with_outside_line",
+    "internal_max_length",
+}
 
 
 def system_timezone() -> str:
@@ -87,6 +94,12 @@ class TelephonySettings(BaseModel):
             raise ValueError(f"unknown time zone {value!r}; use a name like Europe/Zurich")
         return value
 
+    @model_validator(mode="after")
+    def _plan_is_usable(self) -> Self:
+        # The numbers module has the last word on what a numbering plan may be.
+        numbering_plan(self)
+        return self
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -136,12 +149,17 @@ class TelephonySettings(BaseModel):
     def load(cls, session: Session) -> Self:
         row = session.get(Setting, TELEPHONY)
         raw = dict(row.value) if row else {}
-        try:
-            return cls.model_validate(raw)
-        except ValidationError as exc:
-            # A hand-edited or older document must not stop the telephony: keep what is valid.
-            bad = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
-            return cls.model_validate({k: v for k, v in raw.items() if k not in bad})
+        # A hand-edited or older document must not stop the telephony: keep what is valid,
+        # then fall back field group by field group.
+        for attempt in range(3):
+            try:
+                return cls.model_validate(raw)
+            except ValidationError as exc:
+                bad = {str(error["loc"][0]) for error in exc.errors() if error["loc"]}
+                if attempt == 1 or not bad:
+                    bad |= PLAN_FIELDS
+                raw = {key: value for key, value in raw.items() if key not in bad}
+        return cls()
 
     def save(self, session: Session) -> None:
         row = session.get(Setting, TELEPHONY)

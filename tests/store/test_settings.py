@@ -73,3 +73,17 @@ def test_a_broken_stored_document_keeps_what_is_valid(store: Store) -> None:
     assert settings.country == "DE"
     assert settings.area_code == ""
     assert settings.rounding_step == 5
+
+
+def test_a_stored_country_the_numbers_module_rejects_falls_back(store: Store) -> None:
+    with store.session() as session:
+        session.add(Setting(key="telephony", value={"country": "XX", "rounding_step": 10}))
+    with store.session() as session:
+        settings = TelephonySettings.load(session)
+    assert settings.country == "CH"
+    assert settings.rounding_step == 10
+
+
+def test_unknown_country_code_is_refused_with_the_numbers_modules_reason() -> None:
+    with pytest.raises(ValidationError, match="Unknown country"):
+        TelephonySettings(country="XX")

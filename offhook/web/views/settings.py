@@ -110,7 +110,10 @@ async def save_telephony(request: Request, user: Admin) -> Response:
     try:
         settings = TelephonySettings.model_validate(raw)
     except ValidationError as exc:
-        errors = {str(e["loc"][0]): e["msg"].removeprefix("Value error, ") for e in exc.errors()}
+        errors = {
+            str(e["loc"][0]) if e["loc"] else "form": e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
+        }
         return await asyncio.to_thread(_telephony_page, request, user, raw, errors, 422)
 
     def work() -> bool:
