@@ -138,7 +138,16 @@ def _page_modules() -> list[Any]:
     """The CRM and settings pages (each a module with a `router`)."""
     import importlib
 
-    names = ["addresses", "activities", "services", "projects", "calls", "settings"]
+    names = [
+        "addresses",
+        "activities",
+        "services",
+        "projects",
+        "calls",
+        "settings",
+        "imports",
+        "numbers",
+    ]
     modules = []
     for name in names:
         try:
