@@ -22,7 +22,6 @@ from sqlalchemy.exc import OperationalError
 from offhook import journal
 from offhook.calls.events import CallEvent, CallState, Direction, EndReason
 from offhook.calls.recorder import (
-    CallChange,
     end_call,
     expire_ringing,
     identify,
@@ -235,8 +234,8 @@ class Lines:
                 if isinstance(item, _Reconcile):
                     await self._reconcile(item)
                 else:
-                    change = await asyncio.to_thread(self._record_in_store, item)
-                    await self.publish_call(change.user_id, change.call_id)
+                    user_id, data = await asyncio.to_thread(self._record_in_store, item)
+                    await self._push_entry(user_id, data)
                 return
             except OperationalError as exc:
                 # The database is briefly away (restart, lock): keep the event, try again.
@@ -245,9 +244,11 @@ class Lines:
                 delay = min(delay * 2, 10.0)
         raise RuntimeError("database unavailable for too long")
 
-    def _record_in_store(self, event: CallEvent) -> CallChange:
+    def _record_in_store(self, event: CallEvent) -> tuple[int, dict[str, Any] | None]:
+        """Record the event and read the changed entry back in the same transaction."""
         with self.store.session() as session:
-            return record(session, event)
+            change = record(session, event)
+            return change.user_id, journal.one(session, change.call_id)
 
     async def _reconcile(self, item: _Reconcile) -> None:
         def work() -> tuple[int, list[int]]:
@@ -293,7 +294,9 @@ class Lines:
             with self.store.session() as session:
                 return journal.one(session, call_id)
 
-        data = await asyncio.to_thread(load)
+        await self._push_entry(user_id, await asyncio.to_thread(load))
+
+    async def _push_entry(self, user_id: int, data: dict[str, Any] | None) -> None:
         if data is not None:
             data["line"]["status"] = self.status(data["line"]["id"])
             await self.hub.publish(user_id, {"type": "call", "entry": data})
