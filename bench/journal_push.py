@@ -28,17 +28,17 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from offhook.auth import add_user, create_token  # noqa: E402
-from offhook.lines_admin import add_line, install_extension  # noqa: E402
-from offhook.store import Store  # noqa: E402
-from tests.livesite import free_port  # noqa: E402
+from offhook.auth import add_user, create_token
+from offhook.lines_admin import add_line, install_extension
+from offhook.store import Store
+from tests.livesite import free_port
 
 PG = "postgresql://127.0.0.1:5432"
 
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def rss_mb(pid: int) -> float:
