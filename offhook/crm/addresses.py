@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 
 import phonenumbers
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -24,7 +24,7 @@ from offhook.addresses import (
 )
 from offhook.crm.calls import with_details
 from offhook.crm.forms import Form
-from offhook.crm.paging import Page, fetch_page
+from offhook.crm.paging import PAGE_SIZE
 from offhook.numbers import NumberKind, parse, parse_incoming
 from offhook.settings import TelephonySettings, numbering_plan
 from offhook.store.models import (
@@ -76,30 +76,34 @@ def _escape_like(text: str) -> str:
 def _case_variants(token: str) -> set[str]:
     """The token as lower() in the database may have turned the stored text: PostgreSQL
     lowers every letter, SQLite only A-Z (so "Ärzte" stays "Ärzte" there)."""
-    ascii_lower = "".join(c.lower() if c.isascii() else c for c in token)
-    capitalized = token[:1].upper() + token[1:]
-    return {
-        token.lower(),
-        ascii_lower,
-        "".join(c.lower() if c.isascii() else c for c in capitalized),
-    }
+
+    def ascii_lower(text: str) -> str:
+        return "".join(c.lower() if c.isascii() else c for c in text)
+
+    return {token.lower(), ascii_lower(token), ascii_lower(token[:1].upper() + token[1:])}
 
 
-def _starts_with(column: Any, token: str) -> ColumnElement[bool]:
-    """Word-start match, case-insensitive: "mül" finds "Müller". A prefix, not a substring,
-    so that an index on lower(column) can serve it."""
-    return or_(
-        *(
-            func.lower(column).like(f"{_escape_like(variant)}%", escape="\\")
-            for variant in sorted(_case_variants(token))
-        )
-    )
+def _starts_with(column: Any, token: str, dialect: str) -> ColumnElement[bool]:
+    """Word-start match, case-insensitive: "mül" finds "Müller".
+
+    A prefix, not a substring, so that an index can serve it: on PostgreSQL an index on
+    `lower(column) text_pattern_ops` serves the LIKE; SQLite uses an index on `lower(column)`
+    for a range only, so the range is added there (U+10FFFF sorts after every character in
+    SQLite's byte order). Without such indexes the same query scans the table."""
+    lowered = func.lower(column)
+    clauses = []
+    for variant in sorted(_case_variants(token)):
+        like: ColumnElement[bool] = lowered.like(f"{_escape_like(variant)}%", escape="\\")
+        if dialect == "sqlite":
+            like = and_(lowered >= variant, lowered < variant + "\U0010ffff", like)
+        clauses.append(like)
+    return or_(*clauses)
 
 
-def _token_clause(token: str) -> ColumnElement[bool]:
+def _token_clause(token: str, dialect: str) -> ColumnElement[bool]:
     company = aliased(Address)
     own = [
-        _starts_with(column, token)
+        _starts_with(column, token, dialect)
         for column in (
             Address.last_name,
             Address.first_name,
@@ -113,7 +117,10 @@ def _token_clause(token: str) -> ColumnElement[bool]:
     of_company = Address.company_id.in_(
         select(company.id).where(
             company.kind == "company",
-            or_(_starts_with(company.company_name, token), _starts_with(company.city, token)),
+            or_(
+                _starts_with(company.company_name, token, dialect),
+                _starts_with(company.city, token, dialect),
+            ),
         )
     )
     return or_(*own, of_company)
@@ -123,9 +130,11 @@ def looks_like_number(q: str) -> bool:
     return bool(_NUMBER_LIKE.match(q)) and sum(c.isdigit() for c in q) >= 3
 
 
-def search_query(q: str, settings: TelephonySettings) -> tuple[Select[Any], str | None]:
-    """The addresses fitting `q`, in list order, and the E.164 number searched for if `q`
-    is a phone number."""
+def search_query(
+    q: str, settings: TelephonySettings, dialect: str
+) -> tuple[Select[Any], str | None]:
+    """The addresses fitting `q` (unordered), and the E.164 number searched for if `q` is a
+    phone number."""
     query = select(Address).options(joinedload(Address.company), selectinload(Address.channels))
     q = q.strip()
     e164 = None
@@ -138,30 +147,80 @@ def search_query(q: str, settings: TelephonySettings) -> tuple[Select[Any], str 
             )
     if e164 is None and q:
         tokens = [t for t in re.split(r"[\s,]+", q) if t][:MAX_TOKENS]
-        query = query.where(and_(*(_token_clause(token) for token in tokens)))
-    # The order of the index ix_addresses_sort: the database reads a page and stops.
-    return query.order_by(Address.last_name, Address.company_name, Address.id), e164
+        query = query.where(and_(*(_token_clause(token, dialect) for token in tokens)))
+    return query, e164
+
+
+# The list's order is that of the index ix_addresses_sort (plus the id, which makes it total):
+# the database reads one page off the index and stops, on any page.
+SORT_KEY = (Address.last_name, Address.company_name, Address.id)
+
+
+@dataclass(frozen=True, slots=True)
+class AddressPage:
+    """One page of addresses, reached by the address before or after it rather than by a
+    page number: page 20,000 of a million addresses is as fast as page 1."""
+
+    items: list[Address]
+    has_prev: bool
+    has_next: bool
+
+    @property
+    def first_id(self) -> int | None:
+        return self.items[0].id if self.items else None
+
+    @property
+    def last_id(self) -> int | None:
+        return self.items[-1].id if self.items else None
+
+
+def _anchor(session: Session, address_id: int | None) -> tuple[str, str, int] | None:
+    if address_id is None:
+        return None
+    row = session.execute(select(*SORT_KEY).where(Address.id == address_id)).first()
+    return (row[0], row[1], row[2]) if row else None
 
 
 def search(
-    session: Session, q: str, settings: TelephonySettings, number: int
-) -> tuple[Page[Address], str | None]:
-    query, e164 = search_query(q, settings)
-    return fetch_page(session, query, number), e164
+    session: Session,
+    q: str,
+    settings: TelephonySettings,
+    after: int | None = None,
+    before: int | None = None,
+    size: int = PAGE_SIZE,
+) -> tuple[AddressPage, str | None]:
+    """A page of the addresses fitting `q`: the first, the one after the address `after`, or
+    the one before the address `before`."""
+    query, e164 = search_query(q, settings, session.get_bind().dialect.name)
+    key = tuple_(*SORT_KEY)
+    backwards = _anchor(session, before)
+    forwards = None if backwards else _anchor(session, after)
+    if backwards is not None:
+        query = query.where(key < tuple_(*backwards)).order_by(*(c.desc() for c in SORT_KEY))
+    else:
+        if forwards is not None:
+            query = query.where(key > tuple_(*forwards))
+        query = query.order_by(*SORT_KEY)
+    rows = list(session.scalars(query.limit(size + 1)).unique())
+    more = len(rows) > size
+    rows = rows[:size]
+    if backwards is not None:
+        return AddressPage(rows[::-1], has_prev=more, has_next=True), e164
+    return AddressPage(rows, has_prev=forwards is not None, has_next=more), e164
 
 
 def suggestions(session: Session, q: str, settings: TelephonySettings) -> list[dict[str, Any]]:
     """A few addresses for a picker as the user types."""
     if not q.strip():
         return []
-    query, _ = search_query(q, settings)
+    page, _ = search(session, q, settings, size=12)
     return [
         {
             "id": a.id,
             "name": display_name(a),
             "city": a.city or (a.company.city if a.company else ""),
         }
-        for a in session.scalars(query.limit(12)).unique()
+        for a in page.items
     ]
 
 

@@ -39,7 +39,7 @@ OUTCOMES = {
     "open": "Ringing or ongoing",
 }
 STATE_LABELS = {"ringing": "Ringing", "dialling": "Dialling", "connected": "Connected"}
-HANGUP_LABELS = {"local": "you", "remote": "the other side"}
+HANGUP_LABELS = {"local": "this line", "remote": "the other side"}
 
 
 def outcome(entry: dict[str, Any]) -> tuple[str, str]:

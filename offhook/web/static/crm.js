@@ -157,8 +157,32 @@
     }
   });
 
-  // --- date fields that show the chosen day at once --------------------------------------------------
-  for (const input of document.querySelectorAll("[data-autosubmit]")) {
-    input.addEventListener("change", () => { if (input.value) input.form.requestSubmit(); });
+  // --- dates: typed as dd.mm.yyyy, or picked in the browser's calendar ------------------------------
+  const pad = (n) => String(n).padStart(2, "0");
+  function toIso(text) {
+    const m = /^(\d{1,2})[./](\d{1,2})[./](\d{2}|\d{4})$/.exec(text.trim());
+    if (!m) return /^\d{4}-\d{2}-\d{2}$/.test(text.trim()) ? text.trim() : "";
+    const year = m[3].length === 2 ? `20${m[3]}` : m[3];
+    return `${year}-${pad(m[2])}-${pad(m[1])}`;
+  }
+  function fromIso(iso) {
+    const [y, m, d] = iso.split("-");
+    return `${d}.${m}.${y}`;
+  }
+  for (const box of document.querySelectorAll(".date-input")) {
+    const text = box.querySelector("[data-date-text]");
+    const proxy = box.querySelector(".date-proxy");
+    const submit = () => { if (text.hasAttribute("data-autosubmit") && text.value) text.form.requestSubmit(); };
+    box.querySelector("[data-date-button]").addEventListener("click", () => {
+      proxy.value = toIso(text.value);
+      try { proxy.showPicker(); } catch { text.focus(); }
+    });
+    proxy.addEventListener("change", () => {
+      if (!proxy.value) return;
+      text.value = fromIso(proxy.value);
+      text.dispatchEvent(new Event("input", { bubbles: true }));
+      submit();
+    });
+    text.addEventListener("change", submit);
   }
 })();

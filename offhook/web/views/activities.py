@@ -47,8 +47,8 @@ async def index(
         user,
         page=found,
         pager=pager(request, found),
-        first=start.isoformat() if start else "",
-        last=end.isoformat() if end else "",
+        first=start or first,
+        last=end or last,
         bad_dates=bool((first and not start) or (last and not end)),
     )
 

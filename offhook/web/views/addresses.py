@@ -11,8 +11,7 @@ from sqlalchemy.orm import Session
 from offhook.addresses import display_name
 from offhook.crm import addresses
 from offhook.crm.addresses import AddressInput
-from offhook.crm.paging import page_number
-from offhook.crm.web import PageNo, in_session, not_found, page, pager, read_form, see_other
+from offhook.crm.web import in_session, not_found, page, query_url, read_form, see_other
 from offhook.settings import SettingsCache
 from offhook.store.models import Address
 from offhook.web.context import offhook_of
@@ -25,20 +24,23 @@ Text = Annotated[str, Query(max_length=200)]
 
 
 @router.get("/addresses")
-async def index(request: Request, user: User_, q: Text = "", page_: PageNo = "1") -> Response:
+async def index(
+    request: Request, user: User_, q: Text = "", after: Text = "", before: Text = ""
+) -> Response:
     def work(session: Session) -> Any:
-        return addresses.search(session, q, SettingsCache.get(session), page_number(page_))
+        settings = SettingsCache.get(session)
+        return addresses.search(session, q, settings, _ref(after), _ref(before))
 
     found, e164 = await in_session(request, work)
-    return page(
-        request,
-        "addresses/index.html",
-        user,
-        q=q,
-        page=found,
-        e164=e164,
-        pager=pager(request, found),
-    )
+    links = {
+        "prev": query_url(request, after=None, before=found.first_id) if found.has_prev else None,
+        "next": query_url(request, before=None, after=found.last_id) if found.has_next else None,
+    }
+    return page(request, "addresses/index.html", user, q=q, page=found, e164=e164, pager=links)
+
+
+def _ref(text: str) -> int | None:
+    return int(text) if text.isdigit() else None
 
 
 @router.get("/addresses/suggest")

@@ -50,12 +50,13 @@ async def index(
         "calls/index.html",
         user,
         flt=flt,
-        first=start.isoformat() if start else "",
-        last=end.isoformat() if end else "",
+        first=start or first,
+        last=end or last,
         directions=calls.DIRECTIONS,
         outcomes=calls.OUTCOMES,
         pager=pager(request, data["page"]),
-        filtered=bool(start or end or direction or outcome or q),
+        filtered=bool(first or last or direction or outcome or q),
+        bad_dates=bool((first and not start) or (last and not end)),
         **data,
     )
 
