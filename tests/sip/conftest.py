@@ -58,6 +58,8 @@ class RecordingContext:
     events: list[CallEvent] = field(default_factory=list)
     statuses: list[tuple[LineState, str]] = field(default_factory=list)
     reconciliations: list[set[str]] = field(default_factory=list)
+    #: The `at` of each reconciliation: when the calls not named ended.
+    reconciled_at: list[datetime | None] = field(default_factory=list)
     calls: dict[str, CallView] = field(default_factory=dict)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -90,6 +92,7 @@ class RecordingContext:
     def reconcile(self, live_call_refs: Collection[str], at: datetime | None = None) -> None:
         live = set(live_call_refs)
         self.reconciliations.append(live)
+        self.reconciled_at.append(at)
         for view in self.calls.values():
             if view.state is not CallState.ENDED and view.call_ref not in live:
                 view.state = CallState.ENDED

@@ -25,7 +25,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from offhook.drivers.sip.process import BaresipConfig, account_line, find_module_path
+from offhook.drivers.sip.process import (
+    BaresipConfig,
+    account_line,
+    find_module_path,
+    no_core_dumps,
+)
 
 LOOPBACK = "127.0.0.1"
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -128,7 +133,11 @@ def _stop(process: subprocess.Popen[bytes], grace: float = 2.0) -> None:
     process.wait()
 
 
-def _start(args: Sequence[str], log: Path, cwd: Path | None = None) -> subprocess.Popen[bytes]:
+def _start(args: Sequence[str], log: Path, cwd: Path) -> subprocess.Popen[bytes]:
+    """Start a peer in its own directory, session and without core dumps.
+
+    Tests kill peers on purpose; a crash must not drop a `core` file into the checkout.
+    """
     with open(log, "ab") as output:
         return subprocess.Popen(
             list(args),
@@ -136,6 +145,7 @@ def _start(args: Sequence[str], log: Path, cwd: Path | None = None) -> subproces
             stdout=output,
             stderr=subprocess.STDOUT,
             cwd=cwd,
+            preexec_fn=no_core_dumps,
             start_new_session=True,
         )
 
@@ -201,7 +211,7 @@ class BaresipPeer:
     def start(self) -> BaresipPeer:
         self.write_files()
         args = ["baresip", "-f", str(self.directory), "-t", str(SAFETY_SECONDS)]
-        self.process = _start(args, self.log)
+        self.process = _start(args, self.log, cwd=self.directory)
         wait_until(self.ready, f"baresip's control port {self.ctrl_port}")
         return self
 
@@ -362,7 +372,7 @@ request_route {{
             "-M",
             "8",
         ]
-        self.process = _start(args, self.directory / "kamailio.log")
+        self.process = _start(args, self.directory / "kamailio.log", cwd=self.directory)
         log = self.directory / "kamailio.log"
 
         def ready() -> bool:
@@ -386,6 +396,10 @@ class Peers:
     directory: Path
     _stoppers: list[Callable[[], None]] = field(default_factory=list)
     _count: int = 0
+
+    def __post_init__(self) -> None:
+        # Peers run inside their directories: relative paths in their arguments would break.
+        self.directory = self.directory.absolute()
 
     def _dir(self, name: str) -> Path:
         self._count += 1

@@ -105,6 +105,28 @@ async def test_outgoing_answered(attached_line: Line, peers: Peers) -> None:
     assert await callee.result() == 0, callee.errors()
 
 
+async def test_dial_uri_template_turns_digits_into_a_sip_address(
+    peers: Peers, make_line: Any
+) -> None:
+    """A line without a registrar reaches its PBX through `dial_uri_template`: the core's
+    digits go into the template, the call is matched to its dial_ref all the same."""
+    callee = peers.sipp("uas_answer", trace=True)
+    baresip = peers.baresip("alice")
+    template = f"sip:{{number}}@{LOOPBACK}:{callee.port};user=phone"
+    line: Line = await make_line({"ctrl_port": baresip.ctrl_port, "dial_uri_template": template})
+    await line.context.connected()
+
+    await line.driver.dial(DialRequest("dial-t", "+41441234567", "0441234567"))
+    connected = await line.context.call(CallState.CONNECTED, dial_ref="dial-t")
+    assert connected.remote_number.startswith(f"sip:0441234567@{LOOPBACK}:{callee.port}")
+    await line.driver.hangup(connected.call_ref)
+    await line.context.call(CallState.ENDED, dial_ref="dial-t")
+    assert await callee.result() == 0, callee.errors()
+    assert f"INVITE sip:0441234567@{LOOPBACK}:{callee.port};user=phone SIP/2.0" in (
+        callee.messages()
+    )
+
+
 async def test_outgoing_busy(attached_line: Line, peers: Peers) -> None:
     line = attached_line
     callee = peers.sipp("uas_busy")

@@ -8,8 +8,10 @@ tells the user what is going on.
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +65,18 @@ async def test_attached_baresip_killed_and_restarted(attached_line: Line, peers:
     assert baresip is not None
     await one_finished_one_connected_one_ringing(line, peers, baresip.contact)
 
+    killed_at = datetime.now(UTC)
     baresip.kill()
-    await line.context.wait_for(
-        lambda: line.context.state is LineState.RECONNECTING, "the line to show it lost baresip"
-    )
+    # While baresip is down its calls are over: none shows as ringing or connected, and they
+    # end as of the moment baresip went, not when it comes back.
+    await line.context.wait_for(lambda: not line.context.open_calls(), "the calls to end")
+    ended_at = line.context.reconciled_at[-1]
+    assert ended_at is not None and killed_at <= ended_at <= datetime.now(UTC)
+    assert_reconciled(line)
+    state, reason = line.context.statuses[-1]
+    assert state is LineState.RECONNECTING
+    assert "baresip is not running" in reason
+
     reconnects = len(line.context.reconciliations)
     baresip.start()  # same ports, as a user restarting their softphone
     await line.context.wait_for(
@@ -212,3 +222,47 @@ async def test_managed_baresip_that_cannot_start_fails_the_line(
     assert "baresip exited with code" in reason
     assert "Address already in use" in reason  # baresip's own words, for the admin
     assert "retrying in" in reason
+
+
+def core_limit(pid: int) -> str:
+    """The 'Max core file size' soft and hard limits of a process, as /proc shows them."""
+    for row in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if row.startswith("Max core file size"):
+            return " ".join(row.split()[4:6])
+    raise AssertionError(f"no core limit for {pid}")
+
+
+@pytest.fixture
+def cores_allowed() -> Any:
+    """Let this test process dump core, so that only the driver's own limit can stop it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_CORE)
+    if hard == 0:
+        pytest.skip("core dumps are off for this process and cannot be turned on")
+    resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_CORE, (soft, hard))
+
+
+async def test_crashing_managed_baresip_leaves_no_core_file(
+    make_line: Any, tmp_path: Path, peers: Peers, cores_allowed: None
+) -> None:
+    line: Line = await make_line(managed_options(tmp_path, f"sip:alice@{LOOPBACK}:{free_port()}"))
+    await line.context.connected()
+    pid_file = tmp_path / "line" / "baresip.pid"
+    pid = int(pid_file.read_text())
+    assert core_limit(pid) == "0 0"
+    harness_baresip = peers.baresip("bob")
+    assert harness_baresip.process is not None
+    assert core_limit(harness_baresip.process.pid) == "0 0"
+
+    reconnects = len(line.context.reconciliations)
+    os.kill(pid, signal.SIGSEGV)  # a crash
+    await line.context.wait_for(
+        lambda: len(line.context.reconciliations) > reconnects + 1, "baresip restarted"
+    )
+    await line.context.connected()
+    assert any("SIGSEGV" in reason for _, reason in line.context.statuses)
+    places = [tmp_path / "line", Path.cwd()]
+    assert not [core for place in places for core in place.glob("core*")]

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from offhook.drivers.contract import LineState
 from offhook.drivers.sip import SipDriver
+from offhook.drivers.sip.driver import dial_target
 from offhook.drivers.sip.process import (
     BaresipConfig,
     BaresipProcess,
@@ -86,10 +87,36 @@ def test_managed_control_port_stays_local() -> None:
         ({"account": "sip:a@b", "audio_player": "alsa"}, "driver,device"),
         ({"account": "sip:a@b", "registrar": "sip:pbx <x>"}, "registrar"),
         ({"ctrl_port": 4444, "colour": "blue"}, "Extra inputs are not permitted"),
+        ({"ctrl_port": 4444, "dial_uri_template": "sip:pbx.example.com"}, "{number}"),
+        ({"ctrl_port": 4444, "dial_uri_template": "{number}@pbx"}, "dial_uri_template"),
+        ({"ctrl_port": 4444, "dial_uri_template": "sip:{number}@{host}"}, "dial_uri_template"),
+        ({"ctrl_port": 4444, "dial_uri_template": "sip:{number} @pbx"}, "dial_uri_template"),
     ],
 )
 def test_invalid_options_say_what_is_wrong(options: dict[str, Any], message: str) -> None:
     assert message in error_of(**options)
+
+
+@pytest.mark.parametrize(
+    ("dial_string", "template", "target"),
+    [
+        ("0441234567", None, "0441234567"),
+        ("0441234567", "sip:{number}@pbx.example.com", "sip:0441234567@pbx.example.com"),
+        ("201", "sip:{number}@10.0.0.1:5060;user=phone", "sip:201@10.0.0.1:5060;user=phone"),
+        ("*21#", "sip:{number}@pbx", "sip:*21%23@pbx"),
+        ("sip:bob@example.com", "sip:{number}@pbx", "sip:bob@example.com"),
+    ],
+)
+def test_dial_uri_template(dial_string: str, template: str | None, target: str) -> None:
+    assert dial_target(dial_string, template) == target
+
+
+def test_dial_uri_template_works_in_both_modes() -> None:
+    template = "sip:{number}@pbx.example.com"
+    attach = Options.model_validate({"ctrl_port": 4444, "dial_uri_template": template})
+    managed = Options.model_validate({"account": "sip:2@pbx", "dial_uri_template": template})
+    assert (attach.mode, managed.mode) == ("attach", "managed")
+    assert attach.dial_uri_template == managed.dial_uri_template == template
 
 
 def test_password_baresip_cannot_store_is_refused_without_showing_it() -> None:

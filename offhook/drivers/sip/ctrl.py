@@ -51,6 +51,14 @@ class ConnectionLost(ControlError):
     """The control connection is gone (baresip stopped, or another client took the port)."""
 
 
+class NotListening(ControlError):
+    """The control port refused the connection: no baresip (with ctrl_tcp) runs there.
+
+    Unlike a timeout or an unreachable network, this is a definite answer from the host: a
+    baresip that is not running has no calls, so the line's calls are over.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class Response:
     ok: bool
@@ -111,6 +119,10 @@ class BaresipControl:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
         except TimeoutError:
             raise ControlError(f"baresip at {peer} did not accept a connection in time") from None
+        except ConnectionRefusedError:
+            raise NotListening(
+                f"baresip is not running at {peer} (nothing listens on its control port)"
+            ) from None
         except OSError as exc:
             raise ControlError(
                 f"cannot reach baresip's control port at {peer}: {exc.strerror or exc}"

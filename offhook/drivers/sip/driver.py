@@ -26,6 +26,7 @@ import signal
 import socket
 import tempfile
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
@@ -39,7 +40,7 @@ from offhook.drivers.contract import (
     LineDriver,
     LineState,
 )
-from offhook.drivers.sip.ctrl import BaresipControl, ControlError, plain
+from offhook.drivers.sip.ctrl import BaresipControl, ControlError, NotListening, plain
 from offhook.drivers.sip.mapping import (
     LineCalls,
     live_calls,
@@ -147,6 +148,11 @@ class SipDriver(LineDriver):
         audio_player: str = Field("alsa,default", description="managed: baresip driver,device")
         audio_source: str = Field("alsa,default", description="managed: baresip driver,device")
         audio_alert: str | None = Field(None, description="managed: ring tone device")
+        dial_uri_template: str | None = Field(
+            None,
+            description="the SIP address to call for a number, e.g. sip:{number}@pbx.example.com "
+            "(default: the number alone; baresip completes it with the account's domain)",
+        )
         baresip_path: str = Field("baresip", description="managed: the baresip program")
         module_path: str | None = Field(None, description="managed: baresip's modules directory")
         runtime_dir: str | None = Field(
@@ -207,6 +213,11 @@ class SipDriver(LineDriver):
                 raise ValueError(
                     f"registrar {self.registrar!r} is not like sip:pbx.example.com[:5060]"
                 )
+            if self.dial_uri_template is not None and not _valid_template(self.dial_uri_template):
+                raise ValueError(
+                    f"dial_uri_template {self.dial_uri_template!r} is not a SIP address with "
+                    "{number} where the number goes, like sip:{number}@pbx.example.com"
+                )
             if self.sip_listen and not _valid_host_port(self.sip_listen):
                 raise ValueError(f"sip_listen {self.sip_listen!r} is not host:port")
             if self.dns_server and not _valid_host_port(self.dns_server):
@@ -248,6 +259,11 @@ class SipDriver(LineDriver):
         self._stopping = False
         #: "registered", "registering", or why registering failed (managed with registrar).
         self._registration = "registering"
+        #: When the last control connection ended: the best guess of when a baresip that is
+        #: found not running lost its calls.
+        self._lost_at: datetime | None = None
+        #: The calls of a baresip found not running were ended; until the next connection.
+        self._gone_reported = False
 
     # -- LineDriver -------------------------------------------------------------------------
 
@@ -277,7 +293,8 @@ class SipDriver(LineDriver):
         self.context.set_status(LineState.STOPPED)
 
     async def dial(self, request: DialRequest) -> None:
-        if not _DIAL_STRING.match(request.dial_string):
+        target = dial_target(request.dial_string, self.options.dial_uri_template)
+        if not _DIAL_STRING.match(target):
             raise DriverError(
                 f"cannot dial {request.number!r}: the dial string must be 1 to 200 characters "
                 "without spaces"
@@ -285,11 +302,11 @@ class SipDriver(LineDriver):
         control = self._connected()
         async with self._dial_lock:
             known = {call.call_ref for call in self._calls.live()}
-            self._calls.expect_dial(request.dial_ref, request.dial_string)
+            self._calls.expect_dial(request.dial_ref, target)
             commands: list[tuple[str, str | None]] = self._select_account(self._dial_account)
             # `callstat` right after `dial` describes the new call: baresip runs both in one
             # go, and `dial` gives no call id of its own.
-            commands += [("dial", request.dial_string), ("callstat", None)]
+            commands += [("dial", target), ("callstat", None)]
             try:
                 responses = await control.batch(commands)
             except ControlError as exc:
@@ -388,6 +405,7 @@ class SipDriver(LineDriver):
         quick_exits = 0  # managed: baresip exited soon after it started, this many times in a row
         while not self._stopping:
             started = asyncio.get_running_loop().time()
+            refused = False
             try:
                 if self.options.managed:
                     await self._ensure_baresip()
@@ -399,6 +417,7 @@ class SipDriver(LineDriver):
                 return
             except ControlError as exc:
                 reason = str(exc)
+                refused = isinstance(exc, NotListening)
             except OSError as exc:  # e.g. the runtime directory cannot be written
                 reason = f"could not start baresip: {exc}"
             except Exception as exc:
@@ -412,6 +431,10 @@ class SipDriver(LineDriver):
             if lasted > _STABLE_AFTER:
                 attempt = 0
             exited = self._process is not None and not self._process.running
+            # Attached: a refused connection means no baresip runs there (a dropped network
+            # or a busy control port does not refuse). Managed: we saw it exit.
+            if exited or (refused and not self.options.managed):
+                self._baresip_gone()
             quick_exits = quick_exits + 1 if exited and lasted < _QUICK_EXIT else 0
             delay = min(_BACKOFF_MAX, _BACKOFF_FIRST * 2**attempt) * random.uniform(0.5, 1.0)
             attempt += 1
@@ -435,6 +458,7 @@ class SipDriver(LineDriver):
             raise
         # Only now may dial/answer/hangup use it: reconciliation moves baresip's current call.
         self._control = control
+        self._lost_at, self._gone_reported = None, False
         self._report_line()
         log.info("line %s: connected to baresip at %s:%s", self.context.line_id, host, port)
         waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(control.closed())]
@@ -445,6 +469,7 @@ class SipDriver(LineDriver):
         finally:
             for waiting in waits:
                 waiting.cancel()
+        self._lost_at = utcnow()
         if self._process is not None:
             # A killed baresip closes the connection before its exit is noticed: give that a
             # moment, so the user is told baresip exited rather than that a connection closed.
@@ -472,6 +497,20 @@ class SipDriver(LineDriver):
                     raise
             await asyncio.sleep(0.05)
 
+    def _baresip_gone(self) -> None:
+        """baresip is not running, so none of its calls exist: end every call of the line.
+
+        Once per outage, as of the moment the connection was lost (when a killed baresip took
+        its calls with it), so that while baresip is down no call shows as ringing or
+        connected, and no duration grows by the downtime. When it is back, reconciliation
+        runs as after every connect.
+        """
+        if self._gone_reported:
+            return
+        self._gone_reported = True
+        self._calls.forget_all()
+        self.context.reconcile((), self._lost_at or utcnow())
+
     async def _disconnect(self) -> None:
         self._calls.lost_contact()
         control, self._control = self._control, None
@@ -489,8 +528,7 @@ class SipDriver(LineDriver):
             mine = [aor for aor in accounts if same_address(aor, self.options.account)]
             if not mine:
                 raise BaresipSetupError(
-                    f"baresip has no account {self.options.account}; "
-                    f"it has {', '.join(accounts)}"
+                    f"baresip has no account {self.options.account}; it has {', '.join(accounts)}"
                 )
             self._dial_account = mine[0]
         elif accounts:
@@ -674,6 +712,27 @@ class SipDriver(LineDriver):
             return "baresip quit"
         output = process.last_output(3).replace("\n", " | ")
         return f"baresip exited with code {code}" + (f": {output}" if output else "")
+
+
+def _valid_template(template: str) -> bool:
+    rest = template.replace("{number}", "", 1)
+    return (
+        "{number}" in template
+        and "{" not in rest
+        and "}" not in rest
+        and re.match(r"^(sips?|tel):[^\s<>]+$", template, re.IGNORECASE) is not None
+    )
+
+
+def dial_target(dial_string: str, template: str | None) -> str:
+    """What baresip dials for the core's dial string: the template filled in, if there is one.
+
+    A dial string that is already a SIP or tel URI is dialled as it is. `#` (a PBX feature
+    code) is escaped, as a SIP URI's user part may not hold it raw.
+    """
+    if not template or re.match(r"^(sips?|tel):", dial_string, re.IGNORECASE):
+        return dial_string
+    return template.replace("{number}", dial_string.replace("#", "%23"))
 
 
 def _valid_host_port(text: str) -> bool:

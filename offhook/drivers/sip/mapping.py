@@ -181,6 +181,14 @@ class LineCalls:
         """A point in the event stream; see `reconcile`."""
         return self._seq
 
+    def forget_all(self) -> None:
+        """baresip stopped, and its calls with it: track none (their late events are ignored)."""
+        for call in self._calls.values():
+            self._remember_ended(call)
+        self._calls.clear()
+        self._dials.clear()
+        self._watching = False
+
     def lost_contact(self) -> None:
         """The connection to baresip dropped: events may be missed until `reconcile`."""
         self._watching = False

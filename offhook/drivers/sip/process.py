@@ -5,6 +5,9 @@ offhook writes `config`, `accounts` and an empty `contacts` into a private runti
 port listens on 127.0.0.1 only. baresip's own output goes to `baresip.log` in that directory;
 what offhook shows the user from it is scrubbed of the password first.
 
+baresip runs in that directory with core dumps off (`RLIMIT_CORE` 0): a crashing or killed
+baresip must not leave `core` files behind, and a core would hold the SIP password.
+
 Stopping follows what baresip 1.0.0 needs: the first SIGTERM is graceful but can hang while an
 INVITE is pending, a second one makes it exit at once, SIGKILL is the last resort.
 """
@@ -15,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import resource
 import signal
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +46,16 @@ _MAX_LOG_BYTES = 1 << 20
 
 class BaresipSetupError(Exception):
     """The line's options cannot make a working baresip; the message says what to change."""
+
+
+def no_core_dumps() -> None:
+    """Turn core dumps off for the calling process; run in the child between fork and exec.
+
+    A limit set there cannot miss a crash at start-up, which setting it on the running child
+    (`prlimit`) could. It only calls setrlimit, so it is safe in a forked child of a
+    multi-threaded server.
+    """
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 def find_module_path(candidates: Iterable[str] = MODULE_PATHS) -> str | None:
@@ -181,6 +195,10 @@ class BaresipProcess:
     secrets: Sequence[str] = ()
     _process: asyncio.subprocess.Process | None = field(default=None, init=False)
 
+    def __post_init__(self) -> None:
+        # baresip runs inside the directory: a relative `-f` would then point elsewhere.
+        self.directory = self.directory.absolute()
+
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
@@ -224,6 +242,8 @@ class BaresipProcess:
                     stdin=asyncio.subprocess.DEVNULL,
                     stdout=output,
                     stderr=asyncio.subprocess.STDOUT,
+                    cwd=self.directory,
+                    preexec_fn=no_core_dumps,
                     # Its own session: a Ctrl-C meant for offhook must not kill the line's
                     # phone behind offhook's back; offhook stops it in order.
                     start_new_session=True,
