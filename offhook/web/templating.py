@@ -47,7 +47,8 @@ env.filters["duration"] = duration_text
 
 def flash(request: Request, message: str, kind: str = "ok") -> None:
     """A message shown once on the next page (after a redirect)."""
-    request.session.setdefault("flash", []).append({"kind": kind, "text": message})
+    # Assign a new list: the session only notices assignments, not changes inside a value.
+    request.session["flash"] = [*request.session.get("flash", []), {"kind": kind, "text": message}]
 
 
 def render(

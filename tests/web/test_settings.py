@@ -1,0 +1,243 @@
+"""Settings: Telephony takes effect at once; extensions and Auto Load; lines; users; profile."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from offhook.settings import TelephonySettings
+from offhook.store import Store
+from offhook.store.models import Extension, Line, User
+from tests import factories
+from tests.web.conftest import log_in
+from tests.web.test_journal import journal, simulate, wait_for
+
+
+def form_post(client: TestClient, url: str, csrf: str, **data: str) -> int:
+    response = client.post(url, data={"csrf_token": csrf, **data})
+    return response.status_code
+
+
+def telephony_form(**overrides: str) -> dict[str, str]:
+    values = {
+        "country": "CH",
+        "area_code": "44",
+        "outside_line": "",
+        "internal_max_length": "4",
+        "service_type_id": "",
+        "rounding_step": "5",
+        "rounding_mode": "up",
+        "rounding_minimum": "0",
+        "timezone": "Europe/Zurich",
+    }
+    return {**values, **overrides}
+
+
+def test_telephony_settings_apply_without_restart(
+    serve: Callable[[], TestClient], store: Store
+) -> None:
+    factories.user_with_line(store)
+    client = serve()
+    csrf = log_in(client, "anna")
+    simulate(client, csrf, number="+41 44 668 18 12", outcome="missed", ring_seconds=0)
+    wait_for(lambda: journal(client) and journal(client)[0]["state"] == "ended", "the call")
+    assert journal(client)[0]["number"]["display"] == "044 668 18 12"
+
+    # Home country Germany: the Swiss number is now foreign and shown internationally.
+    assert (
+        form_post(
+            client,
+            "/settings/telephony",
+            csrf,
+            **telephony_form(country="DE", area_code="30", rounding_step="15"),
+        )
+        == 303
+    )
+    assert journal(client)[0]["number"]["display"] == "+41 44 668 18 12"
+    with store.session() as session:
+        settings = TelephonySettings.load(session)
+    assert (settings.country, settings.rounding_step) == ("DE", 15)
+
+
+def test_bad_telephony_settings_are_refused_with_reasons(
+    serve: Callable[[], TestClient], store: Store
+) -> None:
+    factories.user_with_line(store)
+    client = serve()
+    csrf = log_in(client, "anna")
+    response = client.post(
+        "/settings/telephony",
+        data={"csrf_token": csrf, **telephony_form(country="Swiss", timezone="Mars/Base")},
+    )
+    assert response.status_code == 422
+    assert "two-letter country code" in response.text
+    assert "unknown time zone" in response.text
+    assert 'value="Swiss"' in response.text  # the input is kept for correcting
+    with store.session() as session:
+        assert TelephonySettings.load(session).country == "CH"
+
+
+def test_only_admins_change_settings(serve: Callable[[], TestClient], store: Store) -> None:
+    factories.user_with_line(store, "ben", role="user")
+    client = serve()
+    csrf = log_in(client, "ben")
+    assert client.get("/settings/telephony").status_code == 403
+    assert form_post(client, "/settings/telephony", csrf, **telephony_form(country="DE")) == 403
+    assert client.get("/settings/extensions").status_code == 403
+    assert form_post(client, "/settings/users", csrf, login="x", password="12345678") == 403
+    assert client.get("/settings/lines").status_code == 200  # their own lines
+
+
+def test_without_auto_load_a_line_gets_no_calls_after_restart(
+    serve: Callable[[], TestClient], store: Store
+) -> None:
+    factories.user_with_line(store, auto_load=False)
+    client = serve()  # the server starts: the simulator is installed but not auto-loaded
+    csrf = log_in(client, "anna")
+    refused = client.post(
+        "/api/simulator/calls", json={"number": "0446681812"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert refused.status_code == 409
+    assert "not loaded" in refused.json()["detail"]
+    page = client.get("/settings/extensions")
+    assert "Load now" in page.text and "Simulated line" in page.text
+    # Loading it by hand starts its lines until the server stops.
+    assert form_post(client, "/settings/extensions/simulator", csrf, action="load") == 303
+    simulate(client, csrf, number="0446681812")
+    wait_for(lambda: journal(client), "the call once the extension is loaded")
+
+
+def test_extension_install_and_auto_load_from_the_page(
+    serve: Callable[[], TestClient], store: Store
+) -> None:
+    with store.session() as session:
+        from offhook.auth import add_user
+
+        add_user(session, "anna", "Anna", factories.PASSWORD, "admin")
+    client = serve()
+    csrf = log_in(client, "anna")
+    assert form_post(client, "/settings/extensions/simulator", csrf, action="install") == 303
+    assert (
+        form_post(
+            client, "/settings/extensions/simulator", csrf, action="auto_load", auto_load="on"
+        )
+        == 303
+    )
+    with store.session() as session:
+        ext = session.get(Extension, "simulator")
+        assert ext is not None and ext.installed and ext.auto_load
+    assert form_post(client, "/settings/extensions/nonexistent", csrf, action="install") == 303
+    assert "no extension named" in client.get("/settings/extensions").text
+
+
+def test_admin_adds_a_line_and_bad_options_are_explained(
+    serve: Callable[[], TestClient], store: Store
+) -> None:
+    admin, _ = factories.user_with_line(store)
+    client = serve()
+    csrf = log_in(client, "anna")
+    bad = client.post(
+        "/settings/lines",
+        data={
+            "csrf_token": csrf,
+            "user_id": str(admin.id),
+            "driver": "simulator",
+            "address": "300",
+            "options": '{"answer_after": "soon"}',
+        },
+    )
+    assert bad.status_code == 422 and "answer_after" in bad.text
+    bad_json = client.post(
+        "/settings/lines",
+        data={
+            "csrf_token": csrf,
+            "user_id": str(admin.id),
+            "driver": "simulator",
+            "address": "300",
+            "options": "{not json",
+        },
+    )
+    assert bad_json.status_code == 422 and "not valid JSON" in bad_json.text
+    assert (
+        form_post(
+            client,
+            "/settings/lines",
+            csrf,
+            user_id=str(admin.id),
+            driver="simulator",
+            address="300",
+            label="Second line",
+            options='{"answer_after": 1}',
+        )
+        == 303
+    )
+    with store.session() as session:
+        line = session.scalars(select(Line).where(Line.address == "300")).one()
+        assert line.options["answer_after"] == 1
+    status = client.get("/api/journal").json()["lines"]
+    assert {"Second line", "anna's phone"} <= {s["title"] for s in status}
+    assert all(s["state"] == "connected" for s in status)
+
+
+def test_users_admin_and_password_change(serve: Callable[[], TestClient], store: Store) -> None:
+    factories.user_with_line(store)
+    client = serve()
+    csrf = log_in(client, "anna")
+    assert (
+        form_post(
+            client,
+            "/settings/users",
+            csrf,
+            login="carla",
+            name="Carla Rossi",
+            password="carla-password",
+            role="user",
+            extension="203",
+        )
+        == 303
+    )
+    too_short = client.post(
+        "/settings/users", data={"csrf_token": csrf, "login": "dora", "password": "short"}
+    )
+    assert too_short.status_code == 422 and "at least 8" in too_short.text
+    with store.session() as session:
+        carla = session.scalars(select(User).where(User.login == "carla")).one()
+        assert carla.password_hash.startswith("$argon2")
+        assert carla.extension == "203"
+    # anna changes her password: this session stays, the old password stops working.
+    assert (
+        form_post(
+            client,
+            "/settings/profile",
+            csrf,
+            action="password",
+            current=factories.PASSWORD,
+            password="a-new-password",
+            confirm="a-new-password",
+        )
+        == 303
+    )
+    assert client.get("/api/journal").status_code == 200
+    client.cookies.clear()
+    page = client.get("/login")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    old = client.post(
+        "/login", data={"login": "anna", "password": factories.PASSWORD, "csrf_token": token}
+    )
+    assert old.status_code == 401
+    log_in(client, "anna", "a-new-password")
+
+
+def test_api_token_from_the_profile_page(serve: Callable[[], TestClient], store: Store) -> None:
+    factories.user_with_line(store)
+    client = serve()
+    csrf = log_in(client, "anna")
+    assert form_post(client, "/settings/profile", csrf, action="token", name="script") == 303
+    page = client.get("/settings/profile").text
+    token = page.split("data-new-token>")[1].split("<")[0]
+    assert token.startswith("ohk_")
+    assert "data-new-token" not in client.get("/settings/profile").text  # shown once
+    client.cookies.clear()
+    assert client.get("/api/journal", headers={"Authorization": f"Bearer {token}"}).is_success
