@@ -53,6 +53,7 @@ PERSON_FIELDS = ("salutation", "first_name", "last_name", "position")
 MAX_CHANNELS = 40
 MAX_TOKENS = 5
 RECENT = 10
+CONTACTS_SHOWN = 100  # a company page lists this many; the search finds the others
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _NUMBER_LIKE = re.compile(r"^[\d\s+()./\-]+$")
 
@@ -238,8 +239,6 @@ def load(session: Session, address_id: int) -> Address | None:
         .options(
             joinedload(Address.company).selectinload(Address.channels),
             selectinload(Address.channels),
-            selectinload(Address.contacts).selectinload(Address.channels),
-            selectinload(Address.contacts).joinedload(Address.company),
         )
     )
 
@@ -274,7 +273,16 @@ def detail(
         "address": address,
         "heading": display_name(address),
         "full_address": full_address(address, settings.country),
-        "contacts": sorted(address.contacts, key=lambda c: (c.last_name, c.first_name)),
+        "contacts": list(
+            session.scalars(
+                select(Address)
+                .where(Address.company_id == address.id)
+                .options(joinedload(Address.company), selectinload(Address.channels))
+                .order_by(Address.last_name, Address.first_name, Address.id)
+                .limit(CONTACTS_SHOWN)
+            )
+        ),
+        "contact_count": contact_count(session, address.id),
         "projects": projects,
         "activities": list(
             session.scalars(
@@ -297,6 +305,12 @@ def detail(
     }
 
 
+def contact_count(session: Session, company_id: int) -> int:
+    return int(
+        session.scalar(select(func.count(Address.id)).where(Address.company_id == company_id)) or 0
+    )
+
+
 def deletion_impact(session: Session, address: Address) -> dict[str, int]:
     """What deleting the address touches, for the confirmation page."""
 
@@ -305,7 +319,7 @@ def deletion_impact(session: Session, address: Address) -> dict[str, int]:
 
     return {
         "channels": len(address.channels),
-        "contacts": len(address.contacts),
+        "contacts": contact_count(session, address.id),
         "projects": count(select(func.count(Project.id)).where(Project.customer_id == address.id)),
         "activities": count(
             select(func.count(Activity.id)).where(Activity.address_id == address.id)
@@ -428,10 +442,11 @@ def read(session: Session, form: Form, address: Address | None = None) -> Addres
         form.error("last_name", "Please enter a name.")
     if country and country not in phonenumbers.SUPPORTED_REGIONS:
         form.error("country", f"“{country}” is no country code; choose one from the list.")
-    if address is not None and address.kind == "company" and kind != "company" and address.contacts:
+    contacts = contact_count(session, address.id) if address and address.kind == "company" else 0
+    if contacts and kind != "company":
         form.error(
             "kind",
-            f"This company has {len(address.contacts)} contact person(s); it must stay a company.",
+            f"This company has {contacts} contact person(s); it must stay a company.",
         )
     company_id = _read_company(session, form, values) if kind == "contact" else None
     channels, channel_errors = _read_channels(form)

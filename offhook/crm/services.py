@@ -182,7 +182,8 @@ def read(
         # Calls are billed by the firm's rule; time typed by hand counts as it is.
         made_from_call = source is not None or (service is not None and service.call_id)
         minutes = settings.billable_minutes(seconds) if made_from_call else math.ceil(seconds / 60)
-    if minutes is None and not form.get("minutes") and "start" not in form.errors:
+    times_wrong = "start" in form.errors or "end" in form.errors
+    if minutes is None and not form.get("minutes") and not times_wrong:
         form.error("minutes", "Enter the minutes, or from and to.")
     text = form.text("text", "text", TEXT_MAX)
     address = read_address(session, form)
