@@ -202,7 +202,7 @@ COMPANIES: list[tuple[str, str, str, str, str, str, str, list[tuple[str, ...]]]]
         "+44 20 7946 0000",
         "thamesadvisory.co.uk",
         [
-            ("Mr", "Oliver", "Bennett", "Partner", "+44 20 7946 0958", "+44 7700 900123"),
+            ("Mr", "Oliver", "Bennett", "Partner", "+44 20 7946 0958", "+44 7911 123456"),
         ],
     ),
     (
