@@ -231,3 +231,43 @@ def _call_ref(store: Store, call_id: int) -> str:
         call = session.get(Call, call_id)
         assert call is not None
         return call.call_ref
+
+
+def test_click_to_dial_shows_dialling_at_once_then_connected(
+    serve: Callable[[], TestClient], store: Store
+) -> None:
+    factories.user_with_line(store, options={"answer_after": 0.2, "busy_numbers": ["0449999999"]})
+    factories.address(store)
+    client = serve()
+    csrf = log_in(client, "anna")
+    response = client.post(
+        "/api/dial", json={"number": "044 668 18 12"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert response.status_code == 200, response.text
+    call_id = response.json()["call_id"]
+    first = journal(client)[0]
+    assert first["id"] == call_id
+    assert first["direction"] == "outgoing" and first["state"] in ("dialling", "connected")
+    assert first["address"]["name"] == "Anna Müller, Muster AG"
+    connected = wait_for(
+        lambda: [e for e in journal(client) if e["state"] == "connected"], "the far end to answer"
+    )
+    assert [e["id"] for e in connected] == [call_id]  # the same entry, not a second one
+    client.post(f"/api/calls/{call_id}/hangup", headers={"X-CSRF-Token": csrf})
+    wait_for(lambda: journal(client)[0]["state"] == "ended", "the end")
+    assert len(journal(client)) == 1
+
+    busy = client.post(
+        "/api/dial", json={"number": "044 999 99 99"}, headers={"X-CSRF-Token": csrf}
+    ).json()["call_id"]
+    ended = wait_for(
+        lambda: [e for e in journal(client) if e["id"] == busy and e["state"] == "ended"], "busy"
+    )
+    assert ended[0]["end_reason"] == "busy"
+
+    bad = client.post("/api/dial", json={"number": "not a number"}, headers={"X-CSRF-Token": csrf})
+    assert bad.status_code == 409
+    assert (
+        client.post("/api/dial", json={"number": ""}, headers={"X-CSRF-Token": csrf}).status_code
+        == 422
+    )

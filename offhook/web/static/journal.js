@@ -389,6 +389,16 @@
     place(r.left, r.top, r.width, r.height);
   });
 
+  // --- dialling a number typed into the panel ---------------------------------------------------
+  const dialForm = panel.querySelector(".journal-dial");
+  dialForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const input = dialForm.querySelector("input");
+    const number = input.value.trim();
+    if (!number) return;
+    if (await act("POST", "/api/dial", { number })) input.value = "";
+  });
+
   // --- demo: simulate a call --------------------------------------------------------------------
   const simulate = document.querySelector(".demo-strip");
   async function setupSimulator() {
