@@ -78,11 +78,11 @@ async def new(
     number: Text = "",
     call: Text = "",
     kind: Text = "",
-    company: int | None = None,
+    company: Text = "",
 ) -> Response:
     def work(session: Session) -> AddressInput:
         data = addresses.blank(SettingsCache.get(session), number)
-        parent = session.get(Address, company) if company else None
+        parent = session.get(Address, _ref(company)) if _ref(company) else None
         if parent is not None and parent.kind == "company":
             data.values |= {"kind": "contact", "company": parent.company_name}
             data.company_id = parent.id
