@@ -25,6 +25,7 @@ from offhook.addresses import (
 from offhook.crm.calls import with_details
 from offhook.crm.forms import Form
 from offhook.crm.paging import PAGE_SIZE
+from offhook.crm.queries import LIKE_ESCAPE, escape_like
 from offhook.numbers import NumberKind, parse, parse_incoming
 from offhook.settings import TelephonySettings, numbering_plan
 from offhook.store.models import (
@@ -70,10 +71,6 @@ def countries() -> list[tuple[str, str]]:
 # --- finding addresses ---------------------------------------------------------------------------
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _case_variants(token: str) -> set[str]:
     """The token as lower() in the database may have turned the stored text: PostgreSQL
     lowers every letter, SQLite only A-Z (so "Ärzte" stays "Ärzte" there)."""
@@ -94,7 +91,7 @@ def _starts_with(column: Any, token: str, dialect: str) -> ColumnElement[bool]:
     lowered = func.lower(column)
     clauses = []
     for variant in sorted(_case_variants(token)):
-        like: ColumnElement[bool] = lowered.like(f"{_escape_like(variant)}%", escape="\\")
+        like: ColumnElement[bool] = lowered.like(f"{escape_like(variant)}%", escape=LIKE_ESCAPE)
         if dialect == "sqlite":
             like = and_(lowered >= variant, lowered < variant + "\U0010ffff", like)
         clauses.append(like)

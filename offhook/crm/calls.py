@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from offhook import journal
 from offhook.crm.paging import Page, fetch_page
+from offhook.crm.queries import LIKE_ESCAPE, escape_like
 from offhook.numbers import NumberKind, parse
 from offhook.settings import TelephonySettings, numbering_plan
 from offhook.store.models import (
@@ -130,12 +131,12 @@ def _outcome_clause(value: str) -> ColumnElement[bool] | None:
 def _text_clause(q: str, settings: TelephonySettings) -> ColumnElement[bool]:
     """Calls whose number or name fits `q`: the number in any way it may be written, the
     caller ID name, or the name of the address found for it."""
-    pattern = f"%{_escape_like(q)}%"
+    pattern = f"%{escape_like(q)}%"
     clauses: list[ColumnElement[bool]] = [
-        Call.remote_name.ilike(pattern, escape="\\"),
-        Address.first_name.ilike(pattern, escape="\\"),
-        Address.last_name.ilike(pattern, escape="\\"),
-        Address.company_name.ilike(pattern, escape="\\"),
+        Call.remote_name.ilike(pattern, escape=LIKE_ESCAPE),
+        Address.first_name.ilike(pattern, escape=LIKE_ESCAPE),
+        Address.last_name.ilike(pattern, escape=LIKE_ESCAPE),
+        Address.company_name.ilike(pattern, escape=LIKE_ESCAPE),
     ]
     digits = re.sub(r"\D", "", q)
     if len(digits) >= 3:
@@ -144,10 +145,6 @@ def _text_clause(q: str, settings: TelephonySettings) -> ColumnElement[bool]:
         if parsed.kind is NumberKind.EXTERNAL and parsed.e164:
             clauses.append(Call.remote_e164 == parsed.e164)
     return or_(*clauses)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def history_query(flt: CallFilter, settings: TelephonySettings) -> Select[Any]:

@@ -11,15 +11,12 @@ from sqlalchemy.orm import Session, joinedload
 from offhook.crm.choices import read_address
 from offhook.crm.forms import Form
 from offhook.crm.paging import Page, fetch_page
+from offhook.crm.queries import LIKE_ESCAPE, escape_like
 from offhook.crm.work import address_fields
 from offhook.store.models import Activity, Address, Project, Service
 
 STATES = {"active": "Active", "closed": "Closed", "all": "All"}
 RECENT = 100
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def list_query(q: str, state: str) -> Select[Any]:
@@ -29,17 +26,17 @@ def list_query(q: str, state: str) -> Select[Any]:
     elif state == "closed":
         query = query.where(Project.active.is_(False))
     if q:
-        pattern = f"%{_escape_like(q)}%"
+        pattern = f"%{escape_like(q)}%"
         customers = select(Address.id).where(
             or_(
-                Address.company_name.ilike(pattern, escape="\\"),
-                Address.last_name.ilike(pattern, escape="\\"),
+                Address.company_name.ilike(pattern, escape=LIKE_ESCAPE),
+                Address.last_name.ilike(pattern, escape=LIKE_ESCAPE),
             )
         )
         query = query.where(
             or_(
-                Project.code.ilike(pattern, escape="\\"),
-                Project.description.ilike(pattern, escape="\\"),
+                Project.code.ilike(pattern, escape=LIKE_ESCAPE),
+                Project.description.ilike(pattern, escape=LIKE_ESCAPE),
                 Project.customer_id.in_(customers),
             )
         )

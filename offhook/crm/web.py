@@ -23,8 +23,17 @@ from offhook.web.templating import render
 
 T = TypeVar("T")
 
-# The page of a list, as a query parameter; read leniently by `paging.page_number`.
-PageNo = Annotated[str, Query(alias="page", max_length=10)]
+# Query parameters of the CRM pages, read as text and leniently: a hand-edited URL shows a
+# page (perhaps an unfiltered one), never a bare validation error.
+Text = Annotated[str, Query(max_length=200)]
+PageNo = Annotated[str, Query(alias="page", max_length=10)]  # see `paging.page_number`
+FromDay = Annotated[str, Query(alias="from", max_length=20)]  # see `forms.parse_day`
+ToDay = Annotated[str, Query(alias="to", max_length=20)]
+
+
+def ref(text: str) -> int | None:
+    """The id in a query parameter or form field; None when there is none."""
+    return int(text) if text.isdigit() else None
 
 
 async def in_session(request: Request, work: Callable[[Session], T]) -> T:

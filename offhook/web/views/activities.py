@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -12,7 +12,19 @@ from offhook.crm import activities
 from offhook.crm.choices import project_choices
 from offhook.crm.forms import Form, parse_day
 from offhook.crm.paging import page_number
-from offhook.crm.web import PageNo, in_session, owned, page, pager, read_form, see_other
+from offhook.crm.web import (
+    FromDay,
+    PageNo,
+    Text,
+    ToDay,
+    in_session,
+    owned,
+    page,
+    pager,
+    read_form,
+    ref,
+    see_other,
+)
 from offhook.crm.work import FromCall, from_call
 from offhook.settings import SettingsCache
 from offhook.store.models import Activity, Address
@@ -21,18 +33,10 @@ from offhook.web.templating import flash
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
-Text = Annotated[str, Query(max_length=40)]
-First = Annotated[str, Query(alias="from", max_length=20)]
-Last = Annotated[str, Query(alias="to", max_length=20)]
-
-
-def _ref(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
-
 
 @router.get("/activities")
 async def index(
-    request: Request, user: User_, first: First = "", last: Last = "", page_: PageNo = "1"
+    request: Request, user: User_, first: FromDay = "", last: ToDay = "", page_: PageNo = "1"
 ) -> Response:
     start, end = parse_day(first), parse_day(last)
 
@@ -59,7 +63,7 @@ def _form_context(
     source: FromCall | None,
     activity: Activity | None = None,
 ) -> dict[str, Any]:
-    address_id = _ref(values.get("address_id", ""))
+    address_id = ref(values.get("address_id", ""))
     current = activity.project_id if activity else None
     return {
         "values": values,
@@ -87,9 +91,9 @@ async def new(
 ) -> Response:
     def work(session: Session) -> dict[str, Any]:
         settings = SettingsCache.get(session)
-        source = from_call(session, user.id, _ref(call), settings)
-        preset = session.get(Address, _ref(address)) if _ref(address) else None
-        values = activities.blank(session, settings, source, preset, _ref(project))
+        source = from_call(session, user.id, ref(call), settings)
+        preset = session.get(Address, ref(address)) if ref(address) else None
+        values = activities.blank(session, settings, source, preset, ref(project))
         return _form_context(session, values, source)
 
     return _form_page(request, user, await in_session(request, work), {})

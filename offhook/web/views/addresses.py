@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from offhook.addresses import display_name
 from offhook.crm import addresses
 from offhook.crm.addresses import AddressInput
-from offhook.crm.web import in_session, not_found, page, query_url, read_form, see_other
+from offhook.crm.web import Text, in_session, not_found, page, query_url, read_form, ref, see_other
 from offhook.settings import SettingsCache
 from offhook.store.models import Address
 from offhook.web.context import offhook_of
@@ -20,8 +20,6 @@ from offhook.web.templating import flash
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
-Text = Annotated[str, Query(max_length=200)]
-
 
 @router.get("/addresses")
 async def index(
@@ -29,7 +27,7 @@ async def index(
 ) -> Response:
     def work(session: Session) -> Any:
         settings = SettingsCache.get(session)
-        return addresses.search(session, q, settings, _ref(after), _ref(before))
+        return addresses.search(session, q, settings, ref(after), ref(before))
 
     found, e164 = await in_session(request, work)
     links = {
@@ -37,10 +35,6 @@ async def index(
         "next": query_url(request, before=None, after=found.last_id) if found.has_next else None,
     }
     return page(request, "addresses/index.html", user, q=q, page=found, e164=e164, pager=links)
-
-
-def _ref(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
 
 
 @router.get("/addresses/suggest")
@@ -82,7 +76,7 @@ async def new(
 ) -> Response:
     def work(session: Session) -> AddressInput:
         data = addresses.blank(SettingsCache.get(session), number)
-        parent = session.get(Address, _ref(company)) if _ref(company) else None
+        parent = session.get(Address, ref(company)) if ref(company) else None
         if parent is not None and parent.kind == "company":
             data.values |= {"kind": "contact", "company": parent.company_name}
             data.company_id = parent.id

@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from offhook.crm import calls
 from offhook.crm.forms import parse_day
 from offhook.crm.paging import page_number
-from offhook.crm.web import PageNo, in_session, not_found, page, pager
+from offhook.crm.web import FromDay, PageNo, Text, ToDay, in_session, not_found, page, pager
 from offhook.settings import SettingsCache
 from offhook.web.security import User_, csrf_protect
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
-
-Text = Annotated[str, Query(max_length=100)]
-First = Annotated[str, Query(alias="from", max_length=20)]
-Last = Annotated[str, Query(alias="to", max_length=20)]
 
 
 @router.get("/calls")
 async def index(
     request: Request,
     user: User_,
-    first: First = "",
-    last: Last = "",
+    first: FromDay = "",
+    last: ToDay = "",
     direction: Text = "",
     outcome: Text = "",
     q: Text = "",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -12,14 +12,22 @@ from sqlalchemy.orm import Session
 from offhook.crm import projects
 from offhook.crm.forms import Form
 from offhook.crm.paging import page_number
-from offhook.crm.web import PageNo, in_session, not_found, page, pager, read_form, see_other
+from offhook.crm.web import (
+    PageNo,
+    Text,
+    in_session,
+    not_found,
+    page,
+    pager,
+    read_form,
+    see_other,
+)
 from offhook.store.models import Address, Project
 from offhook.web.security import Admin, CurrentUser, User_, csrf_protect
 from offhook.web.templating import flash
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
-Text = Annotated[str, Query(max_length=200)]
 CODE_TAKEN = "This code is already used by another project. Choose another code."
 
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from offhook.crm import services
 from offhook.crm.choices import project_choices, service_types
 from offhook.crm.forms import parse_day
-from offhook.crm.web import in_session, owned, page, read_form, see_other
+from offhook.crm.web import Text, in_session, owned, page, read_form, ref, see_other
 from offhook.crm.work import FromCall, from_call
 from offhook.settings import SettingsCache, TelephonySettings
 from offhook.store.models import Address, Service
@@ -20,12 +20,6 @@ from offhook.web.security import CurrentUser, User_, csrf_protect
 from offhook.web.templating import flash
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
-
-Text = Annotated[str, Query(max_length=40)]
-
-
-def _ref(text: str) -> int | None:
-    return int(text) if text.isdigit() else None
 
 
 @router.get("/services")
@@ -54,7 +48,7 @@ def _form_context(
     source: FromCall | None,
     service: Service | None = None,
 ) -> dict[str, Any]:
-    address_id = _ref(values.get("address_id", ""))
+    address_id = ref(values.get("address_id", ""))
     seconds = services.call_seconds(source) if source else None
     return {
         "values": values,
@@ -101,10 +95,10 @@ async def new(
 ) -> Response:
     def work(session: Session) -> dict[str, Any]:
         settings = SettingsCache.get(session)
-        source = from_call(session, user.id, _ref(call), settings)
+        source = from_call(session, user.id, ref(call), settings)
         _bookable(source)
-        preset = session.get(Address, _ref(address)) if _ref(address) else None
-        values = services.blank(session, settings, source, preset, _ref(project), parse_day(day))
+        preset = session.get(Address, ref(address)) if ref(address) else None
+        values = services.blank(session, settings, source, preset, ref(project), parse_day(day))
         return _form_context(session, settings, values, source)
 
     return _form_page(request, user, await in_session(request, work), {})
