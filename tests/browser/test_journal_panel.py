@@ -80,7 +80,12 @@ def test_call_to_service_in_the_browser(page: Any, firm: dict[str, Any], tmp_pat
         address = entry.locator(".addr")
         expect(address).to_have_text("Anna Müller, Muster AG")
         assert address.evaluate("e => getComputedStyle(e).color") == BLUE
-        assert "Bahnhofstrasse 12" in address.get_attribute("title")
+        address.hover()
+        hint = page.get_by_role("tooltip")
+        expect(hint).to_be_visible()
+        expect(hint).to_have_text(
+            re.compile(r"Anna Müller\s+Muster AG\s+Bahnhofstrasse 12\s+8001 Zürich")
+        )
         expect(entry.locator(".entry-number")).to_have_text("044 668 18 12")
 
         entry.get_by_role("button", name="Answer").click()

@@ -119,6 +119,28 @@
     return wrap;
   }
 
+  // The complete address as a hint over the blue name (hover or keyboard focus).
+  const hint = el("div", { class: "tooltip", role: "tooltip", id: "journal-hint", hidden: true });
+  document.body.appendChild(hint);
+  function withHint(node, text) {
+    node.dataset.hint = text;
+    const showHint = () => {
+      hint.textContent = text;
+      hint.hidden = false;
+      const r = node.getBoundingClientRect();
+      const below = r.bottom + 6 + hint.offsetHeight < window.innerHeight;
+      hint.style.left = `${Math.max(8, Math.min(r.left, window.innerWidth - hint.offsetWidth - 8))}px`;
+      hint.style.top = `${below ? r.bottom + 6 : r.top - hint.offsetHeight - 6}px`;
+      node.setAttribute("aria-describedby", "journal-hint");
+    };
+    const hideHint = () => { hint.hidden = true; node.removeAttribute("aria-describedby"); };
+    node.addEventListener("mouseenter", showHint);
+    node.addEventListener("focus", showHint);
+    node.addEventListener("mouseleave", hideHint);
+    node.addEventListener("blur", hideHint);
+    return node;
+  }
+
   function chooseButton(entry) {
     const wrap = el("span", { class: "split" });
     const button = el("button", {
@@ -185,10 +207,9 @@
 
     const who = el("div", { class: "entry-who" });
     if (entry.address) {
-      who.appendChild(el("a", {
-        class: "addr", href: `/addresses/${entry.address.id}`, title: entry.address.full_address,
-        text: entry.address.name,
-      }));
+      who.appendChild(withHint(el("a", {
+        class: "addr", href: `/addresses/${entry.address.id}`, text: entry.address.name,
+      }), entry.address.full_address));
       if (entry.address.match === "switchboard") {
         who.appendChild(el("span", { class: "approx", title: "Found by the company's switchboard number", text: "via switchboard" }));
       }
@@ -229,6 +250,7 @@
   function sortKey(entry) { return entry.started_at || ""; }
 
   function redraw() {
+    hint.hidden = true;
     const sorted = [...entries.values()].sort((a, b) => (sortKey(a) < sortKey(b) ? 1 : sortKey(a) > sortKey(b) ? -1 : b.id - a.id));
     list.replaceChildren(...sorted.map(render));
     empty.hidden = sorted.length > 0;
