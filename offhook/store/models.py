@@ -275,6 +275,8 @@ class Call(Base):
         UniqueConstraint("line_id", "call_ref", name="uq_calls_line_ref"),
         Index("ix_calls_line_started", "line_id", "started_at"),
         Index("ix_calls_open", "state"),
+        # The caller lookup ranks the address last chosen for a number first.
+        Index("ix_calls_remote_e164", "remote_e164", "started_at"),
     )
 
 

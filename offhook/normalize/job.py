@@ -1,0 +1,364 @@
+"""Normalize phone numbers: the bulk job behind the Settings action and `offhook numbers
+normalize`.
+
+- It streams the channels in batches by id (keyset pagination: `id > last`), one transaction
+  per batch, so memory stays flat and every finished batch is kept.
+- Progress is in the rows themselves: a channel carries the fingerprint of the telephony
+  settings it was normalized with (`normalized_with`). A run skips channels that already carry
+  the current one, so it is idempotent, and an interrupted run continues where it stopped.
+- Rows whose normalized values did not change only get the new fingerprint; a row whose value
+  was edited while the job ran is left alone (the edit normalized it already).
+- One job at a time per database: a lock file beside a SQLite database, an advisory lock on
+  PostgreSQL. A second start says so instead of doing the work twice.
+- Its progress and outcome are kept in the settings table (`numbers_normalization`), so the
+  Settings page shows a run started on the command line or on another server too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import Connection, Engine, Table, func, or_, select, text, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from offhook.normalize.values import NUMBER_KINDS, Normalized, Normalizer, default_workers
+from offhook.settings import TelephonySettings, numbering_plan
+from offhook.store import Store
+from offhook.store.models import Channel, Setting
+
+SUMMARY = "numbers_normalization"
+BATCH_SIZE = 5000
+PROBLEM_KINDS = ("invalid", "withheld")
+_ADVISORY_KEY = 0x6F66686F6F6B  # "offhook": the PostgreSQL advisory lock of this job
+
+channels = cast(Table, Channel.__table__)
+settings_table = cast(Table, Setting.__table__)
+Rows = Sequence[Any]  # rows of _COLUMNS
+
+
+class NormalizationBusy(Exception):
+    """Another run is normalizing the numbers of this database right now."""
+
+
+@dataclass
+class Progress:
+    """A run of the job, as the Settings page and the command line show it."""
+
+    state: str = "running"  # running | finished | interrupted | failed
+    fingerprint: str = ""
+    total: int = 0  # channels this run looks at
+    done: int = 0
+    changed: int = 0  # channels whose normalized number changed
+    problems: int | None = None  # numbers that cannot be normalized, counted at the end
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    finished_at: str | None = None
+    seconds: float = 0.0
+    error: str | None = None
+    started_by: str = "command line"
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    @property
+    def rate(self) -> float:
+        """Numbers per second."""
+        return self.done / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Progress:
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        return cls(**known)
+
+
+def last_run(session: Session) -> Progress | None:
+    """The newest run of the job (finished or not), or None if it never ran."""
+    row = session.get(Setting, SUMMARY)
+    return Progress.from_json(dict(row.value)) if row is not None else None
+
+
+def stale_numbers_exist(store: Store, fingerprint: str | None = None) -> bool:
+    """Whether any channel was normalized with other settings than the current ones (or never)."""
+    with store.session() as session:
+        fingerprint = fingerprint or TelephonySettings.load(session).fingerprint()
+        query = select(channels.c.id).where(_stale(fingerprint)).limit(1)
+        return session.execute(query).first() is not None
+
+
+def normalize_numbers(
+    store: Store,
+    *,
+    everything: bool = False,
+    workers: int | None = None,
+    batch_size: int = BATCH_SIZE,
+    stop: threading.Event | None = None,
+    on_progress: Callable[[Progress], None] | None = None,
+    started_by: str = "command line",
+) -> Progress:
+    """Normalize every stored number that needs it (every one with `everything`).
+
+    Raises NormalizationBusy when another run holds the database. Returns the run's outcome;
+    with `stop` set it ends after the current batch as "interrupted".
+    """
+    with _exclusive(store):
+        with store.session() as session:
+            settings = TelephonySettings.load(session)
+        fingerprint = settings.fingerprint()
+        progress = Progress(fingerprint=fingerprint, started_by=started_by)
+        progress.total = _count(store.engine, None if everything else fingerprint)
+        _save(store.engine, progress, create=True)
+        clock = time.monotonic()
+        try:
+            count = workers if workers is not None else default_workers(progress.total)
+            with Normalizer(numbering_plan(settings), count) as normalizer:
+                batches = _batches(store.engine, fingerprint, everything, batch_size, stop)
+                for rows, results in normalizer.pipeline(batches, _pairs):
+                    with store.engine.begin() as connection:
+                        progress.changed += _write(connection, fingerprint, rows, results)
+                        progress.done += len(rows)
+                        progress.seconds = time.monotonic() - clock
+                        _save(connection, progress)
+                    if on_progress is not None:
+                        on_progress(progress)
+            progress.state = "interrupted" if stop is not None and stop.is_set() else "finished"
+        except BaseException as problem:  # KeyboardInterrupt too: the page must not say "running"
+            progress.state = "failed" if isinstance(problem, Exception) else "interrupted"
+            progress.error = str(problem) or type(problem).__name__
+            raise
+        finally:
+            progress.seconds = time.monotonic() - clock
+            progress.finished_at = datetime.now(UTC).isoformat()
+            if progress.state == "finished":
+                progress.problems = count_problems(store.engine)
+            with contextlib.suppress(Exception):  # the database may be what failed
+                _save(store.engine, progress)
+        return progress
+
+
+def count_problems(engine: Engine) -> int:
+    """Stored numbers that could not be normalized (invalid, or no number at all)."""
+    query = (
+        select(func.count())
+        .select_from(channels)
+        .where(channels.c.kind.in_(NUMBER_KINDS), channels.c.number_kind.in_(PROBLEM_KINDS))
+    )
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
+# --- reading and writing batches ---------------------------------------------------------------
+
+_COLUMNS = (
+    channels.c.id,
+    channels.c.kind,
+    channels.c.value,
+    channels.c.e164,
+    channels.c.number_kind,
+    channels.c.block_prefix,
+    channels.c.normalize_error,
+    channels.c.normalized_with,
+)
+
+
+def _stale(fingerprint: str) -> Any:
+    return or_(channels.c.normalized_with.is_(None), channels.c.normalized_with != fingerprint)
+
+
+def _count(engine: Engine, stale_for: str | None) -> int:
+    query = select(func.count()).select_from(channels)
+    if stale_for is not None:
+        query = query.where(_stale(stale_for))
+    with engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
+def _batches(
+    engine: Engine,
+    fingerprint: str,
+    everything: bool,
+    size: int,
+    stop: threading.Event | None,
+) -> Iterator[Rows]:
+    last = 0
+    while stop is None or not stop.is_set():
+        query = select(*_COLUMNS).where(channels.c.id > last)
+        if not everything:
+            query = query.where(_stale(fingerprint))
+        with engine.connect() as connection:
+            rows = connection.execute(query.order_by(channels.c.id).limit(size)).all()
+        if not rows:
+            return
+        yield rows
+        last = rows[-1].id
+
+
+def _pairs(rows: Rows) -> list[tuple[str, str]]:
+    return [(row.kind, row.value) for row in rows]
+
+
+def _write(
+    connection: Connection,
+    fingerprint: str,
+    rows: Rows,
+    results: list[Normalized],
+) -> int:
+    changed: list[tuple[Any, ...]] = []
+    stamped: list[tuple[int, str]] = []
+    for row, new in zip(rows, results, strict=True):
+        if (row.e164, row.number_kind, row.block_prefix, row.normalize_error) != new:
+            changed.append((*new, row.id, row.value))
+        elif row.normalized_with != fingerprint:
+            stamped.append((row.id, row.value))
+    if connection.dialect.name == "postgresql":
+        _write_postgresql(connection, fingerprint, changed, stamped)
+    else:
+        _write_sqlite(connection, fingerprint, changed, stamped)
+    return len(changed)
+
+
+def _write_sqlite(
+    connection: Connection,
+    fingerprint: str,
+    changed: list[tuple[Any, ...]],
+    stamped: list[tuple[int, str]],
+) -> None:
+    # executemany of prepared statements: SQLite runs them in-process, there is no round trip.
+    if changed:
+        connection.exec_driver_sql(
+            "UPDATE channels SET e164 = ?, number_kind = ?, block_prefix = ?, "
+            "normalize_error = ?, normalized_with = ? WHERE id = ? AND value = ?",
+            [(*new[:4], fingerprint, *new[4:]) for new in changed],
+        )
+    if stamped:
+        connection.exec_driver_sql(
+            "UPDATE channels SET normalized_with = ? WHERE id = ? AND value = ?",
+            [(fingerprint, *key) for key in stamped],
+        )
+
+
+_PG_CHANGED = text(
+    "UPDATE channels AS c SET e164 = v.e164, number_kind = v.number_kind, "
+    "block_prefix = v.block_prefix, normalize_error = v.normalize_error, "
+    "normalized_with = :fingerprint "
+    "FROM unnest(CAST(:e164 AS varchar[]), CAST(:number_kind AS varchar[]), "
+    "CAST(:block_prefix AS varchar[]), CAST(:normalize_error AS varchar[]), "
+    "CAST(:id AS integer[]), CAST(:value AS varchar[])) "
+    "AS v(e164, number_kind, block_prefix, normalize_error, id, value) "
+    "WHERE c.id = v.id AND c.value = v.value"
+)
+_PG_STAMPED = text(
+    "UPDATE channels AS c SET normalized_with = :fingerprint "
+    "FROM unnest(CAST(:id AS integer[]), CAST(:value AS varchar[])) AS v(id, value) "
+    "WHERE c.id = v.id AND c.value = v.value"
+)
+
+
+def _write_postgresql(
+    connection: Connection,
+    fingerprint: str,
+    changed: list[tuple[Any, ...]],
+    stamped: list[tuple[int, str]],
+) -> None:
+    # One statement per batch with arrays: a round trip per row would cost more than parsing.
+    if changed:
+        names = ("e164", "number_kind", "block_prefix", "normalize_error", "id", "value")
+        transposed = zip(*changed, strict=True)
+        columns = {name: list(values) for name, values in zip(names, transposed, strict=True)}
+        connection.execute(_PG_CHANGED, {"fingerprint": fingerprint, **columns})
+    if stamped:
+        ids, values = zip(*stamped, strict=True)
+        connection.execute(
+            _PG_STAMPED, {"fingerprint": fingerprint, "id": list(ids), "value": list(values)}
+        )
+
+
+def _save(target: Engine | Connection, progress: Progress, create: bool = False) -> None:
+    now = datetime.now(UTC)
+    if isinstance(target, Engine):
+        with target.begin() as connection:
+            _save(connection, progress, create)
+        return
+    values = {"value": progress.to_json(), "updated_at": now}
+    result = target.execute(
+        update(settings_table).where(settings_table.c.key == SUMMARY).values(**values)
+    )
+    if create and result.rowcount == 0:
+        target.execute(settings_table.insert().values(key=SUMMARY, **values))
+
+
+# --- one run at a time -------------------------------------------------------------------------
+
+_process_locks: dict[str, threading.Lock] = {}
+_process_locks_guard = threading.Lock()
+
+
+@contextlib.contextmanager
+def _exclusive(store: Store) -> Iterator[None]:
+    with _process_locks_guard:
+        lock = _process_locks.setdefault(store.url, threading.Lock())
+    if not lock.acquire(blocking=False):
+        raise NormalizationBusy(BUSY)
+    try:
+        if store.dialect == "postgresql":
+            with _advisory_lock(store.engine):
+                yield
+        else:
+            with _lock_file(store.url):
+                yield
+    finally:
+        lock.release()
+
+
+BUSY = (
+    "The phone numbers are being normalized right now (by this server, another one or the "
+    "command line). Wait until that has finished; it continues by itself."
+)
+
+
+@contextlib.contextmanager
+def _advisory_lock(engine: Engine) -> Iterator[None]:
+    # Autocommit: holding the lock must not hold a transaction open for the whole run.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        key = {"key": _ADVISORY_KEY}
+        if not connection.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar():
+            raise NormalizationBusy(BUSY)
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+
+
+@contextlib.contextmanager
+def _lock_file(url: str) -> Iterator[None]:
+    database = make_url(url).database
+    try:
+        import fcntl
+    except ImportError:  # Windows: one server per SQLite file is all there is
+        yield
+        return
+    if not database or database == ":memory:":
+        yield
+        return
+    # A file of its own: opening and closing the database file would drop SQLite's own locks.
+    path = Path(database).with_name(Path(database).name + ".normalizing")
+    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise NormalizationBusy(BUSY) from exc
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock

@@ -1,0 +1,132 @@
+"""The normalized form of one stored number, and of many at once in worker processes.
+
+`normalized` is the single rule for what the store keeps beside a number as entered; every
+writer uses it (address forms through `offhook.addresses.normalize_channel`, the bulk job,
+imports, synthetic data), so a number looks the same however it got into the store.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from types import TracebackType
+from typing import NamedTuple, TypeVar
+
+from offhook.numbers import NumberingPlan, parse, switchboard_prefix
+
+NUMBER_KINDS = frozenset({"phone", "mobile", "fax"})
+PARALLEL_FROM = 40_000  # numbers; below this, starting worker processes costs more than it saves
+
+Batch = TypeVar("Batch")
+
+
+class Normalized(NamedTuple):
+    """The normalized columns of a channel (all None for an e-mail address)."""
+
+    e164: str | None
+    number_kind: str | None
+    block_prefix: str | None
+    normalize_error: str | None
+
+
+NOT_A_NUMBER = Normalized(None, None, None, None)
+
+
+def normalized(kind: str, value: str, plan: NumberingPlan) -> Normalized:
+    """What the store keeps beside a channel's value as entered."""
+    if kind not in NUMBER_KINDS:
+        return NOT_A_NUMBER
+    parsed = parse(value, plan)
+    # Mobile numbers head no number blocks: a company's switchboard is never a mobile.
+    block = switchboard_prefix(parsed, value) if kind != "mobile" else None
+    return Normalized(parsed.e164, parsed.kind.value, block, parsed.error)
+
+
+def normalized_batch(pairs: list[tuple[str, str]], plan: NumberingPlan) -> list[Normalized]:
+    return [normalized(kind, value, plan) for kind, value in pairs]
+
+
+# --- worker processes --------------------------------------------------------------------------
+
+_worker_plan: NumberingPlan | None = None
+
+
+def _start_worker(plan: NumberingPlan) -> None:
+    global _worker_plan
+    _worker_plan = plan
+
+
+def _in_worker(pairs: list[tuple[str, str]]) -> list[Normalized]:
+    assert _worker_plan is not None, "worker started without a numbering plan"
+    return normalized_batch(pairs, _worker_plan)
+
+
+def default_workers(amount: int) -> int:
+    """How many worker processes pay off for `amount` numbers: none for few, else one per core."""
+    cores = os.cpu_count() or 1
+    if amount < PARALLEL_FROM or cores < 2:
+        return 0
+    return min(cores, 8)
+
+
+class Normalizer:
+    """Normalizes batches of (kind, value) pairs: in this process, or in `workers` processes.
+
+    Parsing is pure CPU work and the GIL keeps threads from sharing it, so large jobs use
+    processes; they are spawned (not forked) because the server runs threads that a fork would
+    copy in an unknown state.
+    """
+
+    def __init__(self, plan: NumberingPlan, workers: int = 0) -> None:
+        self.plan = plan
+        self.workers = max(0, workers)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Normalizer:
+        if self.workers:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(self.plan,),
+            )
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def submit(self, pairs: list[tuple[str, str]]) -> Future[list[Normalized]]:
+        if self._pool is not None:
+            return self._pool.submit(_in_worker, pairs)
+        done: Future[list[Normalized]] = Future()
+        done.set_result(normalized_batch(pairs, self.plan))
+        return done
+
+    def pipeline(
+        self, batches: Iterable[Batch], pairs_of: Callable[[Batch], list[tuple[str, str]]]
+    ) -> Iterator[tuple[Batch, list[Normalized]]]:
+        """Each batch with its normalized values, in order.
+
+        A few batches are in flight at once, so the workers parse while the caller reads and
+        writes the database; no more than that, so memory stays flat however many there are.
+        """
+        pending: deque[tuple[Batch, Future[list[Normalized]]]] = deque()
+        depth = 2 * self.workers
+        for batch in batches:
+            pending.append((batch, self.submit(pairs_of(batch))))
+            while len(pending) > depth:
+                ready, future = pending.popleft()
+                yield ready, future.result()
+        while pending:
+            ready, future = pending.popleft()
+            yield ready, future.result()

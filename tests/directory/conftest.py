@@ -1,0 +1,37 @@
+"""Helpers for lookup tests: parse like the server does, count the SQL a lookup sends."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+
+from offhook.directory import Match, lookup
+from offhook.numbers import parse_incoming
+from offhook.settings import TelephonySettings, numbering_plan
+from offhook.store import Store
+
+
+def find(store: Store, number: str) -> list[Match]:
+    """Look a caller up the way the server does: parsed as delivered, in one session."""
+    with store.session() as session:
+        settings = TelephonySettings.load(session)
+        parsed = parse_incoming(number, numbering_plan(settings))
+        return lookup(session, parsed, settings.country)
+
+
+@contextmanager
+def statements(store: Store) -> Iterator[list[tuple[str, Any]]]:
+    """Every SQL statement (with its parameters) sent while the block runs."""
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
