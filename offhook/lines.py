@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -378,22 +378,20 @@ class Lines:
             return call.id, DialRequest(dial_ref=dial_ref, number=shown, dial_string=dial)
 
     async def answer(self, call: Call) -> None:
-        runner = self._runner_for(call.line_id)
-        try:
-            await runner.driver.answer(call.call_ref)
-        except NotSupported as exc:
-            raise LineError(str(exc)) from exc
-        except DriverError as exc:
-            raise LineError(f"could not answer: {exc}") from exc
+        await self._act(call, "answer")
 
     async def hangup(self, call: Call) -> None:
-        runner = self._runner_for(call.line_id)
+        await self._act(call, "hang up")
+
+    async def _act(self, call: Call, action: Literal["answer", "hang up"]) -> None:
+        driver = self._runner_for(call.line_id).driver
+        act = driver.answer if action == "answer" else driver.hangup
         try:
-            await runner.driver.hangup(call.call_ref)
+            await act(call.call_ref)
         except NotSupported as exc:
             raise LineError(str(exc)) from exc
         except DriverError as exc:
-            raise LineError(f"could not hang up: {exc}") from exc
+            raise LineError(f"could not {action}: {exc}") from exc
 
     async def end_unreachable(self, user_id: int, call_id: int) -> None:
         """Close a call by hand when its line cannot tell (driver stopped, phone system gone)."""

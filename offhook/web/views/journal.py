@@ -88,25 +88,25 @@ def _own_call(request: Request, user_id: int, call_id: int) -> Any:
         return call
 
 
-@router.post("/calls/{call_id}/answer")
-async def answer(request: Request, call_id: int, user: User_) -> dict[str, Any]:
-    call = await asyncio.to_thread(_own_call, request, user.id, call_id)
+async def _act_on(request: Request, user_id: int, call_id: int, answer: bool) -> dict[str, Any]:
+    call = await asyncio.to_thread(_own_call, request, user_id, call_id)
+    lines = offhook_of(request).lines
     try:
-        await offhook_of(request).lines.answer(call)
+        await (lines.answer(call) if answer else lines.hangup(call))
     except LineError as exc:
         raise HTTPException(409, str(exc)) from exc
     return {"ok": True}
+
+
+@router.post("/calls/{call_id}/answer")
+async def answer(request: Request, call_id: int, user: User_) -> dict[str, Any]:
+    return await _act_on(request, user.id, call_id, answer=True)
 
 
 @router.post("/calls/{call_id}/hangup")
 async def hangup(request: Request, call_id: int, user: User_) -> dict[str, Any]:
     """Hang up a call; a ringing one is rejected."""
-    call = await asyncio.to_thread(_own_call, request, user.id, call_id)
-    try:
-        await offhook_of(request).lines.hangup(call)
-    except LineError as exc:
-        raise HTTPException(409, str(exc)) from exc
-    return {"ok": True}
+    return await _act_on(request, user.id, call_id, answer=False)
 
 
 @router.post("/calls/{call_id}/end")
