@@ -14,7 +14,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, text, tuple_
 
-from offhook.addresses import normalize_address
 from offhook.app import Offhook
 from offhook.auth import add_user
 from offhook.calls.events import CallEvent, CallState, Direction, EndReason
@@ -22,7 +21,7 @@ from offhook.calls.recorder import record
 from offhook.config import Config
 from offhook.crm.addresses import SORT_KEY, search, search_query
 from offhook.lines_admin import add_line, install_extension
-from offhook.settings import SettingsCache, TelephonySettings, numbering_plan
+from offhook.settings import SettingsCache, TelephonySettings
 from offhook.store import Store
 from offhook.store.models import (
     Activity,
@@ -34,8 +33,10 @@ from offhook.store.models import (
     ServiceType,
 )
 from offhook.web import create_app
+from tests import factories
+from tests.factories import PASSWORD
+from tests.web.conftest import log_in
 
-PASSWORD = "a long enough password"
 XSS = "<script>alert(1)</script>"
 
 
@@ -80,22 +81,6 @@ def world(tmp_path: Path) -> Iterator[World]:
     store.dispose()
 
 
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf-token" content="([^"]+)"', html)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
-
-
-def log_in(client: TestClient, login: str) -> str:
-    """Log in through the form; returns the session's CSRF token."""
-    token = csrf_of(client.get("/login").text)
-    response = client.post(
-        "/login", data={"login": login, "password": PASSWORD, "csrf_token": token}
-    )
-    assert response.status_code == 303, response.text
-    return csrf_of(client.get("/addresses").text)
-
-
 def post(client: TestClient, url: str, csrf: str, **fields: Any) -> Any:
     return client.post(url, data={"csrf_token": csrf, **fields})
 
@@ -108,32 +93,7 @@ def make_address(
     company: str = "Muster AG",
     numbers: tuple[tuple[str, str], ...] = (("phone", "044 668 18 12"),),
 ) -> int:
-    with world.session() as session:
-        settings = TelephonySettings.load(session)
-        parent = None
-        if kind == "contact":
-            parent = Address(
-                kind="company",
-                company_name=company,
-                street="Bahnhofstrasse 12",
-                postcode="8001",
-                city="Zürich",
-                country="CH",
-            )
-            session.add(parent)
-        row = Address(
-            kind=kind,
-            first_name=first if kind != "company" else "",
-            last_name=last if kind != "company" else "",
-            company_name=company if kind == "company" else "",
-            company=parent,
-            country="CH",
-        )
-        row.channels = [Channel(kind=k, value=v, position=i) for i, (k, v) in enumerate(numbers)]
-        session.add(row)
-        normalize_address(row, numbering_plan(settings), settings.fingerprint())
-        session.flush()
-        return row.id
+    return factories.address(world.store, kind, first, last, company, numbers).id
 
 
 START = datetime(2026, 11, 26, 8, 41, 3, tzinfo=UTC)  # 09:41:03 in Zurich
