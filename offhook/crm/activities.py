@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -11,7 +10,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from offhook.crm.calls import local_midnight
 from offhook.crm.choices import read_address, read_project
-from offhook.crm.forms import Form
+from offhook.crm.forms import Form, Submitted
 from offhook.crm.paging import Page, fetch_page
 from offhook.crm.work import (
     TEXT_MAX,
@@ -99,23 +98,13 @@ def of_activity(activity: Activity, settings: TelephonySettings) -> dict[str, st
     } | address_fields(activity.address)
 
 
-@dataclass(frozen=True, slots=True)
-class ActivityInput:
-    form: Form
-    fields: dict[str, Any]
-
-    @property
-    def ok(self) -> bool:
-        return self.form.ok
-
-
 def read(
     session: Session,
     form: Form,
     settings: TelephonySettings,
     activity: Activity | None = None,
     source: FromCall | None = None,
-) -> ActivityInput:
+) -> Submitted:
     subject = form.text("subject", "subject", 300, required=True)
     text = form.text("text", "text", TEXT_MAX)
     day = form.day("day", "date", required=True)
@@ -132,13 +121,13 @@ def read(
     if day is not None and clock is not None:
         original_day = original.astimezone(settings.zone).date() if original else None
         fields["occurred_at"] = moment(day, clock, settings.zone, original, original_day)
-    return ActivityInput(form, fields)
+    return Submitted(form, fields)
 
 
 def save(
     session: Session,
     activity: Activity | None,
-    data: ActivityInput,
+    data: Submitted,
     user_id: int,
     source: FromCall | None = None,
 ) -> Activity:

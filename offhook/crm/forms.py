@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, time
+from typing import Any
 
 _DAY_DOTTED = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{2}|\d{4})$")
 _DAY_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -140,3 +141,15 @@ class Form:
             self.error(name, "Please choose from the list.")
             return None
         return int(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """A form as read: what was typed (with its problems) and the values to store."""
+
+    form: Form
+    fields: dict[str, Any]
+
+    @property
+    def ok(self) -> bool:
+        return self.form.ok

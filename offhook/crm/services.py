@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -11,7 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload
 
 from offhook.crm.choices import read_address, read_project, read_service_type
-from offhook.crm.forms import Form
+from offhook.crm.forms import Form, Submitted
 from offhook.crm.work import (
     TEXT_MAX,
     FromCall,
@@ -122,16 +121,6 @@ def of_service(service: Service, settings: TelephonySettings) -> dict[str, str]:
     } | address_fields(service.address)
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceInput:
-    form: Form
-    fields: dict[str, Any]
-
-    @property
-    def ok(self) -> bool:
-        return self.form.ok
-
-
 def _originals(
     service: Service | None, source: FromCall | None, settings: TelephonySettings
 ) -> tuple[datetime | None, datetime | None, date | None]:
@@ -173,7 +162,7 @@ def read(
     settings: TelephonySettings,
     service: Service | None = None,
     source: FromCall | None = None,
-) -> ServiceInput:
+) -> Submitted:
     day = form.day("day", "date", required=True)
     started, ended = _read_times(form, settings, day, _originals(service, source, settings))
     minutes = form.integer("minutes", "minutes", 0, MAX_MINUTES)
@@ -199,13 +188,13 @@ def read(
         "project_id": project.id if project else None,
         "service_type_id": kind.id if kind else None,
     }
-    return ServiceInput(form, fields)
+    return Submitted(form, fields)
 
 
 def save(
     session: Session,
     service: Service | None,
-    data: ServiceInput,
+    data: Submitted,
     user_id: int,
     source: FromCall | None = None,
 ) -> Service:
