@@ -9,6 +9,7 @@ import secrets
 from offhook.config import Config
 from offhook.hub import JournalHub
 from offhook.lines import Lines
+from offhook.normalize import NormalizationRunner
 from offhook.store import Store
 from offhook.store.models import Setting
 
@@ -25,6 +26,9 @@ class Offhook:
         self.store = store or Store(self.config.resolved_database_url())
         self.hub = JournalHub()
         self.lines = Lines(self.store, self.hub, ring_timeout=self.config.ring_timeout)
+        # "Normalize phone numbers" in the background: after a change of the numbering plan,
+        # and on start when a run was cut short.
+        self.normalization = NormalizationRunner(self.store)
         self.secret_key = ""
         self.started = False
 
@@ -52,9 +56,15 @@ class Offhook:
         if self.config.redis_url:
             await self.hub.connect_redis(self.config.redis_url)
         await self.lines.start()
+        await self.normalization.start()
         self.started = True
 
+    def on_numbering_changed(self) -> None:
+        """Settings > Telephony now reads numbers differently: normalize the stored ones again."""
+        self.normalization.request()
+
     async def stop(self) -> None:
+        await self.normalization.stop()
         await self.lines.stop()
         await self.hub.close()
         self.started = False

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -36,6 +36,7 @@ from offhook.store import Store
 from offhook.store.models import Channel, Setting
 
 SUMMARY = "numbers_normalization"
+STALLED_AFTER = timedelta(minutes=2)  # without a finished batch
 BATCH_SIZE = 5000
 PROBLEM_KINDS = ("invalid", "withheld")
 _ADVISORY_KEY = 0x6F66686F6F6B  # "offhook": the PostgreSQL advisory lock of this job
@@ -84,9 +85,19 @@ class Progress:
 
 
 def last_run(session: Session) -> Progress | None:
-    """The newest run of the job (finished or not), or None if it never ran."""
+    """The newest run of the job (finished or not), or None if it never ran.
+
+    A run that says "running" but has not finished a batch for `STALLED_AFTER` seconds ended
+    with its process (killed, power cut): it is reported as interrupted.
+    """
     row = session.get(Setting, SUMMARY)
-    return Progress.from_json(dict(row.value)) if row is not None else None
+    if row is None:
+        return None
+    progress = Progress.from_json(dict(row.value))
+    if progress.running and datetime.now(UTC) - row.updated_at > STALLED_AFTER:
+        progress.state = "interrupted"
+        progress.error = "it stopped without finishing (the program running it ended)"
+    return progress
 
 
 def stale_numbers_exist(store: Store, fingerprint: str | None = None) -> bool:

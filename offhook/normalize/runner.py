@@ -31,6 +31,7 @@ class NormalizationRunner:
         self._task: asyncio.Task[None] | None = None
         self._stop = threading.Event()
         self._again = False
+        self._everything = False
 
     @property
     def running(self) -> bool:
@@ -42,14 +43,17 @@ class NormalizationRunner:
         self._again = False
         self._task = asyncio.get_running_loop().create_task(self._catch_up(check_first=True))
 
-    def request(self) -> None:
-        """The numbering changed: normalize now, or once more when the current run ends."""
+    def request(self, everything: bool = False) -> bool:
+        """Normalize now (every number with `everything`, else those that need it); during a
+        run, once more when it ends. False when a run was already going."""
         if self._stop.is_set():
-            return
+            return False
+        self._everything = self._everything or everything
         if self.running:
             self._again = True
-            return
+            return False
         self._task = asyncio.get_running_loop().create_task(self._catch_up(check_first=False))
+        return True
 
     async def stop(self) -> None:
         """Let the current batch finish (it is kept) and end the run."""
@@ -73,10 +77,12 @@ class NormalizationRunner:
                 if not needed and not self._again:
                     return
             self._again = False
+            everything, self._everything = self._everything, False
             try:
                 self.progress = await asyncio.to_thread(
                     normalize_numbers,
                     self.store,
+                    everything=everything,
                     workers=self.workers,
                     stop=self._stop,
                     on_progress=self._seen,
@@ -84,6 +90,7 @@ class NormalizationRunner:
                 )
             except NormalizationBusy:
                 # Someone else runs it, maybe with settings older than ours: check again later.
+                self._everything = self._everything or everything
                 await self._pause(RETRY_SECONDS)
                 needed = False
                 continue

@@ -1,0 +1,65 @@
+"""`offhook lookup NUMBER`: who a number belongs to, as the journal would show it."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+MATCH_LABELS = {
+    "exact": "exact",
+    "switchboard": "switchboard (approximate)",
+    "internal": "colleague",
+}
+
+
+def lookup(
+    number: Annotated[str, typer.Argument(help="The number, as a phone system delivers it.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per match and line.")
+    ] = False,
+) -> None:
+    """Find the addresses (or colleagues) a phone number belongs to, best match first."""
+    from offhook.cli import open_store
+    from offhook.directory import lookup as find
+    from offhook.numbers import NumberKind, parse_incoming
+    from offhook.settings import TelephonySettings, numbering_plan
+
+    store = open_store()
+    try:
+        with store.session() as session:
+            settings = TelephonySettings.load(session)
+            parsed = parse_incoming(number, numbering_plan(settings))
+            matches = find(session, parsed, settings.country)
+    finally:
+        store.dispose()
+    if as_json:
+        for match in matches:
+            sys.stdout.write(json.dumps(match.to_json(), ensure_ascii=False) + "\n")
+        return
+    if parsed.kind is NumberKind.WITHHELD:
+        out.print("The number is withheld: there is nothing to look up.")
+        return
+    if parsed.kind is NumberKind.INVALID:
+        out.print(f"This is not a phone number offhook can look up: {parsed.error}.")
+        return
+    if not matches:
+        out.print(f"No address has the number {parsed.e164 or parsed.extension}.")
+        return
+    table = Table("Name", "Match", "Number as entered", "Address", "Id")
+    for match in matches:
+        table.add_row(
+            match.name,
+            MATCH_LABELS[match.match],
+            match.number_as_entered,
+            match.full_address.replace("\n", ", "),
+            str(match.address_id if match.address_id is not None else f"user {match.user_id}"),
+        )
+    out.print(table)
