@@ -1,4 +1,5 @@
-"""Fixtures for the sip driver's tests: real peers (`peers`), a recording line context, lines.
+"""Fixtures for the sip tests: real peers (`peers`), a recording line context, lines, and a
+whole offhook server with sip lines (`open_site`).
 
 `RecordingContext` is a real `LineContext`: it keeps every event, status and reconciliation the
 driver reports and, like the core, a view of each call's latest state (calls only move forward;
@@ -12,24 +13,34 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from journal_site import JournalClient
 from peers import (
     HAVE_BARESIP_AND_SIPP,
     LOOPBACK,
+    SAFETY_SECONDS,
     TIMEOUT,
     BaresipPeer,
     Peers,
     free_sip_port,
 )
 
+from offhook.app import Offhook
+from offhook.auth import add_user, create_token
 from offhook.calls.events import CallEvent, CallState, Direction
+from offhook.config import Config
 from offhook.drivers.contract import LineState
 from offhook.drivers.sip import SipDriver
+from offhook.lines_admin import add_line, install_extension
+from offhook.store import Store
+from tests.factories import PASSWORD
+from tests.livesite import live_server
 
 needs_peers = pytest.mark.skipif(
     not HAVE_BARESIP_AND_SIPP, reason="needs baresip and sipp (apt install baresip-core sip-tester)"
@@ -228,3 +239,48 @@ async def make_line(peers: Peers) -> AsyncIterator[Callable[[dict[str, Any]], Aw
     finally:
         for driver in drivers:
             await driver.stop()
+
+
+@dataclass
+class Site:
+    """A running offhook server: one user ("anna") with sip lines, watched by `client`."""
+
+    store: Store
+    offhook: Offhook
+    client: JournalClient
+    user_id: int
+    line_ids: list[int]
+
+
+@pytest.fixture
+def open_site(
+    tmp_path: Path, peers: Peers, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., Site]]:
+    """`site = open_site(store, (address, options), ...)`: a live server with those sip lines.
+
+    As an admin would: the sip extension is installed with auto load and the lines are added
+    before the server starts, so they start with it. Everything stops at the end of the test,
+    the server before the peers (`peers` is set up first, so it is torn down last).
+    """
+    # A baresip that offhook runs for a managed line quits by itself should the test crash.
+    monkeypatch.setattr(SipDriver, "baresip_quit_after", SAFETY_SECONDS)
+    with ExitStack() as stack:
+
+        def open_(store: Store, *lines: tuple[str, dict[str, Any]]) -> Site:
+            with store.session() as session:
+                install_extension(session, "sip", auto_load=True)
+                user = add_user(session, "anna", "Anna Keller", PASSWORD, "user")
+                line_ids = [
+                    add_line(session, user, "sip", address, "", options).id
+                    for address, options in lines
+                ]
+                token = create_token(session, user, "sip journal tests")
+                user_id = user.id
+            offhook = Offhook(Config(data_dir=tmp_path / "offhook"), store)
+            client = JournalClient(token)
+            stack.callback(client.close)  # after the server stopped, which ends the stream
+            base = stack.enter_context(live_server(offhook))
+            client.connect(base)
+            return Site(store, offhook, client, user_id, line_ids)
+
+        yield open_

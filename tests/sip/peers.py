@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -42,11 +43,21 @@ SAFETY_SECONDS = 120
 TIMEOUT = 15.0
 
 
+#: Where peers' ports come from: below the RTP ranges (`rtp_ports`) and below the ports the
+#: system hands out for outgoing connections (32768 and up on Linux). Peers are restarted on
+#: the same ports, as a user restarts a softphone; meanwhile a port from the outgoing range
+#: can be taken by any new connection (to the database, say), and baresip then runs on
+#: without its control port.
+PORT_RANGE = (10000, 20000)
+
+
 def free_port(kind: int = socket.SOCK_DGRAM) -> int:
     """A port that is free right now on 127.0.0.1 for UDP (default) or TCP."""
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
+    for _ in range(200):
+        port = random.randrange(*PORT_RANGE)
+        if _port_free(port, tcp=kind == socket.SOCK_STREAM):
+            return port
+    raise RuntimeError(f"no free port on 127.0.0.1 in {PORT_RANGE}")
 
 
 def free_sip_port() -> int:
@@ -218,7 +229,12 @@ class BaresipPeer:
     def ready(self) -> bool:
         if self.process is None or self.process.poll() is not None:
             raise RuntimeError(f"baresip exited at start; see {self.log}")
-        return is_listening(self.ctrl_port, tcp=True, pid=self.process.pid)
+        if is_listening(self.ctrl_port, tcp=True, pid=self.process.pid):
+            return True
+        # baresip runs on without a module that failed to start: say so now, not at timeout.
+        if b"ctrl_tcp: failed to listen" in self.log.read_bytes():
+            raise RuntimeError(f"baresip could not open its control port {self.ctrl_port}")
+        return False
 
     def kill(self) -> None:
         """Kill baresip at once (SIGKILL), as a crash would."""

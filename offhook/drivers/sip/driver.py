@@ -43,6 +43,7 @@ from offhook.drivers.contract import (
 from offhook.drivers.sip.ctrl import BaresipControl, ControlError, NotListening, plain
 from offhook.drivers.sip.mapping import (
     LineCalls,
+    TrackedCall,
     live_calls,
     parse_callstat,
     parse_listcalls,
@@ -330,7 +331,7 @@ class SipDriver(LineDriver):
                 self.context.emit(event)
 
     async def answer(self, call_ref: str) -> None:
-        call = self._calls.get(call_ref)
+        call = self._find(call_ref)
         if call is None:
             raise DriverError("this call is no longer ringing on the line")
         if call.direction is not Direction.INCOMING:
@@ -347,14 +348,23 @@ class SipDriver(LineDriver):
                 "baresip 1.0.0 cannot answer a call while another call on this line is still "
                 "ringing or being dialled: reject or finish that call first"
             )
-        await self._on_call(call_ref, call.account, "accept", "answer")
+        await self._on_call(call.call_ref, call.account, "accept", "answer")
 
     async def hangup(self, call_ref: str) -> None:
-        call = self._calls.get(call_ref)
+        call = self._find(call_ref)
         if call is None:
             raise DriverError("this call has already ended")
-        self._calls.hangup_requested(call_ref)
-        await self._on_call(call_ref, call.account, "hangup", "hang up")
+        self._calls.hangup_requested(call.call_ref)
+        await self._on_call(call.call_ref, call.account, "hangup", "hang up")
+
+    def _find(self, call_ref: str) -> TrackedCall | None:
+        """The call the core means. Right after dialling, the core may still know the call by
+        its placeholder `dial:<dial_ref>` (the event naming it is queued behind the user's
+        click): the driver knows which call that is."""
+        call = self._calls.get(call_ref)
+        if call is None and call_ref.startswith("dial:"):
+            call = self._calls.by_dial_ref(call_ref.removeprefix("dial:"))
+        return call
 
     # -- commands ---------------------------------------------------------------------------
 

@@ -68,7 +68,7 @@ class LiveCall:
 
 
 @dataclass
-class _Call:
+class TrackedCall:
     call_ref: str
     direction: Direction
     account: str
@@ -161,7 +161,7 @@ class LineCalls:
 
     def __init__(self, line_id: int) -> None:
         self.line_id = line_id
-        self._calls: dict[str, _Call] = {}
+        self._calls: dict[str, TrackedCall] = {}
         self._ended: OrderedDict[str, str | None] = OrderedDict()  # call_ref → dial_ref
         self._dials: list[_PendingDial] = []
         self._seq = 0
@@ -171,10 +171,14 @@ class LineCalls:
 
     # -- what the driver asks -------------------------------------------------------------
 
-    def get(self, call_ref: str) -> _Call | None:
+    def get(self, call_ref: str) -> TrackedCall | None:
         return self._calls.get(call_ref)
 
-    def live(self) -> list[_Call]:
+    def by_dial_ref(self, dial_ref: str) -> TrackedCall | None:
+        """The live call placed for `dial_ref`, once baresip has named it."""
+        return next((call for call in self._calls.values() if call.dial_ref == dial_ref), None)
+
+    def live(self) -> list[TrackedCall]:
         return list(self._calls.values())
 
     def mark(self) -> int:
@@ -313,12 +317,12 @@ class LineCalls:
 
     def _track(
         self, call_ref: str, direction: Direction, account: str, uri: str, name: str
-    ) -> _Call:
-        call = _Call(call_ref, direction, account, uri, name, seen=self._seq)
+    ) -> TrackedCall:
+        call = TrackedCall(call_ref, direction, account, uri, name, seen=self._seq)
         self._calls[call_ref] = call
         return call
 
-    def _attach_dial(self, call: _Call) -> None:
+    def _attach_dial(self, call: TrackedCall) -> None:
         now = time.monotonic()
         self._dials = [d for d in self._dials if d.expires > now]
         for pending in self._dials:
@@ -327,20 +331,20 @@ class LineCalls:
                 self._dials.remove(pending)
                 return
 
-    def _end(self, call: _Call, param: str, at: datetime) -> CallEvent:
+    def _end(self, call: TrackedCall, param: str, at: datetime) -> CallEvent:
         reason, side = ending(call.direction, call.established, param, call.hangup_requested)
         del self._calls[call.call_ref]
         self._remember_ended(call)
         return self._event(call, CallState.ENDED, at, reason, side)
 
-    def _remember_ended(self, call: _Call) -> None:
+    def _remember_ended(self, call: TrackedCall) -> None:
         self._ended[call.call_ref] = call.dial_ref
         while len(self._ended) > _KEEP_ENDED:
             self._ended.popitem(last=False)
 
     def _event(
         self,
-        call: _Call,
+        call: TrackedCall,
         state: CallState,
         at: datetime,
         end_reason: EndReason | None = None,
