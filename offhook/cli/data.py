@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -56,3 +58,170 @@ def demo_data(
         f"({summary.channels:,} channels with e-mail addresses) in {seconds:.1f} s."
     )
     store.dispose()
+
+
+import_app = typer.Typer(
+    help="Import address books: CSV files and vCards. Numbers are normalized on the way in.",
+    no_args_is_help=True,
+)
+SHOWN_PROBLEMS = 30
+
+
+@import_app.command("csv")
+def import_csv(
+    file: Annotated[Path, typer.Argument(help="The CSV file.", exists=True, dir_okay=False)],
+    mapping: Annotated[
+        str | None,
+        typer.Option(
+            "--map",
+            help="Which column is which field, e.g. 'Name=last_name,Firma=company_name,"
+            "Telefon=phone' (columns by header or number; others are not imported). "
+            "Default: guessed from the headers.",
+        ),
+    ] = None,
+    delimiter: Annotated[
+        str | None, typer.Option(help="The delimiter (default: found out), e.g. ';'.")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="The encoding (default: found out), e.g. cp1252.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check everything, import nothing.")
+    ] = False,
+    report: Annotated[
+        Path | None, typer.Option(help="Write every problem to this CSV file.")
+    ] = None,
+) -> None:
+    """Import addresses from a CSV file (Excel, Outlook, Google Contacts …).
+
+    The first row names the columns. Rows are imported in batches; a row that cannot be
+    imported is reported with its number, the others are imported. Running the same import
+    again adds nothing twice: addresses already there are reported as duplicates.
+    """
+    from offhook.imports import (
+        FIELDS,
+        ImportFileError,
+        csv_records,
+        open_csv,
+        parse_mapping,
+        suggest_mapping,
+    )
+
+    try:
+        book = open_csv(file.read_bytes(), delimiter=_delimiter(delimiter), encoding=encoding)
+        columns = parse_mapping(mapping, book.headers) if mapping else suggest_mapping(book.headers)
+    except (ImportFileError, ValueError) as exc:
+        _fail(str(exc))
+    out.print(f"{file.name}: {book.encoding}, columns separated by {book.delimiter_name}.")
+    table = Table("Column", "Imported as", "First row")
+    first = (book.preview(1) or [[""] * len(book.headers)])[0]
+    for header, name, value in zip(book.headers, columns, first, strict=False):
+        table.add_row(header, FIELDS[name] if name else "[dim](not imported)[/]", value)
+    out.print(table)
+    if not any(columns):
+        _fail("no column is imported: name them with --map, e.g. --map 'Name=last_name'")
+    _run_import(csv_records(book, columns), dry_run, report)
+
+
+@import_app.command("vcard")
+def import_vcard(
+    file: Annotated[
+        Path, typer.Argument(help="The vCard file (.vcf).", exists=True, dir_okay=False)
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check everything, import nothing.")
+    ] = False,
+    report: Annotated[
+        Path | None, typer.Option(help="Write every problem to this CSV file.")
+    ] = None,
+) -> None:
+    """Import addresses from a vCard file (vCard 2.1, 3.0 or 4.0; many cards in one file).
+
+    People with an organization become contact persons of that company. Running the same
+    import again adds nothing twice.
+    """
+    from offhook.imports import ImportFileError, open_vcard, vcard_records
+
+    try:
+        book = open_vcard(file.read_bytes())
+    except ImportFileError as exc:
+        _fail(str(exc))
+    out.print(f"{file.name}: {_count(book.cards, 'card', 'cards')}, {book.encoding}.")
+    _run_import(vcard_records(book.text), dry_run, report)
+
+
+def _run_import(items: Any, dry_run: bool, report_path: Path | None) -> None:
+    from offhook.cli import open_store
+    from offhook.imports import import_addresses
+
+    store = open_store()
+    with Progress(
+        TextColumn("Importing"), TextColumn("{task.completed:,} rows"), console=err
+    ) as bar:
+        task = bar.add_task("rows", total=None)
+        report = import_addresses(
+            store, items, dry_run=dry_run, on_progress=lambda rows: bar.update(task, completed=rows)
+        )
+    store.dispose()
+    created, rows = f"{report.created:,}", _count(report.rows, "row", "rows")
+    companies = _count(report.companies_created, "company", "companies")
+    if dry_run:
+        done = f"Would import {created} of {rows} and create {companies}"
+    else:
+        done = f"Imported {created} of {rows} and created {companies}"
+    out.print(
+        f"{done} for their contact persons. Duplicates skipped: {report.duplicates:,}. "
+        f"Not imported: {report.failed:,}. Imported with a warning: {report.warnings:,}."
+    )
+    if report.problems:
+        table = Table("Row", "Line", "", "What")
+        for problem in report.problems[:SHOWN_PROBLEMS]:
+            table.add_row(
+                str(problem.row), str(problem.line or ""), problem.severity, problem.reason
+            )
+        out.print(table)
+        hidden = max(0, len(report.problems) - SHOWN_PROBLEMS) + report.problems_left_out
+        if hidden > 0 and report_path is None:
+            out.print(f"… and {hidden:,} more: see them all with --report FILE.")
+    if report_path is not None:
+        _write_problems(report_path, report.problems)
+        out.print(f"Every problem is listed in {report_path.resolve()}")
+    if dry_run:
+        out.print("Nothing was imported (--dry-run).")
+
+
+def _write_problems(path: Path, problems: list[Any]) -> None:
+    import csv
+
+    with path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("row", "line", "severity", "reason", "address_id"))
+        for problem in problems:
+            writer.writerow(
+                (
+                    problem.row,
+                    problem.line or "",
+                    problem.severity,
+                    problem.reason,
+                    problem.address_id or "",
+                )
+            )
+
+
+def _count(amount: int, one: str, many: str) -> str:
+    return f"{amount:,} {one if amount == 1 else many}"
+
+
+def _delimiter(text: str | None) -> str | None:
+    if text is None:
+        return None
+    named = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
+    value = named.get(text.casefold(), text)
+    if len(value) != 1:
+        _fail(f"the delimiter must be one character (or tab), not {text!r}")
+    return value
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[bold red]Error:[/] {message}")
+    raise typer.Exit(1)
