@@ -11,8 +11,10 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Module scope, not session: Playwright's sync API keeps an event loop running in this
+    # thread while it is open, and asyncio tests of later modules need the thread to themselves.
     if not shutil.which(CHROMIUM):
         pytest.skip("Debian's chromium is not installed (./dev test installs it)")
     from playwright.sync_api import sync_playwright
