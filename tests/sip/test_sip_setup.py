@@ -125,6 +125,22 @@ def test_password_baresip_cannot_store_is_refused_without_showing_it() -> None:
     assert "se;cret" not in text
 
 
+def test_numbers_from_the_command_line_are_taken_as_text() -> None:
+    """`offhook lines add -o auth_user=201 -o password=4711` passes JSON numbers."""
+    options = Options.model_validate({"account": "sip:201@pbx", "auth_user": 201, "password": 4711})
+    assert options.auth_user == "201"
+    assert options.password is not None and options.password.get_secret_value() == "4711"
+
+
+def test_a_number_that_lost_its_spelling_asks_for_quotes() -> None:
+    """sipgate's SIP ids look like 1234567e0, which JSON reads as 1234567.0."""
+    text = error_of(account="sip:1234567e0@sipgate.de", auth_user=1234567.0, password=2.5e3)
+    assert "auth_user was read as a number" in text
+    assert "password was read as a number" in text
+    assert "double quotes" in text
+    assert "2500" not in text
+
+
 def test_password_is_never_echoed_in_errors() -> None:
     text = error_of(account="sip:201@pbx.example.com", password="Geheim123", rtp_ports="x")
     assert "rtp_ports" in text

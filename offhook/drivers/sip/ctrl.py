@@ -36,6 +36,8 @@ from offhook.drivers.sip.netstring import DEFAULT_MAX_SIZE, NetstringDecoder, en
 
 log = logging.getLogger(__name__)
 
+#: Why a connection ended when baresip closed it (it quit, or served another client).
+CLOSED_BY_BARESIP = "baresip closed the control connection"
 #: baresip copies "<command> <params>" into a 256-byte buffer (ctrl_tcp.c).
 MAX_COMMAND_TEXT = 255
 
@@ -200,7 +202,7 @@ class BaresipControl:
             await self._writer.wait_closed()
 
     async def _read_loop(self) -> None:
-        reason = "baresip closed the control connection"
+        reason = CLOSED_BY_BARESIP
         try:
             while True:
                 data = await self._reader.read(65536)

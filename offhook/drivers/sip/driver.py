@@ -30,7 +30,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from offhook.calls.events import Direction, utcnow
 from offhook.drivers.contract import (
@@ -40,7 +48,13 @@ from offhook.drivers.contract import (
     LineDriver,
     LineState,
 )
-from offhook.drivers.sip.ctrl import BaresipControl, ControlError, NotListening, plain
+from offhook.drivers.sip.ctrl import (
+    CLOSED_BY_BARESIP,
+    BaresipControl,
+    ControlError,
+    NotListening,
+    plain,
+)
 from offhook.drivers.sip.mapping import (
     LineCalls,
     TrackedCall,
@@ -166,6 +180,21 @@ class SipDriver(LineDriver):
         def managed(self) -> bool:
             return self.mode == "managed"
 
+        @field_validator("auth_user", "password", mode="before")
+        @classmethod
+        def _text(cls, value: object, info: ValidationInfo) -> object:
+            # `offhook lines add -o auth_user=201` reads 201 as a JSON number: take it as the
+            # text it was. A float cannot be turned back (sipgate's "1234567e0" became
+            # 1234567.0), so ask for quotes; without echoing it, as it may be the password.
+            if isinstance(value, int) and not isinstance(value, bool):
+                return str(value)
+            if isinstance(value, float):
+                raise ValueError(
+                    f"{info.field_name} was read as a number (1234567e0 reads as 1234567.0); "
+                    f"give it as text in double quotes: -o '{info.field_name}=\"...\"'"
+                )
+            return value
+
         @model_validator(mode="after")
         def _check(self) -> Self:
             # "Given" means "not the default", so options that went through model_dump()
@@ -265,6 +294,8 @@ class SipDriver(LineDriver):
         self._lost_at: datetime | None = None
         #: The calls of a baresip found not running were ended; until the next connection.
         self._gone_reported = False
+        #: Attached: the control connection was closed by a baresip that kept running.
+        self._taken_over = False
 
     # -- LineDriver -------------------------------------------------------------------------
 
@@ -413,9 +444,13 @@ class SipDriver(LineDriver):
     async def _run(self) -> None:
         attempt = 0
         quick_exits = 0  # managed: baresip exited soon after it started, this many times in a row
+        closed_by_baresip = False
         while not self._stopping:
             started = asyncio.get_running_loop().time()
             refused = False
+            # baresip closed our connection, yet takes a new one at once: it did not go away,
+            # so another client took its one control connection (see `_report_line`).
+            self._taken_over = closed_by_baresip
             try:
                 if self.options.managed:
                     await self._ensure_baresip()
@@ -437,6 +472,7 @@ class SipDriver(LineDriver):
             await self._disconnect()
             if self._stopping:
                 return
+            closed_by_baresip = not self.options.managed and reason.startswith(CLOSED_BY_BARESIP)
             lasted = asyncio.get_running_loop().time() - started
             if lasted > _STABLE_AFTER:
                 attempt = 0
@@ -487,10 +523,9 @@ class SipDriver(LineDriver):
                 await asyncio.wait_for(self._process.wait(), 0.5)
             if not self._process.running:
                 return self._exit_reason()
-        reason = await control.closed()
-        if not self.options.managed and reason == "baresip closed the control connection":
-            reason += " (it serves one control client: is another program connected to it?)"
-        return reason
+        # Whether baresip quit or another client took the connection over is only known at
+        # the next attempt: refused (`NotListening`), or taken again (`_taken_over`).
+        return await control.closed()
 
     async def _connect(self, host: str, port: int) -> BaresipControl:
         if not self.options.managed:
@@ -581,7 +616,13 @@ class SipDriver(LineDriver):
 
     def _report_line(self) -> None:
         """Tell the user the line is connected, or why it does not work though connected."""
-        if not (self.options.managed and self.options.registrar):
+        if self._taken_over:
+            self.context.set_status(
+                LineState.CONNECTED,
+                f"{self._where()}; baresip had closed the connection while running: is another "
+                "program using its control port? baresip serves one at a time",
+            )
+        elif not (self.options.managed and self.options.registrar):
             self.context.set_status(LineState.CONNECTED, self._where())
         elif self._registration in ("registered", "registering"):
             self.context.set_status(LineState.CONNECTED, f"{self._where()}, {self._registration}")
