@@ -21,6 +21,7 @@ MAX_DIGITS = 40  # E.164 has 15; prefixes and an extension add a few, beyond tha
 TOO_LONG_TEXT = "too long to be a phone number"
 NOT_A_NUMBER = "not a phone number: it contains no digits"
 NO_NUMBER_IN_URI = "a SIP address without a phone number"
+HIDDEN_DIGITS = "some digits are hidden (written as x)"
 
 # Characters people put between digit groups: spaces of every width, dashes, dots, slashes,
 # brackets, and the invisible marks that come with numbers copied from web pages and PDFs.
@@ -74,6 +75,8 @@ _PAUSE_EXTENSION = re.compile(r"(?<=\d)\s*+[,;pPwW]++\s*+(?P<digits>\d{1,7})\s*+
 _GSM_CLIR = re.compile(r"^\s*[*#]3[01]#")  # per-call CLIR on/off codes dialled before a number
 _FIRST_DIGIT = re.compile(r"[\d+]")
 _BRACKETS = re.compile(r"\([^()]*+\)")
+# Digits, then "x" for the digits a redacted number hides: "040xxx", "123x", "040 xx xx".
+_HIDDEN_DIGITS = re.compile(r"\d(?:[xX]|\s++[xX]{2})[xX\d\s.\-/]*+$")
 
 _KEYPAD = str.maketrans(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
@@ -137,6 +140,9 @@ def _slow(text: str, incoming: bool) -> Cleaned:
     first = _FIRST_DIGIT.search(number)
     if first is None:
         return Cleaned(error=NO_NUMBER_IN_URI if from_uri else NOT_A_NUMBER)
+    if _hides_digits(number):
+        # Read without its "x", "040xxx" would pass for the extension 040.
+        return Cleaned(error=HIDDEN_DIGITS)
     number = number[first.start():]  # "Tel.:", "Mobile", "T" before the number
 
     primary, fallback = _read_letters(number)
@@ -152,6 +158,11 @@ def _slow(text: str, incoming: bool) -> Cleaned:
     if fallback_digits is not None and _foreign(fallback_digits):
         fallback_digits = None
     return _checked(primary_digits, extension, fallback_digits)
+
+
+def _hides_digits(number: str) -> bool:
+    letters = {c for c in number if c.isalpha()}
+    return bool(letters) and letters <= {"x", "X"} and _HIDDEN_DIGITS.search(number) is not None
 
 
 def _ascii_digit(char: str) -> str:
