@@ -245,17 +245,24 @@ def cores_allowed() -> Any:
         resource.setrlimit(resource.RLIMIT_CORE, (soft, hard))
 
 
-async def test_crashing_managed_baresip_leaves_no_core_file(
-    make_line: Any, tmp_path: Path, peers: Peers, cores_allowed: None
+async def test_baresips_run_without_core_dumps(
+    make_line: Any, tmp_path: Path, peers: Peers
 ) -> None:
+    """The driver's managed baresip and the harness's peers: RLIMIT_CORE 0, soft and hard."""
     line: Line = await make_line(managed_options(tmp_path, f"sip:alice@{LOOPBACK}:{free_port()}"))
     await line.context.connected()
-    pid_file = tmp_path / "line" / "baresip.pid"
-    pid = int(pid_file.read_text())
-    assert core_limit(pid) == "0 0"
+    assert core_limit(int((tmp_path / "line" / "baresip.pid").read_text())) == "0 0"
     harness_baresip = peers.baresip("bob")
     assert harness_baresip.process is not None
     assert core_limit(harness_baresip.process.pid) == "0 0"
+
+
+async def test_crashing_managed_baresip_leaves_no_core_file(
+    make_line: Any, tmp_path: Path, cores_allowed: None
+) -> None:
+    line: Line = await make_line(managed_options(tmp_path, f"sip:alice@{LOOPBACK}:{free_port()}"))
+    await line.context.connected()
+    pid = int((tmp_path / "line" / "baresip.pid").read_text())
 
     reconnects = len(line.context.reconciliations)
     os.kill(pid, signal.SIGSEGV)  # a crash
