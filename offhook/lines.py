@@ -48,6 +48,7 @@ class _Reconcile:
     line_id: int
     live_call_refs: frozenset[str]
     at: datetime
+    reason: str
 
 
 class LineRunner:
@@ -90,9 +91,11 @@ class LineRunner:
         log.info("line %s is %s%s", self._line_id, state.value, f": {reason}" if reason else "")
         self._lines.notify(self.user_id, {"type": "line", "line": self.status_json()})
 
-    def reconcile(self, live_call_refs: Collection[str], at: datetime | None = None) -> None:
+    def reconcile(
+        self, live_call_refs: Collection[str], at: datetime | None = None, reason: str = ""
+    ) -> None:
         self._lines.queue.put_nowait(
-            _Reconcile(self._line_id, frozenset(live_call_refs), at or datetime.now(UTC))
+            _Reconcile(self._line_id, frozenset(live_call_refs), at or datetime.now(UTC), reason)
         )
 
     def status_json(self) -> dict[str, Any]:
@@ -256,7 +259,9 @@ class Lines:
                 line = session.get(Line, item.line_id)
                 if line is None:
                     return 0, []
-                return line.user_id, reconcile(session, item.line_id, item.live_call_refs, item.at)
+                return line.user_id, reconcile(
+                    session, item.line_id, item.live_call_refs, item.at, item.reason
+                )
 
         user_id, ended = await asyncio.to_thread(work)
         for call_id in ended:

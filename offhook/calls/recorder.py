@@ -159,13 +159,18 @@ def end_call(call: Call, at: datetime, why: str) -> None:
 
 
 def reconcile(
-    session: Session, line_id: int, live_call_refs: Collection[str], at: datetime | None = None
+    session: Session,
+    line_id: int,
+    live_call_refs: Collection[str],
+    at: datetime | None = None,
+    reason: str = "",
 ) -> list[int]:
     """End every open call on the line that the phone system no longer has; their ids."""
     ended: list[int] = []
+    why = reason or "ended while the line was not connected"
     for call in open_calls(session, line_id):
         if call.call_ref not in live_call_refs and not call.call_ref.startswith("dial:"):
-            end_call(call, at or datetime.now(UTC), "ended while offhook was not listening")
+            end_call(call, at or datetime.now(UTC), why)
             ended.append(call.id)
     return ended
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -259,11 +260,22 @@ def _options(pairs: list[str]) -> dict[str, Any]:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
             fail(f"--option takes key=value, not {pair!r}")
-        try:
-            options[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            options[key.strip()] = raw
+        options[key.strip()] = _option_value(raw)
     return options
+
+
+def _option_value(raw: str) -> Any:
+    """JSON where the text is meant as JSON, else the text as typed.
+
+    Only plain whole numbers count as numbers: sipgate's SIP id 1234567e0 must stay text.
+    """
+    plain_number = re.fullmatch(r"-?[1-9][0-9]{0,17}|0", raw) is not None
+    if plain_number or raw in ("true", "false", "null") or raw[:1] in ('"', "{", "["):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+    return raw
 
 
 @lines_app.command("list")

@@ -75,11 +75,14 @@ class LineContext(Protocol):
         """Report the line's connection state; shown to the user with the reason."""
         ...
 
-    def reconcile(self, live_call_refs: Collection[str], at: datetime | None = None) -> None:
+    def reconcile(
+        self, live_call_refs: Collection[str], at: datetime | None = None, reason: str = ""
+    ) -> None:
         """Say which calls exist right now on the phone system (after a (re)connect).
 
         Every call the core still holds as ringing, dialling or connected on this line that is
-        not in `live_call_refs` has ended while nobody was listening, and is ended now.
+        not in `live_call_refs` has ended while nobody was listening, and is ended as of `at`.
+        `reason` says why for the call history (e.g. "baresip stopped"), if the driver knows.
         """
         ...
 
@@ -120,4 +123,9 @@ class LineDriver(ABC):
         raise NotSupported(f"{self.title} cannot answer calls")
 
     async def hangup(self, call_ref: str) -> None:
+        """Hang up or reject a call.
+
+        Right after `dial`, until the driver's first event for the call is recorded, `call_ref`
+        may still be the core's placeholder `dial:<dial_ref>`; the same holds for `answer`.
+        """
         raise NotSupported(f"{self.title} cannot hang up calls")

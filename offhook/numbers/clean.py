@@ -47,13 +47,41 @@ _UNIFY.update({ord(c): " " for c in _SEPARATORS[: _SEPARATORS.index("-")]})
 _DROP = re.compile(r"[\s\-./\\()\[\]'\"_]+")
 
 # Words phone systems and carriers use for a suppressed or missing caller ID (any case).
-WITHHELD_WORDS = frozenset({
-    "", "anonymous", "anonym", "anonyme", "anonimo", "anónimo", "unknown", "unbekannt",
-    "inconnu", "sconosciuto", "restricted", "private", "privat", "privé", "prive",
-    "private number", "unavailable", "not available", "withheld", "number withheld",
-    "clir", "blocked", "suppressed", "no caller id", "no callerid", "no number",
-    "out of area", "unknown number", "nicht verfügbar", "rufnummer unterdrückt", "unterdrückt",
-})
+WITHHELD_WORDS = frozenset(
+    {
+        "",
+        "anonymous",
+        "anonym",
+        "anonyme",
+        "anonimo",
+        "anónimo",
+        "unknown",
+        "unbekannt",
+        "inconnu",
+        "sconosciuto",
+        "restricted",
+        "private",
+        "privat",
+        "privé",
+        "prive",
+        "private number",
+        "unavailable",
+        "not available",
+        "withheld",
+        "number withheld",
+        "clir",
+        "blocked",
+        "suppressed",
+        "no caller id",
+        "no callerid",
+        "no number",
+        "out of area",
+        "unknown number",
+        "nicht verfügbar",
+        "rufnummer unterdrückt",
+        "unterdrückt",
+    }
+)
 # Bellcore caller-ID letters: "P" private, "O" out of area. Only believed from a phone system.
 _WITHHELD_LETTERS = frozenset({"p", "o"})
 
@@ -80,7 +108,7 @@ _HIDDEN_DIGITS = re.compile(r"\d(?:[xX]|\s++[xX]{2})[xX\d\s.\-/]*+$")
 
 _KEYPAD = str.maketrans(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
-    "22233344455566677778889999" "22233344455566677778889999",
+    "2223334445556667777888999922233344455566677778889999",
 )
 
 
@@ -143,7 +171,7 @@ def _slow(text: str, incoming: bool) -> Cleaned:
     if _hides_digits(number):
         # Read without its "x", "040xxx" would pass for the extension 040.
         return Cleaned(error=HIDDEN_DIGITS)
-    number = number[first.start():]  # "Tel.:", "Mobile", "T" before the number
+    number = number[first.start() :]  # "Tel.:", "Mobile", "T" before the number
 
     primary, fallback = _read_letters(number)
     if primary is None:
@@ -189,7 +217,7 @@ def _unwrap(text: str) -> tuple[str, str, bool, bool]:
     if scheme is None:
         return inner, "", False, False
     kind = scheme.group(1).lower()
-    rest = inner[scheme.end():]
+    rest = inner[scheme.end() :]
     if kind in ("sip", "sips"):
         user, at, host = rest.partition("@")
         if not at:
@@ -228,7 +256,7 @@ def _read_letters(number: str) -> tuple[str | None, str | None]:
     last_digit = max(
         (i for i, c in enumerate(without_words) if c.isdigit() or c == "+"), default=-1
     )
-    tail = without_words[last_digit + 1:]
+    tail = without_words[last_digit + 1 :]
     if any(c.isalpha() for c in tail):
         without_words = without_words[: last_digit + 1]
     if any(c.isalpha() for c in without_words):

@@ -157,7 +157,7 @@ def _read(number: str, plan: NumberingPlan, incoming: bool) -> _Reading:
         return _Reading(internal=number)
     outside = plan.outside_line
     if incoming and plan.incoming_with_outside_line and outside and number.startswith(outside):
-        stripped = _read_digits(number[len(outside):], plan, incoming)
+        stripped = _read_digits(number[len(outside) :], plan, incoming)
         if stripped.valid:
             return stripped
         # Some trunks of a phone system prepend the prefix and some do not: a number that
@@ -171,7 +171,7 @@ def _read_digits(digits: str, plan: NumberingPlan, incoming: bool) -> _Reading:
     home = plan.home
     idd = home.international_pattern.match(digits)
     if idd is not None and 0 < idd.end() < len(digits) and digits[idd.end()] != "0":
-        return _international(digits[idd.end():])
+        return _international(digits[idd.end() :])
     if digits.startswith("00") and digits[2:3] not in ("", "0"):
         return _international(digits[2:])
     if home.trunk_prefix and digits.startswith(home.trunk_prefix):
@@ -210,7 +210,7 @@ def _without_trunk_prefix(digits: str, country: Country) -> _Reading:
         return reading
     # Kept the trunk prefix because the rest is too short for a number: then the number is
     # too short ("044 123 45"), and its digits without the prefix are what it says.
-    return _validated(country, digits[len(prefix):])
+    return _validated(country, digits[len(prefix) :])
 
 
 def _without_prefix(digits: str, plan: NumberingPlan, incoming: bool) -> _Reading:
@@ -260,7 +260,7 @@ def _strip_trunk_prefix(digits: str, country: Country) -> str:
     prefix = country.plain_trunk_prefix
     if not prefix or not digits.startswith(prefix):
         return digits
-    rest = digits[len(prefix):]
+    rest = digits[len(prefix) :]
     if country.general.fullmatch(digits) and not country.general.fullmatch(rest):
         return digits
     size = len(rest)
@@ -274,11 +274,16 @@ def _strip_trunk_prefix(digits: str, country: Country) -> str:
 
 def _validated(country: Country, nsn: str, number: PhoneNumber | None = None) -> _Reading:
     if len(nsn) < _MIN_NSN:
-        return _Reading(country, nsn, error=f"too short for {country.a_number}",
-                        reason=ValidationResult.TOO_SHORT)
+        return _Reading(
+            country,
+            nsn,
+            error=f"too short for {country.a_number}",
+            reason=ValidationResult.TOO_SHORT,
+        )
     if len(nsn) > _MAX_NSN:
-        return _Reading(country, nsn, error=f"too long for {country.a_number}",
-                        reason=ValidationResult.TOO_LONG)
+        return _Reading(
+            country, nsn, error=f"too long for {country.a_number}", reason=ValidationResult.TOO_LONG
+        )
     region = valid_region(country.code, nsn)
     if region is not None:
         return _Reading(country, nsn, region, valid=True)
@@ -331,7 +336,7 @@ def _parse_error(problem: NumberParseException, country: Country | None) -> str:
 def _with_dash_extension(
     text: str, plan: NumberingPlan, incoming: bool, reading: _Reading
 ) -> tuple[_Reading, str | None]:
-    """"044 123 45 67-12": a complete number, then a dash and an extension.
+    """ "044 123 45 67-12": a complete number, then a dash and an extension.
 
     Tried only when the digits as a whole are no valid number: where numbers have variable
     length ("+49 89 1234-567" in Germany) the digits after the dash are part of the number.

@@ -65,8 +65,9 @@ class NumberingPlan:
             area_code="" if area_code is None else str(area_code),
             outside_line="" if outside_line is None else str(outside_line),
             incoming_with_outside_line=incoming_with_outside_line,
-            internal_max_length=_internal_max(4 if internal_max_length is None
-                                              else internal_max_length),
+            internal_max_length=_internal_max(
+                4 if internal_max_length is None else internal_max_length
+            ),
         )
 
     @property
@@ -94,10 +95,12 @@ def _area_code(text: str, home: Country) -> str:
     # plan does not include. Italy has no trunk prefix: its area codes keep the 0 ("02").
     trunk = home.trunk_prefix
     if trunk and digits.startswith(trunk) and len(digits) > len(trunk):
-        digits = digits[len(trunk):]
+        digits = digits[len(trunk) :]
     if len(digits) > MAX_AREA_CODE_LENGTH:
-        raise ValueError(f"The area code {text!r} is too long: area codes have at most "
-                         f"{MAX_AREA_CODE_LENGTH} digits.")
+        raise ValueError(
+            f"The area code {text!r} is too long: area codes have at most "
+            f"{MAX_AREA_CODE_LENGTH} digits."
+        )
     return digits
 
 
@@ -108,8 +111,10 @@ def _outside_line(text: str) -> str:
             f"The outside-line prefix {text!r} must consist of digits only, for example 0 or 9."
         )
     if len(digits) > MAX_OUTSIDE_LINE_LENGTH:
-        raise ValueError(f"The outside-line prefix {text!r} is too long: at most "
-                         f"{MAX_OUTSIDE_LINE_LENGTH} digits.")
+        raise ValueError(
+            f"The outside-line prefix {text!r} is too long: at most "
+            f"{MAX_OUTSIDE_LINE_LENGTH} digits."
+        )
     return digits
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from types import FrameType
 
 import uvicorn
@@ -25,6 +26,10 @@ class OffhookServer(uvicorn.Server):
     async def startup(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
         self._loop = asyncio.get_running_loop()
         await super().startup(sockets)  # type: ignore[arg-type]
+        # What start-up loaded (number metadata, ORM, templates: ~140,000 objects) lives as long
+        # as the server; frozen, full collections stop walking it (each paused us 75-93 ms).
+        gc.collect()
+        gc.freeze()
 
     def stop(self) -> None:
         """Ask the server to stop (from any thread)."""

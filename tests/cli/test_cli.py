@@ -161,3 +161,15 @@ def test_simulate_call_against_a_running_server(
         "044",
     )
     assert code == 1 and "could not reach offhook" in out
+
+
+def test_option_values_are_json_only_where_meant_as_json() -> None:
+    from offhook.cli import _option_value
+
+    assert _option_value("4444") == 4444
+    assert _option_value("1234567e0") == "1234567e0"
+    assert _option_value("007") == "007"
+    assert _option_value("true") is True
+    assert _option_value('["a", "b"]') == ["a", "b"]
+    assert _option_value("sip:{number}@pbx.example.com") == "sip:{number}@pbx.example.com"
+    assert _option_value("[broken") == "[broken"

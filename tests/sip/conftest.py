@@ -100,7 +100,9 @@ class RecordingContext:
         self.statuses.append((state, reason))
         self._changed.set()
 
-    def reconcile(self, live_call_refs: Collection[str], at: datetime | None = None) -> None:
+    def reconcile(
+        self, live_call_refs: Collection[str], at: datetime | None = None, reason: str = ""
+    ) -> None:
         live = set(live_call_refs)
         self.reconciliations.append(live)
         self.reconciled_at.append(at)

@@ -554,7 +554,7 @@ class SipDriver(LineDriver):
             return
         self._gone_reported = True
         self._calls.forget_all()
-        self.context.reconcile((), self._lost_at or utcnow())
+        self.context.reconcile((), self._lost_at or utcnow(), "baresip stopped")
 
     async def _disconnect(self) -> None:
         self._calls.lost_contact()
@@ -596,7 +596,7 @@ class SipDriver(LineDriver):
         events, live = self._calls.reconcile(live_calls(callstats), since, at)
         for event in events:
             self.context.emit(event)
-        self.context.reconcile(live, at)
+        self.context.reconcile(live, at, "ended while baresip was out of reach")
         self._registration_from(agents)
 
     def _on_event(self, event: Mapping[str, Any]) -> None:
