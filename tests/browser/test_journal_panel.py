@@ -168,3 +168,13 @@ def test_hostile_caller_name_is_shown_as_text(
         expect(entry.locator(".remote-name")).to_have_text(f"“{hostile}”")
         assert page.evaluate("window.pwned") is None
         assert entry.locator("img, script").count() == 0
+
+
+def test_today_page_follows_the_journal(page: Any, firm: dict[str, Any], tmp_path: Path) -> None:
+    with live_server(Offhook(Config(data_dir=tmp_path), firm["store"])) as base:
+        log_in(page, base)
+        calls_today = page.locator('[data-stat="calls-today"]')
+        expect(calls_today).to_have_text("0")
+        simulate(page, "+49 30 901820", outcome="missed")
+        expect(calls_today).to_have_text("1")
+        expect(page.locator('[data-stat="missed-today"]')).to_have_text("1 missed", timeout=10_000)

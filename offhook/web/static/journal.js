@@ -255,6 +255,7 @@
     list.replaceChildren(...sorted.map(render));
     empty.hidden = sorted.length > 0;
     if (sorted.length) show();
+    updatePage();
   }
 
   function upsert(entry) {
@@ -266,7 +267,29 @@
     else if (document.title.startsWith("☎")) document.title = document.title.replace(/^☎ .* · /, "");
   }
 
+  // Pages that show today's figures or line states (the Today page) follow the journal live.
+  const BADGES = { connected: "badge-ok", failed: "badge-danger", connecting: "badge-warn", reconnecting: "badge-warn" };
+  function updatePage(lines) {
+    const total = document.querySelector('[data-stat="calls-today"]');
+    if (total) total.textContent = String(entries.size);
+    const missedBox = document.querySelector('[data-stat="missed-today"]');
+    if (missedBox) {
+      const missed = [...entries.values()].filter((e) => e.missed).length;
+      missedBox.hidden = missed === 0;
+      missedBox.querySelector(".badge").textContent = `${missed} missed`;
+    }
+    for (const line of lines || []) {
+      const box = document.querySelector(`[data-line-status="${line.id}"]`);
+      if (!box) continue;
+      const badge = box.querySelector("[data-line-state]");
+      badge.textContent = line.state;
+      badge.className = `badge ${BADGES[line.state] || "badge-muted"}`;
+      box.querySelector("[data-line-reason]").textContent = line.reason ? `(${line.reason})` : "";
+    }
+  }
+
   function renderLines(lines) {
+    updatePage(lines);
     linesBox.replaceChildren(...lines.map((line) => el("span", {
       class: "line-pill", title: `${line.title}: ${line.state}${line.reason ? ` (${line.reason})` : ""}`,
       "data-line": line.id,
