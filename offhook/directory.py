@@ -19,20 +19,30 @@ The rules, in order; the first that finds anything answers:
 
 Every step is one indexed query (`ix_users_extension`, `ix_channels_e164`,
 `ix_channels_block_prefix` with all candidate prefixes at once, `ix_calls_remote_e164`);
-nothing is loaded in bulk. `tests/directory/test_query_plans.py` holds the databases to that.
+nothing is loaded in bulk. `tests/directory/test_query_plans.py` holds the databases to that,
+and `bench/lookup.py` measures it at a million addresses.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple, cast
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, aliased, contains_eager
+from sqlalchemy import (
+    Dialect,
+    Select,
+    Table,
+    bindparam,
+    literal_column,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session
 
 from offhook.addresses import display_name, full_address
 from offhook.numbers import NumberKind, ParsedNumber, block_prefixes
+from offhook.numbers.blocks import MAX_DROPPED_DIGITS
 from offhook.store.models import Address, Call, Channel, User
 
 MatchKind = Literal["exact", "switchboard", "internal"]
@@ -70,58 +80,180 @@ class Match:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A channel with the number, and its address (with its company) as far as shown."""
+
+    exact: bool  # found by its normalized number, not by its number block
+    channel_id: int
+    channel_kind: str
+    value: str
+    block_prefix: str | None
+    address: Address
+
+
+# --- the statements, built once ------------------------------------------------------------------
+# A lookup runs on every call event, so its cost is kept near that of the index lookup itself:
+# - each statement is built here once; only its parameters change (building one costs more
+#   than running it);
+# - the address and its company come back as one text column each, their fields joined by
+#   the unit separator: drivers and SQLAlchemy pay per column of every result, and a
+#   column per field cost more than the query (psycopg: ~3 µs per column and row);
+# - the switchboard prefixes always fill the same number of parameters, so the SQL text never
+#   changes and PostgreSQL keeps it prepared;
+# - these statements run on the session's own DB-API connection (`_rows`): SQLAlchemy's
+#   execution machinery costs about as much as the index lookup on SQLite, and more than the
+#   round trip on PostgreSQL. SQLAlchemy still writes the SQL, once per database.
+
+_channels = cast(Table, Channel.__table__)
+_addresses = cast(Table, Address.__table__)
+_companies = _addresses.alias("company")
+SEPARATOR = "\x1f"  # ASCII unit separator: no one types it into an address
+_ADDRESS_FIELDS = (
+    "kind", "salutation", "first_name", "last_name", "company_name", "position",
+    "street", "postcode", "city", "country",
+)  # fmt: skip
+_COMPANY_FIELDS = ("kind", "company_name", "street", "postcode", "city", "country")
+_CHANNEL_COLUMNS = (_channels.c.id, _channels.c.kind, _channels.c.value, _channels.c.block_prefix)
+PREFIX_PARAMETERS = tuple(f"prefix_{n}" for n in range(1, MAX_DROPPED_DIGITS + 1))
+
+
+def _packed(table: Any, fields: tuple[str, ...]) -> Any:
+    """The fields as one text: NULL when the row is missing (an outer join found none)."""
+    text = table.c[fields[0]]
+    for name in fields[1:]:
+        text = text + literal_column(f"'{SEPARATOR}'") + table.c[name]
+    return text
+
+
+def _found_select(condition: Any, exact: bool) -> Select[Any]:
+    """Number channels meeting `condition`, with their address and its company (joined on
+    primary keys), flagged as exact matches or not."""
+    return (
+        select(
+            literal_column("1" if exact else "0").label("exact"),
+            *_CHANNEL_COLUMNS,
+            _addresses.c.id.label("address_id"),
+            _packed(_addresses, _ADDRESS_FIELDS).label("address"),
+            _packed(_companies, _COMPANY_FIELDS).label("company"),
+        )
+        .select_from(
+            _channels.join(_addresses, _addresses.c.id == _channels.c.address_id).outerjoin(
+                _companies, _companies.c.id == _addresses.c.company_id
+            )
+        )
+        .where(_channels.c.kind != literal_column("'email'"), condition)
+        .limit(literal_column(str(_ROW_LIMIT)))
+    )
+
+
+EXACT = _found_select(_channels.c.e164 == bindparam("e164"), exact=True)
+SWITCHBOARDS = _found_select(
+    _channels.c.block_prefix.in_([bindparam(name) for name in PREFIX_PARAMETERS]), exact=False
+)
+# Both in one round trip: most callers are either unknown or found exactly, and a database
+# server's round trip costs more than the second index lookup.
+EXACT_OR_SWITCHBOARD = union_all(EXACT.subquery().select(), SWITCHBOARDS.subquery().select())
+
+
+class _Prepared(NamedTuple):
+    sql: str
+    positions: tuple[str, ...] | None  # parameter names in order, for positional drivers
+    defaults: dict[str, Any]
+
+
+_prepared: dict[tuple[int, str], _Prepared] = {}
+
+
+def prepare(statement: Any, dialect: Dialect, parameters: dict[str, Any]) -> tuple[str, Any]:
+    """The SQL text of `statement` for `dialect`, and the values for the driver."""
+    key = (id(statement), dialect.name)
+    prepared = _prepared.get(key)
+    if prepared is None:
+        compiled = statement.compile(dialect=dialect)
+        positions = tuple(compiled.positiontup) if compiled.positional else None
+        prepared = _Prepared(str(compiled), positions, compiled.construct_params(parameters))
+        _prepared[key] = prepared
+    values = {**prepared.defaults, **parameters}
+    if prepared.positions is None:
+        return prepared.sql, values
+    return prepared.sql, tuple(values[name] for name in prepared.positions)
+
+
+def _rows(session: Session, statement: Any, parameters: dict[str, Any]) -> list[Any]:
+    """Rows of a lookup statement, run by the driver in the session's transaction."""
+    connection = session.connection()
+    sql, values = prepare(statement, connection.dialect, parameters)
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, values)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def _prefix_parameters(prefixes: list[str]) -> dict[str, str]:
+    # Unused parameters repeat the last prefix: the same rows, and the same SQL text.
+    padded = prefixes + [prefixes[-1]] * (len(PREFIX_PARAMETERS) - len(prefixes))
+    return dict(zip(PREFIX_PARAMETERS, padded, strict=True))
+
+
+_new_address = Address.__mapper__.class_manager.new_instance
+COLLEAGUES = (
+    select(User.id, User.name)
+    .where(User.extension == bindparam("extension"), User.active.is_(True))
+    .order_by(User.name, User.id)
+    .limit(MAX_MATCHES)
+)
+LAST_CHOSEN = (
+    select(Call.address_id)
+    .where(
+        Call.remote_e164 == bindparam("e164"),
+        Call.address_chosen,
+        Call.address_id.in_(bindparam("candidates", expanding=True)),
+    )
+    .order_by(Call.started_at.desc())
+    .limit(1)
+)
+
+
 def lookup(session: Session, number: ParsedNumber, home_country: str = "") -> list[Match]:
     """All addresses (or colleagues) the number belongs to, best first; [] when none."""
     if number.kind is NumberKind.INTERNAL and number.extension:
         return colleagues(session, number.extension)
     if number.kind is not NumberKind.EXTERNAL or not number.e164:
         return []
-    exact = exact_matches(session, number.e164, home_country)
+    e164 = number.e164
+    prefixes = block_prefixes(e164)
+    if prefixes:
+        parameters = {"e164": e164, **_prefix_parameters(prefixes)}
+        found = _found(_rows(session, EXACT_OR_SWITCHBOARD, parameters))
+    else:  # a mobile number belongs to no block
+        found = _found(_rows(session, EXACT, {"e164": e164}))
+    exact = [f for f in found if f.exact]
     if exact:
-        return exact
-    return switchboard_matches(session, number.e164, home_country)
+        return _exact(session, e164, exact, home_country)
+    return _switchboard(prefixes, found, home_country)
 
 
 def colleagues(session: Session, extension: str) -> list[Match]:
     """Active users whose extension this is."""
-    users = session.scalars(
-        select(User)
-        .where(User.extension == extension, User.active.is_(True))
-        .order_by(User.name, User.id)
-        .limit(MAX_MATCHES)
-    )
     return [
         Match(
             address_id=None,
-            name=user.name,
+            name=name,
             match="internal",
             number_as_entered=extension,
-            full_address=f"{user.name}\nColleague, extension {extension}",
-            user_id=user.id,
+            full_address=f"{name}\nColleague, extension {extension}",
+            user_id=user_id,
         )
-        for user in users
+        for user_id, name in session.execute(COLLEAGUES, {"extension": extension})
     ]
 
 
 def exact_matches(session: Session, e164: str, home_country: str = "") -> list[Match]:
     """Addresses with a channel whose normalized number is `e164`, ranked (see the rules)."""
-    channels = _channels(session, channel_query().where(Channel.e164 == e164))
-    if not channels:
-        return []
-    preferred = None
-    if len({channel.address_id for channel in channels}) > 1:
-        preferred = last_chosen_address(session, e164, [c.address_id for c in channels])
-
-    def key(channel: Channel) -> tuple[int, int, int, str, int]:
-        return (
-            0 if channel.address_id == preferred else 1,
-            _CHANNEL_RANK.get(channel.kind, 2),
-            _ADDRESS_RANK.get(channel.address.kind, 3),
-            display_name(channel.address).casefold(),
-            channel.address_id,
-        )
-
-    return [_match(c, "exact", home_country) for c in _best_per_address(channels, key)]
+    return _exact(session, e164, _found(_rows(session, EXACT, {"e164": e164})), home_country)
 
 
 def switchboard_matches(session: Session, e164: str, home_country: str = "") -> list[Match]:
@@ -129,72 +261,86 @@ def switchboard_matches(session: Session, e164: str, home_country: str = "") -> 
     prefixes = block_prefixes(e164)
     if not prefixes:
         return []
-    channels = _channels(session, channel_query().where(Channel.block_prefix.in_(prefixes)))
-    closeness = {prefix: rank for rank, prefix in enumerate(prefixes)}  # longest first
+    found = _found(_rows(session, SWITCHBOARDS, _prefix_parameters(prefixes)))
+    return _switchboard(prefixes, found, home_country)
 
-    def key(channel: Channel) -> tuple[int, int, int, str, int]:
+
+def _exact(session: Session, e164: str, found: list[_Found], home_country: str) -> list[Match]:
+    preferred = None
+    if len({f.address.id for f in found}) > 1:
+        preferred = last_chosen_address(session, e164, [f.address.id for f in found])
+
+    def key(f: _Found) -> tuple[int, int, int, str, int]:
         return (
-            closeness.get(channel.block_prefix or "", len(prefixes)),
-            _SWITCHBOARD_RANK.get(channel.address.kind, 3),
-            _CHANNEL_RANK.get(channel.kind, 2),
-            display_name(channel.address).casefold(),
-            channel.address_id,
+            0 if f.address.id == preferred else 1,
+            _CHANNEL_RANK.get(f.channel_kind, 2),
+            _ADDRESS_RANK.get(f.address.kind, 3),
+            display_name(f.address).casefold(),
+            f.address.id,
         )
 
-    return [_match(c, "switchboard", home_country) for c in _best_per_address(channels, key)]
+    return [_match(f, "exact", home_country) for f in _best_per_address(found, key)]
 
 
-def channel_query() -> Select[Channel]:
-    """Number channels with their address and its company, in one round trip (joins on
-    primary keys); add the condition on the indexed column."""
-    company = aliased(Address)
-    return (
-        select(Channel)
-        .join(Channel.address)
-        .outerjoin(company, Address.company_id == company.id)
-        .where(Channel.kind != "email")
-        .options(contains_eager(Channel.address).contains_eager(Address.company, alias=company))
-        .limit(_ROW_LIMIT)
-    )
+def _switchboard(prefixes: list[str], found: list[_Found], home_country: str) -> list[Match]:
+    closeness = {prefix: rank for rank, prefix in enumerate(prefixes)}  # longest first
+
+    def key(f: _Found) -> tuple[int, int, int, str, int]:
+        return (
+            closeness.get(f.block_prefix or "", len(prefixes)),
+            _SWITCHBOARD_RANK.get(f.address.kind, 3),
+            _CHANNEL_RANK.get(f.channel_kind, 2),
+            display_name(f.address).casefold(),
+            f.address.id,
+        )
+
+    return [_match(f, "switchboard", home_country) for f in _best_per_address(found, key)]
 
 
-def last_chosen_address(
-    session: Session, e164: str, candidates: Sequence[int] | None = None
-) -> int | None:
-    """The address a user last picked in the journal for calls from this number.
+def last_chosen_address(session: Session, e164: str, candidates: Sequence[int]) -> int | None:
+    """Of `candidates`, the address a user last picked in the journal for this number.
 
-    Only `candidates` count when given: a choice for an address that no longer has the number
-    says nothing.
+    A choice for an address that no longer has the number says nothing, hence the candidates.
     """
-    query = select(Call.address_id).where(Call.remote_e164 == e164, Call.address_chosen)
-    if candidates is not None:
-        query = query.where(Call.address_id.in_(candidates))
-    return session.scalar(query.order_by(Call.started_at.desc()).limit(1))
+    return session.scalar(LAST_CHOSEN, {"e164": e164, "candidates": list(candidates)})
 
 
-def _channels(session: Session, query: Select[Channel]) -> list[Channel]:
-    return list(session.scalars(query).unique())
+def _found(rows: Sequence[Any]) -> list[_Found]:
+    found = []
+    for exact, channel_id, kind, value, block_prefix, address_id, address, company in rows:
+        shown = _shown(_ADDRESS_FIELDS, address, id=address_id)
+        shown.__dict__["company"] = _shown(_COMPANY_FIELDS, company) if company else None
+        found.append(_Found(bool(exact), channel_id, kind, value, block_prefix, shown))
+    return found
 
 
-def _best_per_address(channels: Iterable[Channel], key: Any) -> list[Channel]:
+def _shown(fields: tuple[str, ...], packed: str, **more: Any) -> Address:
+    """An Address with these fields loaded, as the ORM loads rows, ten times cheaper than the
+    constructor. It belongs to no session: display_name and full_address only read it."""
+    address: Address = _new_address()
+    address.__dict__.update(zip(fields, packed.split(SEPARATOR), strict=True), **more)
+    return address
+
+
+def _best_per_address(found: list[_Found], key: Callable[[_Found], Any]) -> list[_Found]:
     seen: set[int] = set()
-    best: list[Channel] = []
-    for channel in sorted(channels, key=key):
-        if channel.address_id not in seen:  # an address with the number twice is one match
-            seen.add(channel.address_id)
-            best.append(channel)
+    best: list[_Found] = []
+    for item in sorted(found, key=key):
+        if item.address.id not in seen:  # an address with the number twice is one match
+            seen.add(item.address.id)
+            best.append(item)
     return best[:MAX_MATCHES]
 
 
-def _match(channel: Channel, match: MatchKind, home_country: str) -> Match:
-    address = channel.address
+def _match(found: _Found, match: MatchKind, home_country: str) -> Match:
+    address = found.address
     return Match(
         address_id=address.id,
         name=display_name(address),
         match=match,
-        number_as_entered=channel.value,
+        number_as_entered=found.value,
         full_address=full_address(address, home_country),
-        channel_id=channel.id,
-        channel_kind=channel.kind,
+        channel_id=found.channel_id,
+        channel_kind=found.channel_kind,
         approximate=match == "switchboard",
     )

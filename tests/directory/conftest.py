@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import event
 
+from offhook import directory
 from offhook.directory import Match, lookup
 from offhook.numbers import parse_incoming
 from offhook.settings import TelephonySettings, numbering_plan
@@ -24,14 +25,23 @@ def find(store: Store, number: str) -> list[Match]:
 
 @contextmanager
 def statements(store: Store) -> Iterator[list[tuple[str, Any]]]:
-    """Every SQL statement (with its parameters) sent while the block runs."""
+    """Every SQL statement (with its parameters) sent while the block runs: through
+    SQLAlchemy, and the lookup's own statements that go straight to the driver."""
     seen: list[tuple[str, Any]] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
         seen.append((statement, parameters))
 
+    def prepare(statement: Any, dialect: Any, parameters: dict[str, Any]) -> tuple[str, Any]:
+        sql, values = original(statement, dialect, parameters)
+        seen.append((sql, values))
+        return sql, values
+
+    original = directory.prepare
+    directory.prepare = prepare
     event.listen(store.engine, "before_cursor_execute", record)
     try:
         yield seen
     finally:
         event.remove(store.engine, "before_cursor_execute", record)
+        directory.prepare = original
