@@ -46,7 +46,16 @@ def normalized(kind: str, value: str, plan: NumberingPlan) -> Normalized:
 
 
 def normalized_batch(pairs: list[tuple[str, str]], plan: NumberingPlan) -> list[Normalized]:
-    return [normalized(kind, value, plan) for kind, value in pairs]
+    # Address books repeat numbers (a company's switchboard on each contact person's record):
+    # each distinct one is parsed once per batch.
+    seen: dict[tuple[str, str], Normalized] = {}
+    results = []
+    for pair in pairs:
+        result = seen.get(pair)
+        if result is None:
+            result = seen[pair] = normalized(*pair, plan)
+        results.append(result)
+    return results
 
 
 # --- worker processes --------------------------------------------------------------------------
@@ -119,14 +128,39 @@ class Normalizer:
 
         A few batches are in flight at once, so the workers parse while the caller reads and
         writes the database; no more than that, so memory stays flat however many there are.
+        Rather than wait for a worker, this process parses the next batch itself.
         """
-        pending: deque[tuple[Batch, Future[list[Normalized]]]] = deque()
-        depth = 2 * self.workers
-        for batch in batches:
-            pending.append((batch, self.submit(pairs_of(batch))))
-            while len(pending) > depth:
-                ready, future = pending.popleft()
-                yield ready, future.result()
-        while pending:
-            ready, future = pending.popleft()
+        pending: deque[tuple[Batch, Future[list[Normalized]], bool]] = deque()
+        depth = 2 * self.workers  # batches the workers have at once
+        limit = 3 * depth  # batches held at once, parsed or not
+        source = iter(batches)
+        exhausted = False
+        with_workers = 0
+        while True:
+            while not exhausted and with_workers < depth and len(pending) < limit:
+                batch = next(source, None)
+                if batch is None:
+                    exhausted = True
+                else:
+                    pending.append((batch, self.submit(pairs_of(batch)), True))
+                    with_workers += 1
+            if not pending:
+                batch = None if exhausted else next(source, None)
+                if batch is None:
+                    return
+                yield batch, normalized_batch(pairs_of(batch), self.plan)
+                continue
+            ready, future, by_worker = pending[0]
+            if not future.done() and not exhausted and len(pending) < limit:
+                batch = next(source, None)
+                if batch is None:
+                    exhausted = True
+                else:
+                    # The workers are busy: parse one here, to be written in its turn.
+                    done: Future[list[Normalized]] = Future()
+                    done.set_result(normalized_batch(pairs_of(batch), self.plan))
+                    pending.append((batch, done, False))
+                continue
+            pending.popleft()
+            with_workers -= by_worker
             yield ready, future.result()
