@@ -30,14 +30,18 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal, NamedTuple, cast
 
 from sqlalchemy import (
+    DateTime,
     Dialect,
     Select,
     Table,
     bindparam,
+    func,
     literal_column,
+    null,
     select,
     union_all,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from offhook.addresses import display_name, full_address
@@ -90,6 +94,7 @@ class _Found:
     value: str
     block_prefix: str | None
     address: Address
+    chosen_at: Any = None  # when a user last chose this address for the number (exact only)
 
 
 # --- the statements, built once ------------------------------------------------------------------
@@ -126,9 +131,23 @@ def _packed(table: Any, fields: tuple[str, ...]) -> Any:
     return text
 
 
+# When a user last chose this address for this number in the journal (the call history
+# keeps every choice): asked in the same round trip, through ix_calls_remote_e164.
+_calls = cast(Table, Call.__table__)
+_LAST_CHOSEN_AT = (
+    select(func.max(_calls.c.started_at))
+    .where(
+        _calls.c.remote_e164 == bindparam("e164"),
+        _calls.c.address_chosen,
+        _calls.c.address_id == _addresses.c.id,
+    )
+    .scalar_subquery()
+)
+
+
 def _found_select(condition: Any, exact: bool) -> Select[Any]:
     """Number channels meeting `condition`, with their address and its company (joined on
-    primary keys), flagged as exact matches or not."""
+    primary keys), flagged as exact matches or not; exact ones with their last choice."""
     return (
         select(
             literal_column("1" if exact else "0").label("exact"),
@@ -136,6 +155,8 @@ def _found_select(condition: Any, exact: bool) -> Select[Any]:
             _addresses.c.id.label("address_id"),
             _packed(_addresses, _ADDRESS_FIELDS).label("address"),
             _packed(_companies, _COMPANY_FIELDS).label("company"),
+            # Typed, so that PostgreSQL can put the two halves of the union together.
+            (_LAST_CHOSEN_AT if exact else sql_cast(null(), DateTime())).label("chosen_at"),
         )
         .select_from(
             _channels.join(_addresses, _addresses.c.id == _channels.c.address_id).outerjoin(
@@ -205,16 +226,6 @@ COLLEAGUES = (
     .order_by(User.name, User.id)
     .limit(MAX_MATCHES)
 )
-LAST_CHOSEN = (
-    select(Call.address_id)
-    .where(
-        Call.remote_e164 == bindparam("e164"),
-        Call.address_chosen,
-        Call.address_id.in_(bindparam("candidates", expanding=True)),
-    )
-    .order_by(Call.started_at.desc())
-    .limit(1)
-)
 
 
 def lookup(session: Session, number: ParsedNumber, home_country: str = "") -> list[Match]:
@@ -232,7 +243,7 @@ def lookup(session: Session, number: ParsedNumber, home_country: str = "") -> li
         found = _found(_rows(session, EXACT, {"e164": e164}))
     exact = [f for f in found if f.exact]
     if exact:
-        return _exact(session, e164, exact, home_country)
+        return _exact(exact, home_country)
     return _switchboard(prefixes, found, home_country)
 
 
@@ -253,7 +264,7 @@ def colleagues(session: Session, extension: str) -> list[Match]:
 
 def exact_matches(session: Session, e164: str, home_country: str = "") -> list[Match]:
     """Addresses with a channel whose normalized number is `e164`, ranked (see the rules)."""
-    return _exact(session, e164, _found(_rows(session, EXACT, {"e164": e164})), home_country)
+    return _exact(_found(_rows(session, EXACT, {"e164": e164})), home_country)
 
 
 def switchboard_matches(session: Session, e164: str, home_country: str = "") -> list[Match]:
@@ -265,10 +276,9 @@ def switchboard_matches(session: Session, e164: str, home_country: str = "") -> 
     return _switchboard(prefixes, found, home_country)
 
 
-def _exact(session: Session, e164: str, found: list[_Found], home_country: str) -> list[Match]:
-    preferred = None
-    if len({f.address.id for f in found}) > 1:
-        preferred = last_chosen_address(session, e164, [f.address.id for f in found])
+def _exact(found: list[_Found], home_country: str) -> list[Match]:
+    chosen = [f for f in found if f.chosen_at is not None]
+    preferred = max(chosen, key=lambda f: f.chosen_at).address.id if chosen else None
 
     def key(f: _Found) -> tuple[int, int, int, str, int]:
         return (
@@ -297,20 +307,12 @@ def _switchboard(prefixes: list[str], found: list[_Found], home_country: str) ->
     return [_match(f, "switchboard", home_country) for f in _best_per_address(found, key)]
 
 
-def last_chosen_address(session: Session, e164: str, candidates: Sequence[int]) -> int | None:
-    """Of `candidates`, the address a user last picked in the journal for this number.
-
-    A choice for an address that no longer has the number says nothing, hence the candidates.
-    """
-    return session.scalar(LAST_CHOSEN, {"e164": e164, "candidates": list(candidates)})
-
-
 def _found(rows: Sequence[Any]) -> list[_Found]:
     found = []
-    for exact, channel_id, kind, value, block_prefix, address_id, address, company in rows:
+    for exact, channel_id, kind, value, block, address_id, address, company, chosen in rows:
         shown = _shown(_ADDRESS_FIELDS, address, id=address_id)
         shown.__dict__["company"] = _shown(_COMPANY_FIELDS, company) if company else None
-        found.append(_Found(bool(exact), channel_id, kind, value, block_prefix, shown))
+        found.append(_Found(bool(exact), channel_id, kind, value, block, shown, chosen))
     return found
 
 

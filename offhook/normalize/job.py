@@ -30,7 +30,13 @@ from sqlalchemy import Connection, Engine, Table, func, or_, select, text, updat
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from offhook.normalize.values import NUMBER_KINDS, Normalized, Normalizer, default_workers
+from offhook.normalize.values import (
+    NOT_A_NUMBER,
+    NUMBER_KINDS,
+    Normalized,
+    Normalizer,
+    default_workers,
+)
 from offhook.settings import TelephonySettings, numbering_plan
 from offhook.store import Store
 from offhook.store.models import Channel, Setting
@@ -243,7 +249,8 @@ def _writer(engine: Engine) -> Iterator[Connection]:
 
 
 def _pairs(rows: Rows) -> list[tuple[str, str]]:
-    return [(row[1], row[2]) for row in rows]  # kind, value
+    # Only the numbers travel to the workers; e-mail addresses have no normalized form.
+    return [(row[1], row[2]) for row in rows if row[1] in NUMBER_KINDS]  # kind, value
 
 
 def _write(
@@ -254,11 +261,15 @@ def _write(
 ) -> int:
     changed: list[tuple[Any, ...]] = []
     stamped: list[tuple[int, str]] = []
-    for row, new in zip(rows, results, strict=True):
+    numbers = iter(results)
+    for row in rows:
+        new = next(numbers) if row[1] in NUMBER_KINDS else NOT_A_NUMBER
         if row[3:7] != new:  # e164, number_kind, block_prefix, normalize_error
             changed.append((*new, row[0], row[2]))
         elif row[7] != fingerprint:
             stamped.append((row[0], row[2]))
+    if next(numbers, None) is not None:  # pragma: no cover - a result for each number
+        raise RuntimeError("more normalized numbers than numbers")
     if connection.dialect.name == "postgresql":
         _write_postgresql(connection, fingerprint, changed, stamped)
     else:
