@@ -17,10 +17,11 @@ The rules, in order; the first that finds anything answers:
    from "+41 44 123 45 67". The closest block wins; companies come before people who carry
    the switchboard number in their own record.
 
-Every step is one indexed query (`ix_users_extension`, `ix_channels_e164`,
-`ix_channels_block_prefix` with all candidate prefixes at once, `ix_calls_remote_e164`);
-nothing is loaded in bulk. `tests/directory/test_query_plans.py` holds the databases to that,
-and `bench/lookup.py` measures it at a million addresses.
+An external number costs one statement, one round trip: the exact matches, the switchboards
+of all candidate blocks and each exact match's last choice at once, served by
+`ix_channels_e164`, `ix_channels_block_prefix` and `ix_calls_remote_e164`; a colleague is one
+query by `ix_users_extension`. Nothing is loaded in bulk. `tests/directory/test_query_plans.py`
+holds both databases to that, and `bench/lookup.py` measures it at a million addresses.
 """
 
 from __future__ import annotations
@@ -238,9 +239,9 @@ def lookup(session: Session, number: ParsedNumber, home_country: str = "") -> li
     prefixes = block_prefixes(e164)
     if prefixes:
         parameters = {"e164": e164, **_prefix_parameters(prefixes)}
-        found = _found(_rows(session, EXACT_OR_SWITCHBOARD, parameters))
+        found = _found(session, _rows(session, EXACT_OR_SWITCHBOARD, parameters))
     else:  # a mobile number belongs to no block
-        found = _found(_rows(session, EXACT, {"e164": e164}))
+        found = _found(session, _rows(session, EXACT, {"e164": e164}))
     exact = [f for f in found if f.exact]
     if exact:
         return _exact(exact, home_country)
@@ -264,7 +265,7 @@ def colleagues(session: Session, extension: str) -> list[Match]:
 
 def exact_matches(session: Session, e164: str, home_country: str = "") -> list[Match]:
     """Addresses with a channel whose normalized number is `e164`, ranked (see the rules)."""
-    return _exact(_found(_rows(session, EXACT, {"e164": e164})), home_country)
+    return _exact(_found(session, _rows(session, EXACT, {"e164": e164})), home_country)
 
 
 def switchboard_matches(session: Session, e164: str, home_country: str = "") -> list[Match]:
@@ -272,7 +273,7 @@ def switchboard_matches(session: Session, e164: str, home_country: str = "") -> 
     prefixes = block_prefixes(e164)
     if not prefixes:
         return []
-    found = _found(_rows(session, SWITCHBOARDS, _prefix_parameters(prefixes)))
+    found = _found(session, _rows(session, SWITCHBOARDS, _prefix_parameters(prefixes)))
     return _switchboard(prefixes, found, home_country)
 
 
@@ -307,20 +308,32 @@ def _switchboard(prefixes: list[str], found: list[_Found], home_country: str) ->
     return [_match(f, "switchboard", home_country) for f in _best_per_address(found, key)]
 
 
-def _found(rows: Sequence[Any]) -> list[_Found]:
+def _found(session: Session, rows: Sequence[Any]) -> list[_Found]:
     found = []
     for exact, channel_id, kind, value, block, address_id, address, company, chosen in rows:
         shown = _shown(_ADDRESS_FIELDS, address, id=address_id)
-        shown.__dict__["company"] = _shown(_COMPANY_FIELDS, company) if company else None
+        company_shown = _shown(_COMPANY_FIELDS, company) if company else None
+        if shown is not None and (company_shown is not None or not company):
+            shown.__dict__["company"] = company_shown
+        else:
+            # A field holds the separator itself (pasted from who knows where): load the
+            # address the usual way; it is rare.
+            shown = session.get(Address, address_id)
+            if shown is None:  # pragma: no cover - deleted in this very transaction
+                continue
         found.append(_Found(bool(exact), channel_id, kind, value, block, shown, chosen))
     return found
 
 
-def _shown(fields: tuple[str, ...], packed: str, **more: Any) -> Address:
+def _shown(fields: tuple[str, ...], packed: str, **more: Any) -> Address | None:
     """An Address with these fields loaded, as the ORM loads rows, ten times cheaper than the
-    constructor. It belongs to no session: display_name and full_address only read it."""
+    constructor; None if the text does not split into the fields. It belongs to no session:
+    display_name and full_address only read it."""
+    values = packed.split(SEPARATOR)
+    if len(values) != len(fields):
+        return None
     address: Address = _new_address()
-    address.__dict__.update(zip(fields, packed.split(SEPARATOR), strict=True), **more)
+    address.__dict__.update(zip(fields, values, strict=True), **more)
     return address
 
 

@@ -176,3 +176,14 @@ def test_at_most_max_matches(store: Store) -> None:
             numbers=(("phone", "044 668 18 12"),),
         )
     assert len(find(store, "044 668 18 12")) == MAX_MATCHES
+
+
+def test_an_address_with_odd_characters_is_found_as_it_is(store: Store) -> None:
+    # The lookup reads each address as one text with fields joined by the unit separator; a
+    # name that holds that character itself must not confuse it.
+    odd = factories.address(
+        store, first="Anna\x1fMaria", last="Müller", numbers=(("phone", "044 668 18 12"),)
+    )
+    (match,) = find(store, "0446681812")
+    assert (match.address_id, match.name) == (odd.id, "Anna\x1fMaria Müller, Muster AG")
+    assert "Bahnhofstrasse 12" in match.full_address  # the company's address, as usual
