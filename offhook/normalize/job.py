@@ -231,21 +231,29 @@ SQLITE_JOB_CACHE_KIB = 64 * 1024
 
 @contextlib.contextmanager
 def _writer(engine: Engine) -> Iterator[Connection]:
-    """The connection that writes the batches. On SQLite it gets a larger page cache for the
-    run: the updates land all over the number indexes, and SQLite's default 2 MB cache would
-    read their pages again and again. The cache is bounded, so memory stays flat."""
+    """The connection that writes the batches, set up for a bulk run and set back after it.
+
+    SQLite gets a larger page cache: the updates land all over the number indexes, and the
+    default 2 MB would read their pages again and again (bounded, so memory stays flat).
+    PostgreSQL does not wait for each batch's commit to reach the disk: after a crash the
+    last batches are simply done again, the job is idempotent.
+    """
     with engine.connect() as connection:
-        sqlite = connection.dialect.name == "sqlite"
-        if sqlite:
+        dialect = connection.dialect.name
+        if dialect == "sqlite":
             connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_JOB_CACHE_KIB}")
-            connection.commit()
+        elif dialect == "postgresql":
+            connection.exec_driver_sql("SET synchronous_commit = off")
+        connection.commit()
         try:
             yield connection
         finally:
-            if sqlite:
-                connection.rollback()
+            connection.rollback()
+            if dialect == "sqlite":
                 connection.exec_driver_sql("PRAGMA cache_size = -2000")  # SQLite's default
-                connection.commit()
+            elif dialect == "postgresql":
+                connection.exec_driver_sql("RESET synchronous_commit")
+            connection.commit()
 
 
 def _pairs(rows: Rows) -> list[tuple[str, str]]:
