@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from offhook.normalize.values import Normalizer, default_workers
+from offhook.normalize.values import Entry, Normalizer, default_workers
 from offhook.settings import TelephonySettings, numbering_plan
 from offhook.store import Store
 
@@ -570,8 +570,9 @@ def create_synthetic_crm(
     return Summary(addresses, channels, numbers)
 
 
-def _pairs(rows: _Rows) -> list[tuple[str, str]]:
-    return [(row[1], row[3]) for row in rows.channels]
+def _pairs(rows: _Rows) -> list[Entry]:
+    # kind, value, and the country of the address (index 11 of an address row)
+    return [(row[1], row[3], rows.addresses[row[0]][11]) for row in rows.channels]
 
 
 def _insert(connection: Connection, rows: _Rows, values: list[Any], fingerprint: str) -> None:

@@ -64,6 +64,7 @@ class _Context:
     plan: NumberingPlan
     fingerprint: str
     companies: dict[str, int] = field(default_factory=dict)  # name → id, found or created
+    company_countries: dict[int, str] = field(default_factory=dict)  # of companies found
     seen: dict[tuple[str, ...], set[str]] = field(default_factory=dict)  # this file's addresses
 
 
@@ -158,8 +159,11 @@ def _save(
     company_id, new_companies = None, 0
     if kind == "contact":
         company_id, new_companies = _company(session, record.company_name, context)
+    # Numbers written the local way of the address's country are read there; a contact
+    # person without a country of their own is where their company is.
+    country = code or context.company_countries.get(company_id or 0, "")
     channels = [
-        _channel(kind_, value, label, position, context)
+        _channel(kind_, value, label, position, country, context)
         for position, (kind_, value, label) in enumerate(record.channels)
     ]
     for channel in channels:
@@ -217,8 +221,10 @@ def _duplicate_row(
     )
 
 
-def _channel(kind: str, value: str, label: str, position: int, context: _Context) -> Channel:
-    e164, number_kind, block_prefix, error = normalized(kind, value, context.plan)
+def _channel(
+    kind: str, value: str, label: str, position: int, country: str, context: _Context
+) -> Channel:
+    e164, number_kind, block_prefix, error = normalized(kind, value, context.plan, country)
     return Channel(
         kind=kind,
         label=label[:80],
@@ -237,15 +243,16 @@ def _company(session: Session, name: str, context: _Context) -> tuple[int, int]:
     known = context.companies.get(name)
     if known is not None and known > 0:
         return known, 0
-    found = session.scalar(
-        select(Address.id)
+    found = session.execute(
+        select(Address.id, Address.country)
         .where(Address.last_name == "", Address.company_name == name, Address.kind == "company")
         .order_by(Address.id)
         .limit(1)
-    )
+    ).first()
     if found is not None:
-        context.companies[name] = found
-        return found, 0
+        context.companies[name] = found.id
+        context.company_countries[found.id] = found.country
+        return found.id, 0
     company = Address(kind="company", company_name=name)
     session.add(company)
     session.flush()  # its id, for the contact persons

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from offhook.normalize.values import (
     NOT_A_NUMBER,
     NUMBER_KINDS,
+    Entry,
     Normalized,
     Normalizer,
     default_workers,
@@ -181,12 +182,16 @@ def count_problems(engine: Engine) -> int:
 # --- reading and writing batches ---------------------------------------------------------------
 
 # Read straight from the driver as plain tuples: SQLAlchemy's Row objects cost more per row
-# than the database does. The columns, in this order:
+# than the database does. The columns, in this order, and last the country the number is read
+# in abroad: the address's, else its company's (see offhook.normalize.values).
 _SELECT = (
-    "SELECT id, kind, value, e164, number_kind, block_prefix, normalize_error, normalized_with "
-    "FROM channels WHERE id > {mark} {stale}ORDER BY id LIMIT {mark}"
+    "SELECT c.id, c.kind, c.value, c.e164, c.number_kind, c.block_prefix, c.normalize_error, "
+    "c.normalized_with, COALESCE(NULLIF(a.country, ''), co.country, '') "
+    "FROM channels c JOIN addresses a ON a.id = c.address_id "
+    "LEFT JOIN addresses co ON co.id = a.company_id "
+    "WHERE c.id > {mark} {stale}ORDER BY c.id LIMIT {mark}"
 )
-_STALE = "AND (normalized_with IS NULL OR normalized_with <> {mark}) "
+_STALE = "AND (c.normalized_with IS NULL OR c.normalized_with <> {mark}) "
 
 
 def _stale(fingerprint: str) -> Any:
@@ -256,9 +261,9 @@ def _writer(engine: Engine) -> Iterator[Connection]:
             connection.commit()
 
 
-def _pairs(rows: Rows) -> list[tuple[str, str]]:
+def _pairs(rows: Rows) -> list[Entry]:
     # Only the numbers travel to the workers; e-mail addresses have no normalized form.
-    return [(row[1], row[2]) for row in rows if row[1] in NUMBER_KINDS]  # kind, value
+    return [(row[1], row[2], row[8]) for row in rows if row[1] in NUMBER_KINDS]
 
 
 def _write(

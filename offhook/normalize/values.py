@@ -1,8 +1,14 @@
 """The normalized form of one stored number, and of many at once in worker processes.
 
-`normalized` is the single rule for what the store keeps beside a number as entered; every
-writer uses it (address forms through `offhook.addresses.normalize_channel`, the bulk job,
-imports, synthetic data), so a number looks the same however it got into the store.
+`normalized` is what the store keeps beside a number as entered. The bulk job, imports and
+synthetic data use it; saving an address runs `offhook.addresses.normalize_channel`, which
+follows the same rule (`tests/normalize/test_values.py` holds the two together), so a number
+looks the same however it got into the store:
+
+- the number is read in the home country (Settings › Telephony);
+- if that gives no number and the address is in another country, it is read there: a German
+  client's "089 3816 230" is a Munich number (the rule of `offhook.addresses.parse_entered`);
+- mobile numbers head no number blocks.
 """
 
 from __future__ import annotations
@@ -12,10 +18,11 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from functools import lru_cache
 from types import TracebackType
 from typing import NamedTuple, TypeVar
 
-from offhook.numbers import NumberingPlan, parse, switchboard_prefix
+from offhook.numbers import NumberingPlan, NumberKind, parse, switchboard_prefix
 
 NUMBER_KINDS = frozenset({"phone", "mobile", "fax"})
 PARALLEL_FROM = 40_000  # numbers; below this, starting worker processes costs more than it saves
@@ -35,25 +42,52 @@ class Normalized(NamedTuple):
 NOT_A_NUMBER = Normalized(None, None, None, None)
 
 
-def normalized(kind: str, value: str, plan: NumberingPlan) -> Normalized:
-    """What the store keeps beside a channel's value as entered."""
+# What a worker gets for one number: its kind, the value as entered, and the country of its
+# address (ISO code; the company's for a contact person without one; "" if none).
+Entry = tuple[str, str, str]
+
+
+def normalized(kind: str, value: str, plan: NumberingPlan, country: str = "") -> Normalized:
+    """What the store keeps beside a channel's value as entered, on an address in `country`."""
     if kind not in NUMBER_KINDS:
         return NOT_A_NUMBER
     parsed = parse(value, plan)
+    if parsed.kind is not NumberKind.EXTERNAL and country:
+        abroad = _plan_abroad(country.upper(), plan)
+        if abroad is not None:
+            there = parse(value, abroad)
+            if there.kind is NumberKind.EXTERNAL:
+                parsed = there
     # Mobile numbers head no number blocks: a company's switchboard is never a mobile.
     block = switchboard_prefix(parsed, value) if kind != "mobile" else None
     return Normalized(parsed.e164, parsed.kind.value, block, parsed.error)
 
 
-def normalized_batch(pairs: list[tuple[str, str]], plan: NumberingPlan) -> list[Normalized]:
+@lru_cache(maxsize=512)
+def _plan_abroad(country: str, plan: NumberingPlan) -> NumberingPlan | None:
+    """The numbering plan of an address's country, if it is not the home one (as
+    `offhook.addresses` builds it: no area code, the home phone system's prefixes)."""
+    if country == plan.country:
+        return None
+    try:
+        return NumberingPlan(
+            country=country,
+            outside_line=plan.outside_line,
+            internal_max_length=plan.internal_max_length,
+        )
+    except ValueError:
+        return None
+
+
+def normalized_batch(entries: list[Entry], plan: NumberingPlan) -> list[Normalized]:
     # Address books repeat numbers (a company's switchboard on each contact person's record):
     # each distinct one is parsed once per batch.
-    seen: dict[tuple[str, str], Normalized] = {}
+    seen: dict[Entry, Normalized] = {}
     results = []
-    for pair in pairs:
-        result = seen.get(pair)
+    for entry in entries:
+        result = seen.get(entry)
         if result is None:
-            result = seen[pair] = normalized(*pair, plan)
+            result = seen[entry] = normalized(entry[0], entry[1], plan, entry[2])
         results.append(result)
     return results
 
@@ -68,7 +102,7 @@ def _start_worker(plan: NumberingPlan) -> None:
     _worker_plan = plan
 
 
-def _in_worker(pairs: list[tuple[str, str]]) -> list[Normalized]:
+def _in_worker(pairs: list[Entry]) -> list[Normalized]:
     assert _worker_plan is not None, "worker started without a numbering plan"
     return normalized_batch(pairs, _worker_plan)
 
@@ -82,7 +116,7 @@ def default_workers(amount: int) -> int:
 
 
 class Normalizer:
-    """Normalizes batches of (kind, value) pairs: in this process, or in `workers` processes.
+    """Normalizes batches of entries (kind, value, country): here, or in `workers` processes.
 
     Parsing is pure CPU work and the GIL keeps threads from sharing it, so large jobs use
     processes; they are spawned (not forked) because the server runs threads that a fork would
@@ -114,7 +148,7 @@ class Normalizer:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def submit(self, pairs: list[tuple[str, str]]) -> Future[list[Normalized]]:
+    def submit(self, pairs: list[Entry]) -> Future[list[Normalized]]:
         if self._pool is not None:
             return self._pool.submit(_in_worker, pairs)
         done: Future[list[Normalized]] = Future()
@@ -122,7 +156,7 @@ class Normalizer:
         return done
 
     def pipeline(
-        self, batches: Iterable[Batch], pairs_of: Callable[[Batch], list[tuple[str, str]]]
+        self, batches: Iterable[Batch], pairs_of: Callable[[Batch], list[Entry]]
     ) -> Iterator[tuple[Batch, list[Normalized]]]:
         """Each batch with its normalized values, in order.
 

@@ -158,3 +158,16 @@ def test_problems_from_reading_are_reported_in_row_order(store: Store) -> None:
     ]
     report = import_addresses(store, items)
     assert [p.row for p in report.problems] == [2, 3]
+
+
+def test_numbers_written_the_local_way_abroad(store: Store) -> None:
+    text = (
+        "Vorname;Nachname;Firma;Land;Telefon\n"
+        "Klaus;Schneider;Schneider GmbH;Deutschland;089 / 3816 - 214\n"
+        "Anna;Müller;;Schweiz;044 668 18 12\n"
+    )
+    report = _import(store, text)
+    assert report.warnings == 0
+    with store.session() as session:
+        values = dict(session.execute(select(Channel.value, Channel.e164)).all())
+    assert values == {"089 / 3816 - 214": "+49893816214", "044 668 18 12": "+41446681812"}

@@ -192,3 +192,18 @@ def test_worker_processes_normalize_the_same(sqlite_store: Store) -> None:
             for c in session.scalars(select(Channel).order_by(Channel.id))
         ]
     assert parallel == inline
+
+
+def test_numbers_of_foreign_addresses_are_read_in_their_country(store: Store) -> None:
+    # As saving the address does (offhook.addresses.parse_entered): "089 3816 230" on a
+    # Munich address is a Munich number, and so is a contact person's at a Munich company.
+    with store.session() as session:
+        munich = Address(kind="company", company_name="Schneider GmbH", country="DE")
+        munich.channels = [Channel(kind="phone", value="089 3816 0")]
+        petra = Address(kind="contact", last_name="Hoffmann", company=munich)
+        petra.channels = [Channel(kind="phone", value="089 / 3816 - 230")]
+        session.add_all([munich, petra])
+    normalize_numbers(store)
+    assert _channel(store, "089 3816 0").e164 == "+498938160"
+    assert _channel(store, "089 3816 0").block_prefix == "+49893816"
+    assert _channel(store, "089 / 3816 - 230").e164 == "+49893816230"

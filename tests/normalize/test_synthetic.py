@@ -58,10 +58,12 @@ def test_values_are_normalized_by_the_one_rule(store: Store) -> None:
     with store.session() as session:
         settings = TelephonySettings.load(session)
     plan, fingerprint = numbering_plan(settings), settings.fingerprint()
-    _, channels = _rows(store)
+    addresses, channels = _rows(store)
+    countries = {a.id: a.country for a in addresses}
     for channel in channels:
         stored = (channel.e164, channel.number_kind, channel.block_prefix, channel.normalize_error)
-        assert stored == tuple(normalized(channel.kind, channel.value, plan)), channel.value
+        expected = normalized(channel.kind, channel.value, plan, countries[channel.address_id])
+        assert stored == tuple(expected), channel.value
         assert channel.normalized_with == fingerprint
 
 
