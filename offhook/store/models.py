@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -172,6 +173,15 @@ class Address(Base):
     )
 
     __table_args__ = (Index("ix_addresses_sort", "last_name", "company_name"),)
+
+
+# The address search matches word prefixes in any case (offhook.crm.addresses).
+for _column in ("last_name", "first_name", "company_name", "city", "postcode"):
+    Index(
+        f"ix_addresses_{_column}_lower",
+        func.lower(Address.__table__.c[_column]).label(f"{_column}_lower"),
+        postgresql_ops={f"{_column}_lower": "text_pattern_ops"},
+    )
 
 
 class Channel(Base):
