@@ -452,6 +452,17 @@ def _demo_token() -> str:
         )
 
 
+# Commands that live in their own modules (they use the helpers above).
+from offhook.cli.data import demo_data, import_app  # noqa: E402
+from offhook.cli.directory import lookup  # noqa: E402
+from offhook.cli.numbers import numbers_app  # noqa: E402
+
+app.add_typer(numbers_app, name="numbers")
+app.add_typer(import_app, name="import")
+app.command("lookup")(lookup)
+app.command("demo-data")(demo_data)
+
+
 def main() -> None:
     # Long numbers in JSON output must survive a pipe whatever the terminal's encoding.
     if hasattr(sys.stdout, "reconfigure"):
