@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Table, func, or_, select, text, update
+from sqlalchemy import Connection, Engine, Table, bindparam, func, or_, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -37,10 +37,12 @@ from offhook.normalize.values import (
     Normalized,
     Normalizer,
     default_workers,
+    normalized,
 )
+from offhook.numbers import NumberingPlan
 from offhook.settings import TelephonySettings, numbering_plan
 from offhook.store import Store
-from offhook.store.models import Channel, Setting
+from offhook.store.models import Address, Channel, Setting
 
 SUMMARY = "numbers_normalization"
 STALLED_AFTER = timedelta(minutes=2)  # without a finished batch
@@ -145,8 +147,10 @@ def normalize_numbers(
                 _writer(store.engine) as connection,
             ):
                 batches = _batches(store.engine, fingerprint, everything, batch_size, stop)
-                for rows, results in normalizer.pipeline(batches, _pairs):
+                plan = numbering_plan(settings)
+                for rows, at_home in normalizer.pipeline(batches, _pairs):
                     with connection.begin():
+                        results = _abroad(connection, plan, rows, at_home)
                         progress.changed += _write(connection, fingerprint, rows, results)
                         progress.done += len(rows)
                         progress.seconds = time.monotonic() - clock
@@ -182,16 +186,28 @@ def count_problems(engine: Engine) -> int:
 # --- reading and writing batches ---------------------------------------------------------------
 
 # Read straight from the driver as plain tuples: SQLAlchemy's Row objects cost more per row
-# than the database does. The columns, in this order, and last the country the number is read
-# in abroad: the address's, else its company's (see offhook.normalize.values).
+# than the database does. The columns, in this order:
 _SELECT = (
-    "SELECT c.id, c.kind, c.value, c.e164, c.number_kind, c.block_prefix, c.normalize_error, "
-    "c.normalized_with, COALESCE(NULLIF(a.country, ''), co.country, '') "
-    "FROM channels c JOIN addresses a ON a.id = c.address_id "
-    "LEFT JOIN addresses co ON co.id = a.company_id "
-    "WHERE c.id > {mark} {stale}ORDER BY c.id LIMIT {mark}"
+    "SELECT id, kind, value, e164, number_kind, block_prefix, normalize_error, normalized_with "
+    "FROM channels WHERE id > {mark} {stale}ORDER BY id LIMIT {mark}"
 )
-_STALE = "AND (c.normalized_with IS NULL OR c.normalized_with <> {mark}) "
+_STALE = "AND (normalized_with IS NULL OR normalized_with <> {mark}) "
+# The country a number is read in when it is no number at home: its address's, else its
+# company's (see offhook.normalize.values). Asked only for those few, not for every row.
+_addresses = cast(Table, Address.__table__)
+_companies = _addresses.alias("company")
+_COUNTRIES = (
+    select(
+        channels.c.id,
+        func.coalesce(func.nullif(_addresses.c.country, ""), _companies.c.country, ""),
+    )
+    .select_from(
+        channels.join(_addresses, _addresses.c.id == channels.c.address_id).outerjoin(
+            _companies, _companies.c.id == _addresses.c.company_id
+        )
+    )
+    .where(channels.c.id.in_(bindparam("ids", expanding=True)))
+)
 
 
 def _stale(fingerprint: str) -> Any:
@@ -262,8 +278,32 @@ def _writer(engine: Engine) -> Iterator[Connection]:
 
 
 def _pairs(rows: Rows) -> list[Entry]:
-    # Only the numbers travel to the workers; e-mail addresses have no normalized form.
-    return [(row[1], row[2], row[8]) for row in rows if row[1] in NUMBER_KINDS]
+    # Only the numbers travel to the workers; e-mail addresses have no normalized form. They
+    # read each number at home; `_abroad` takes care of the few that are no number there.
+    return [(row[1], row[2], "") for row in rows if row[1] in NUMBER_KINDS]
+
+
+def _abroad(
+    connection: Connection, plan: NumberingPlan, rows: Rows, results: list[Normalized]
+) -> list[Normalized]:
+    """`results` with the numbers that are no number at home read in their address's country,
+    where that is another one (a German client's "089 3816 230")."""
+    numbers = [row for row in rows if row[1] in NUMBER_KINDS]
+    invalid = {
+        row[0]: index
+        for index, (row, result) in enumerate(zip(numbers, results, strict=True))
+        if result.number_kind == "invalid"
+    }
+    if not invalid:
+        return results
+    results = list(results)
+    countries = connection.execute(_COUNTRIES, {"ids": list(invalid)})
+    for channel_id, country in countries:
+        if country and country.upper() != plan.country:
+            index = invalid[channel_id]
+            row = numbers[index]
+            results[index] = normalized(row[1], row[2], plan, country)
+    return results
 
 
 def _write(
