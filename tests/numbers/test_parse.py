@@ -301,8 +301,36 @@ def test_absurd_inputs_are_rejected_fast() -> None:
 
 def test_no_text_makes_parsing_slow() -> None:
     # Runs of one character with a tail are what makes regular expressions backtrack.
-    units = ["1", " ", "\t", "(", ")", "-", ",", ";", "x", "a", "1 ", " x", "(a", "<", "@", ":",
-             "ext ", " ,", "p", "1-", ". ", "(1", "a(", "<sip:", "1p", "\u00a0", "ä", "0"]
+    units = [
+        "1",
+        " ",
+        "\t",
+        "(",
+        ")",
+        "-",
+        ",",
+        ";",
+        "x",
+        "a",
+        "1 ",
+        " x",
+        "(a",
+        "<",
+        "@",
+        ":",
+        "ext ",
+        " ,",
+        "p",
+        "1-",
+        ". ",
+        "(1",
+        "a(",
+        "<sip:",
+        "1p",
+        "\u00a0",
+        "ä",
+        "0",
+    ]
     tails = ["", "x", "1", "a", ")", "ext", "x1", "-1", ">", "("]
     slowest = 0.0
     for head in ("", "1", "+41", "sip:", "(", "tel:1"):

@@ -9,8 +9,19 @@ from offhook.numbers import NumberingPlan
 
 @pytest.mark.parametrize(
     ("given", "region"),
-    [("CH", "CH"), ("ch", "CH"), (" ch ", "CH"), ("41", "CH"), ("+41", "CH"), ("0041", "CH"),
-     ("UK", "GB"), ("gb", "GB"), ("1", "US"), ("+49", "DE"), ("it", "IT")],
+    [
+        ("CH", "CH"),
+        ("ch", "CH"),
+        (" ch ", "CH"),
+        ("41", "CH"),
+        ("+41", "CH"),
+        ("0041", "CH"),
+        ("UK", "GB"),
+        ("gb", "GB"),
+        ("1", "US"),
+        ("+49", "DE"),
+        ("it", "IT"),
+    ],
 )
 def test_country_as_users_write_it(given: str, region: str) -> None:
     assert NumberingPlan.build(country=given).country == region
@@ -18,12 +29,21 @@ def test_country_as_users_write_it(given: str, region: str) -> None:
 
 @pytest.mark.parametrize(
     ("country", "given", "area_code"),
-    [("CH", "044", "44"), ("CH", "44", "44"), ("CH", "0 44", "44"), ("CH", 44, "44"),
-     ("DE", "(089)", "89"), ("IT", "02", "02"), ("IT", "06", "06"), ("CH", "", ""),
-     ("CH", None, "")],
+    [
+        ("CH", "044", "44"),
+        ("CH", "44", "44"),
+        ("CH", "0 44", "44"),
+        ("CH", 44, "44"),
+        ("DE", "(089)", "89"),
+        ("IT", "02", "02"),
+        ("IT", "06", "06"),
+        ("CH", "", ""),
+        ("CH", None, ""),
+    ],
 )
-def test_area_code_without_trunk_prefix(country: str, given: str | int | None,
-                                        area_code: str) -> None:
+def test_area_code_without_trunk_prefix(
+    country: str, given: str | int | None, area_code: str
+) -> None:
     plan = NumberingPlan.build(country=country, area_code=given)
     assert plan.area_code == area_code
 

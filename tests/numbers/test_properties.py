@@ -150,9 +150,22 @@ def test_extensions_dial_as_they_are(digits: str, plan: NumberingPlan) -> None:
 
 PHONEISH = st.lists(
     st.sampled_from(
-        [*"0123456789+()-./ #*,;:=@<>\"'xX\u00a0\u2013０１＋", "sip:", "tel:", "sips:", "ext",
-         "anonymous", ";ext=", ";phone-context=", "(0)", "00", "FLOWERS", "\u0663",
-         "@anonymous.invalid", "user=phone"]
+        [
+            *"0123456789+()-./ #*,;:=@<>\"'xX\u00a0\u2013０１＋",
+            "sip:",
+            "tel:",
+            "sips:",
+            "ext",
+            "anonymous",
+            ";ext=",
+            ";phone-context=",
+            "(0)",
+            "00",
+            "FLOWERS",
+            "\u0663",
+            "@anonymous.invalid",
+            "user=phone",
+        ]
     ),
     max_size=30,
 ).map("".join)
