@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import pycountry
 
-from offhook.numbers import NumberingPlan, NumberKind, ParsedNumber, parse, switchboard_prefix
+from offhook.numbers import NumberingPlan
 from offhook.store.models import Address, Channel
 
 NUMBER_KINDS = ("phone", "mobile", "fax")
@@ -63,55 +63,28 @@ def full_address(address: Address, home_country: str = "") -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _address_plan(address: Address | None, plan: NumberingPlan) -> NumberingPlan | None:
-    """The numbering plan of the address's own country, where that is not the home country.
-
-    A number of a German client written the German way ("089 3816 230") is a German number;
-    the home country's area code does not apply there.
-    """
+def address_country(address: Address | None) -> str:
+    """The country an address's numbers are written for: its own, else its company's."""
     if address is None:
-        return None
-    country = (address.country or (address.company.country if address.company else "")).upper()
-    if not country or country == plan.country:
-        return None
-    try:
-        return NumberingPlan(
-            country=country,
-            outside_line=plan.outside_line,
-            internal_max_length=plan.internal_max_length,
-        )
-    except ValueError:
-        return None
-
-
-def parse_entered(value: str, plan: NumberingPlan, address: Address | None = None) -> ParsedNumber:
-    """A number as typed into an address: read in the address's country, else the home one."""
-    parsed = parse(value, plan)
-    if parsed.kind is NumberKind.EXTERNAL:
-        return parsed
-    local = _address_plan(address, plan)
-    if local is not None:
-        abroad = parse(value, local)
-        if abroad.kind is NumberKind.EXTERNAL:
-            return abroad
-    return parsed
+        return ""
+    return (address.country or (address.company.country if address.company else "")).upper()
 
 
 def normalize_channel(
     channel: Channel, plan: NumberingPlan, fingerprint: str, address: Address | None = None
 ) -> None:
-    """Fill a channel's normalized fields from what was entered."""
-    if channel.kind not in NUMBER_KINDS:
-        channel.e164 = channel.number_kind = channel.block_prefix = channel.normalize_error = None
-        channel.normalized_with = fingerprint
-        return
-    parsed = parse_entered(channel.value, plan, address or channel.address)
-    channel.e164 = parsed.e164
-    channel.number_kind = parsed.kind.value
-    channel.normalize_error = parsed.error
-    channel.block_prefix = (
-        switchboard_prefix(parsed, channel.value) if channel.kind != "mobile" else None
+    """Fill a channel's normalized fields from what was entered.
+
+    The rule is the bulk job's (`offhook.normalize.normalized`): a foreign client's number
+    written the local way there ("089 3816 230" in Munich) is read in that country.
+    """
+    # Imported here: the normalize package builds on this module (names, report links).
+    from offhook.normalize.values import normalized
+
+    values = normalized(
+        channel.kind, channel.value, plan, address_country(address or channel.address)
     )
+    channel.e164, channel.number_kind, channel.block_prefix, channel.normalize_error = values
     channel.normalized_with = fingerprint
 
 

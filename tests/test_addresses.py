@@ -3,7 +3,8 @@ local way there."""
 
 from __future__ import annotations
 
-from offhook.addresses import full_address, parse_entered
+from offhook.addresses import address_country, full_address
+from offhook.normalize.values import normalized
 from offhook.numbers import NumberingPlan
 from offhook.store.models import Address
 
@@ -12,16 +13,26 @@ HOME = NumberingPlan(country="CH", area_code="44")
 
 def test_foreign_address_numbers_written_nationally() -> None:
     munich = Address(kind="company", company_name="Schneider GmbH", country="DE")
-    assert parse_entered("089 / 3816 - 230", HOME, munich).e164 == "+49893816230"
+    assert (
+        normalized("phone", "089 / 3816 - 230", HOME, address_country(munich)).e164
+        == "+49893816230"
+    )
     contact = Address(kind="contact", first_name="Petra", company=munich)
-    assert parse_entered("089 3816 230", HOME, contact).e164 == "+49893816230"
+    assert (
+        normalized("phone", "089 3816 230", HOME, address_country(contact)).e164 == "+49893816230"
+    )
     # Swiss numbers of a foreign address, and numbers with a country code, stay as they are.
-    assert parse_entered("079 412 33 18", HOME, munich).e164 == "+41794123318"
-    assert parse_entered("+33 1 42 71 20 14", HOME, munich).e164 == "+33142712014"
+    assert (
+        normalized("phone", "079 412 33 18", HOME, address_country(munich)).e164 == "+41794123318"
+    )
+    assert (
+        normalized("phone", "+33 1 42 71 20 14", HOME, address_country(munich)).e164
+        == "+33142712014"
+    )
     # A Swiss address: the home plan with its area code.
     zurich = Address(kind="person", country="CH")
-    assert parse_entered("668 18 12", HOME, zurich).e164 == "+41446681812"
-    assert parse_entered("nonsense", HOME, munich).kind.value == "invalid"
+    assert normalized("phone", "668 18 12", HOME, address_country(zurich)).e164 == "+41446681812"
+    assert normalized("phone", "nonsense", HOME, address_country(munich)).number_kind == "invalid"
 
 
 def test_full_address_of_a_contact_uses_the_company_address() -> None:
