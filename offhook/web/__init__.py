@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, HTTPException, Request
@@ -89,11 +88,35 @@ def create_app(offhook: Offhook) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    from offhook.web.views import api, journal, pages, simulator
+    from offhook.web.views import (
+        activities,
+        addresses,
+        api,
+        calls,
+        imports,
+        journal,
+        numbers,
+        pages,
+        projects,
+        services,
+        settings,
+        simulator,
+    )
 
-    for module in (pages, journal, api, simulator):
-        app.include_router(module.router)
-    for module in _page_modules():
+    for module in (
+        pages,
+        journal,
+        api,
+        simulator,
+        addresses,
+        activities,
+        services,
+        projects,
+        calls,
+        settings,
+        numbers,
+        imports,
+    ):
         app.include_router(module.router)
 
     @app.exception_handler(LoginRequired)
@@ -132,27 +155,3 @@ def create_app(offhook: Offhook) -> FastAPI:
         return RedirectResponse("/static/favicon.svg")
 
     return app
-
-
-def _page_modules() -> list[Any]:
-    """The CRM and settings pages (each a module with a `router`)."""
-    import importlib
-
-    names = [
-        "addresses",
-        "activities",
-        "services",
-        "projects",
-        "calls",
-        "settings",
-        "imports",
-        "numbers",
-    ]
-    modules = []
-    for name in names:
-        try:
-            modules.append(importlib.import_module(f"offhook.web.views.{name}"))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"offhook.web.views.{name}":
-                raise
-    return modules
