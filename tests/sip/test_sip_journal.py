@@ -448,6 +448,8 @@ def test_registered_managed_line_through_kamailio(
     # Click to dial a bare number: baresip adds the account's domain, the PBX routes it out.
     trunk = peers.sipp("uas_answer", port=trunk_port, trace=True)
     call_id = client.dial("+41 79 123 45 67")
+    # The push reaches the stream after the API answers; wait for it before reading the pushes.
+    client.entry(call_id=call_id, what="the dialled call")
     assert client.versions(call_id)[0]["state"] == "dialling"
     client.entry(state="connected", call_id=call_id)
     client.hangup(call_id)
