@@ -350,21 +350,23 @@ def _write_sqlite(
         )
 
 
-_PG_CHANGED = text(
+# `%b`: the arrays travel in binary. psycopg checks every element of a text array for
+# characters to quote, which cost more than the update itself.
+_PG_CHANGED = (
     "UPDATE channels AS c SET e164 = v.e164, number_kind = v.number_kind, "
     "block_prefix = v.block_prefix, normalize_error = v.normalize_error, "
-    "normalized_with = :fingerprint "
-    "FROM unnest(CAST(:e164 AS varchar[]), CAST(:number_kind AS varchar[]), "
-    "CAST(:block_prefix AS varchar[]), CAST(:normalize_error AS varchar[]), "
-    "CAST(:id AS integer[]), CAST(:value AS varchar[])) "
+    "normalized_with = %(fingerprint)s "
+    "FROM unnest(%(e164)b::varchar[], %(number_kind)b::varchar[], %(block_prefix)b::varchar[], "
+    "%(normalize_error)b::varchar[], %(id)b::integer[], %(value)b::varchar[]) "
     "AS v(e164, number_kind, block_prefix, normalize_error, id, value) "
-    "WHERE c.id = v.id AND c.value = v.value"
+    "WHERE c.id = v.id AND c.value = v.value AND c.id BETWEEN %(first)s AND %(last)s"
 )
-_PG_STAMPED = text(
-    "UPDATE channels AS c SET normalized_with = :fingerprint "
-    "FROM unnest(CAST(:id AS integer[]), CAST(:value AS varchar[])) AS v(id, value) "
-    "WHERE c.id = v.id AND c.value = v.value"
+_PG_STAMPED = (
+    "UPDATE channels AS c SET normalized_with = %(fingerprint)s "
+    "FROM unnest(%(id)b::integer[], %(value)b::varchar[]) AS v(id, value) "
+    "WHERE c.id = v.id AND c.value = v.value AND c.id BETWEEN %(first)s AND %(last)s"
 )
+_PG_COLUMNS = ("e164", "number_kind", "block_prefix", "normalize_error", "id", "value")
 
 
 def _write_postgresql(
@@ -374,16 +376,23 @@ def _write_postgresql(
     stamped: list[tuple[int, str]],
 ) -> None:
     # One statement per batch with arrays: a round trip per row would cost more than parsing.
-    if changed:
-        names = ("e164", "number_kind", "block_prefix", "normalize_error", "id", "value")
-        transposed = zip(*changed, strict=True)
-        columns = {name: list(values) for name, values in zip(names, transposed, strict=True)}
-        connection.execute(_PG_CHANGED, {"fingerprint": fingerprint, **columns})
-    if stamped:
-        ids, values = zip(*stamped, strict=True)
-        connection.execute(
-            _PG_STAMPED, {"fingerprint": fingerprint, "id": list(ids), "value": list(values)}
-        )
+    # The batch's id range keeps the join on the primary key: the planner cannot estimate the
+    # join on (id, value) and would otherwise hash the whole table for every batch.
+    cursor = connection.connection.cursor()
+    try:
+        if changed:
+            transposed = zip(*changed, strict=True)
+            columns = {n: list(v) for n, v in zip(_PG_COLUMNS, transposed, strict=True)}
+            span = {"first": min(columns["id"]), "last": max(columns["id"])}
+            cursor.execute(_PG_CHANGED, {"fingerprint": fingerprint, **span, **columns})
+        if stamped:
+            ids, values = (list(column) for column in zip(*stamped, strict=True))
+            span = {"first": min(ids), "last": max(ids)}
+            cursor.execute(
+                _PG_STAMPED, {"fingerprint": fingerprint, **span, "id": ids, "value": values}
+            )
+    finally:
+        cursor.close()
 
 
 def _save(target: Engine | Connection, progress: Progress, create: bool = False) -> None:
