@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 
 import phonenumbers
-from phonenumbers import PhoneNumberType
+from phonenumbers import PhoneNumberFormat, PhoneNumberType
 
 from offhook.numbers.countries import Country, country_for_code, phone_number, split_country_code
 from offhook.numbers.number import NumberKind, ParsedNumber
@@ -98,10 +98,12 @@ def block_prefixes(e164: str) -> list[str]:
     if country is None or not nsn.isdigit() or not nsn.isascii():
         return []
     number = phone_number(country.code, nsn)
-    valid = phonenumbers.is_valid_number(number)
-    if valid and phonenumbers.number_type(number) == PhoneNumberType.MOBILE:
+    # One type check answers both questions: a number is valid exactly when it is of some
+    # type. (This runs for every call event; each check tries the country's number patterns.)
+    kind = phonenumbers.number_type(number)
+    if kind == PhoneNumberType.MOBILE:
         return []
-    floor = _floor(number, valid=valid)
+    floor = _floor(number, valid=kind != PhoneNumberType.UNKNOWN)
     return [
         f"+{code}{nsn[:-dropped]}"
         for dropped in range(1, MAX_DROPPED_DIGITS + 1)
@@ -110,5 +112,18 @@ def block_prefixes(e164: str) -> list[str]:
 
 
 def _floor(number: phonenumbers.PhoneNumber, *, valid: bool) -> int:
-    area = phonenumbers.length_of_national_destination_code(number) if valid else 0
+    """The shortest block prefix (national digits) of a number that is no mobile number."""
+    area = _area_code_length(number) if valid else 0
     return max(area + DIGITS_AFTER_AREA_CODE, MIN_BLOCK_DIGITS)
+
+
+_NON_DIGITS = re.compile(r"\D+")
+
+
+def _area_code_length(number: phonenumbers.PhoneNumber) -> int:
+    # phonenumbers.length_of_national_destination_code reads the first group of the
+    # international format; for a mobile number it checks the number's type once more (a
+    # mobile token may precede the code). The callers have ruled mobiles out, so that second
+    # check is spared.
+    groups = _NON_DIGITS.split(phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL))
+    return len(groups[2]) if len(groups) > 3 else 0

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from phonenumbers import PhoneNumberType
 
 from offhook.numbers import (
     NumberingPlan,
@@ -11,6 +15,7 @@ from offhook.numbers import (
     parse_incoming,
     switchboard_prefix,
 )
+from offhook.numbers.countries import phone_number
 
 CH = NumberingPlan.build(country="CH", area_code="44")
 DE = NumberingPlan.build(country="DE", area_code="711")
@@ -107,3 +112,25 @@ def test_block_prefixes_of_numbers_in_no_block() -> None:
     assert block_prefixes("+999123456") == []
     assert block_prefixes("+41") == []
     assert block_prefixes("+4144") == []
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    code=st.sampled_from([1, 7, 33, 39, 41, 43, 44, 49, 52, 54, 61, 81, 86, 91, 358, 420, 972]),
+    nsn=st.text(alphabet="0123456789", min_size=4, max_size=12).filter(lambda s: s[0] != "0"),
+)
+def test_block_prefixes_follow_phonenumbers_rules(code: int, nsn: str) -> None:
+    # block_prefixes spares phonenumbers' repeated type checks; it must still give exactly
+    # what the rule says in phonenumbers' own terms: no block for mobiles, the floor after the
+    # national destination code for valid numbers, else the general floor.
+    number = phone_number(code, nsn)
+    if phonenumbers.number_type(number) == PhoneNumberType.MOBILE:
+        assert block_prefixes(f"+{code}{nsn}") == []
+        return
+    if phonenumbers.is_valid_number(number):
+        floor = phonenumbers.length_of_national_destination_code(number) + 3
+    else:
+        floor = 0
+    floor = max(floor, 5)
+    expected = [f"+{code}{nsn[:-n]}" for n in range(1, 6) if len(nsn) - n >= floor]
+    assert block_prefixes(f"+{code}{nsn}") == expected
