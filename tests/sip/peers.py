@@ -69,14 +69,16 @@ def free_sip_port() -> int:
     raise RuntimeError("no free SIP port on 127.0.0.1")
 
 
-def free_port_pair() -> int:
-    """An even port whose next port is also free (RTP and RTCP for SIPp media)."""
+def free_media_ports() -> int:
+    """An even port whose next three ports are also free: SIPp's `-mp` binds audio RTP and
+    RTCP there and video RTP and RTCP on the two after them, whether the scenario plays
+    media or not."""
     for _ in range(50):
         port = free_port()
-        port -= port % 2
-        if all(_port_free(p) for p in (port, port + 1)):
+        port -= port % 4
+        if all(_port_free(p) for p in range(port, port + 4)):
             return port
-    raise RuntimeError("no free pair of UDP ports on 127.0.0.1")
+    raise RuntimeError("no four free UDP ports in a row on 127.0.0.1")
 
 
 def _port_free(port: int, *, tcp: bool = False) -> bool:
@@ -483,7 +485,7 @@ class Peers:
             "-p",
             str(port),
             "-mp",
-            str(free_port_pair()),
+            str(free_media_ports()),
             "-s",
             service,
             "-m",
