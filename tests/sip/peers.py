@@ -70,9 +70,9 @@ def free_sip_port() -> int:
 
 
 def free_media_ports() -> int:
-    """An even port whose next three ports are also free: SIPp's `-mp` binds audio RTP and
-    RTCP there and video RTP and RTCP on the two after them, whether the scenario plays
-    media or not."""
+    """A port (a multiple of four) whose next three ports are also free: SIPp's `-mp` binds
+    audio RTP and RTCP there and video RTP and RTCP on the two after them, whether the
+    scenario plays media or not."""
     for _ in range(50):
         port = free_port()
         port -= port % 4
