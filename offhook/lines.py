@@ -353,6 +353,8 @@ class Lines:
             runner = self.running.get(line.id)
             if runner is not None and runner.driver.can_dial:
                 return line.id
+        if not lines and line_id is not None:
+            raise LineError(f"line {line_id} is not one of your lines, or it is switched off")
         if not lines:
             raise LineError("you have no phone line; an admin can add one in Settings > Lines")
         return lines[0].id

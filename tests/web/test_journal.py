@@ -267,6 +267,13 @@ def test_click_to_dial_shows_dialling_at_once_then_connected(
 
     bad = client.post("/api/dial", json={"number": "not a number"}, headers={"X-CSRF-Token": csrf})
     assert bad.status_code == 409
+    elsewhere = client.post(
+        "/api/dial",
+        json={"number": "044 668 18 12", "line_id": 9999},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert elsewhere.status_code == 409
+    assert "line 9999 is not one of your lines" in elsewhere.json()["detail"]
     assert (
         client.post("/api/dial", json={"number": ""}, headers={"X-CSRF-Token": csrf}).status_code
         == 422
