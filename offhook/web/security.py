@@ -55,6 +55,9 @@ def log_in(request: Request, user: User) -> None:
     csrf_token(request)
 
 
+API_LOGIN = "Log in or send an API token (Authorization: Bearer …)."
+
+
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -86,7 +89,7 @@ async def current_user(request: Request) -> CurrentUser:
                 return CurrentUser.of(user)
         request.session.clear()
     if _is_api(request):
-        raise HTTPException(401, "Log in or send an API token (Authorization: Bearer …).")
+        raise HTTPException(401, API_LOGIN)
     raise LoginRequired
 
 
@@ -94,6 +97,9 @@ async def csrf_protect(request: Request) -> None:
     """Unsafe requests made with the session cookie must carry the session's CSRF token."""
     if request.method in SAFE_METHODS or _bearer(request) is not None:
         return
+    if _is_api(request) and request.session.get("uid") is None:
+        # Neither a token nor a session: say what is missing, not that a form expired.
+        raise HTTPException(401, API_LOGIN)
     expected = request.session.get("csrf")
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(

@@ -46,6 +46,9 @@ def test_pages_and_api_need_login(client: TestClient) -> None:
     page = client.get("/settings")
     assert page.status_code == 303 and page.headers["location"].startswith("/login")
     assert client.get("/api/lookup", params={"number": "044"}).status_code == 401
+    # A script that forgot its token is told that, not that a form expired.
+    dial = client.post("/api/dial", json={"number": "044 668 18 12"})
+    assert dial.status_code == 401 and "API token" in dial.json()["detail"]
 
 
 def test_wrong_password_is_refused(serve: Callable[[], TestClient], store: Store) -> None:
