@@ -25,6 +25,7 @@ from sqlalchemy import Connection, text
 from offhook.normalize.values import Entry, Normalizer, default_workers
 from offhook.settings import TelephonySettings, numbering_plan
 from offhook.store import Store
+from offhook.store.models import sort_name
 
 BATCH_ADDRESSES = 2000
 
@@ -506,6 +507,7 @@ _ASCII = str.maketrans(
 
 ADDRESS_COLUMNS = (
     "id",
+    "sort_name",
     "kind",
     "salutation",
     "first_name",
@@ -583,7 +585,13 @@ def _insert(connection: Connection, rows: _Rows, values: list[Any], fingerprint:
     address_ids = _fresh_ids(connection, "addresses", len(rows.addresses))
     channel_ids = _fresh_ids(connection, "channels", len(rows.channels))
     address_rows = [
-        (address_ids[row[0]], *row[1:6], None if row[6] is None else address_ids[row[6]], *row[7:])
+        (
+            address_ids[row[0]],
+            sort_name(row[3], row[4], row[5]),  # first name, last name, company name
+            *row[1:6],
+            None if row[6] is None else address_ids[row[6]],
+            *row[7:],
+        )
         for row in rows.addresses
     ]
     channel_rows = [

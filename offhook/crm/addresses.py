@@ -149,9 +149,9 @@ def search_query(
     return query, e164
 
 
-# The list's order is that of the index ix_addresses_sort (plus the id, which makes it total):
-# the database reads one page off the index and stops, on any page.
-SORT_KEY = (Address.last_name, Address.company_name, Address.id)
+# The list's order is that of the index ix_addresses_sort (the sort name, then the id, which
+# makes it total): the database reads one page off the index and stops, on any page.
+SORT_KEY = (Address.sort_name, Address.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,11 +172,12 @@ class AddressPage:
         return self.items[-1].id if self.items else None
 
 
-def _anchor(session: Session, address_id: int | None) -> tuple[str, str, int] | None:
+def _anchor(session: Session, address_id: int | None) -> tuple[str, int] | None:
+    """The sort key of the address a page starts after (or ends before)."""
     if address_id is None:
         return None
     row = session.execute(select(*SORT_KEY).where(Address.id == address_id)).first()
-    return (row[0], row[1], row[2]) if row else None
+    return (row[0], row[1]) if row else None
 
 
 def search(

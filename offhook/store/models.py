@@ -7,6 +7,7 @@ checks that).
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from typing import Any, ClassVar
 
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -143,6 +145,9 @@ class Line(Base):
 # --- CRM ---------------------------------------------------------------------------------------
 
 
+SORT_NAME_TYPE = String(500).with_variant(String(500, collation="C"), "postgresql")
+
+
 class Address(Base):
     """A person, a company, or a contact person (a person at a company)."""
 
@@ -172,7 +177,32 @@ class Address(Base):
         back_populates="address", cascade="all, delete-orphan", order_by="Channel.position"
     )
 
-    __table_args__ = (Index("ix_addresses_sort", "last_name", "company_name"),)
+    # The address list's order, kept by `_keep_sort_name` (see `sort_name`); compared byte by
+    # byte on PostgreSQL too, as on SQLite, whatever the database's locale.
+    sort_name: Mapped[str] = mapped_column(SORT_NAME_TYPE, default="", server_default="")
+
+    __table_args__ = (Index("ix_addresses_sort", "sort_name", "id"),)
+
+
+def sort_name(first_name: str | None, last_name: str | None, company_name: str | None) -> str:
+    """Where an address goes in the address list: people by last name, then first name,
+    companies by name, alphabetically as people read it: in any case, "Ärztehaus" with the
+    A's and "Zoë" as "Zoe". Computed here, not by the database, so that SQLite and
+    PostgreSQL (whatever its collation) list the same order."""
+    return f"{_folded(last_name or company_name)} {_folded(first_name)}".strip()[:500]
+
+
+def _folded(text: str | None) -> str:
+    # None: a new address's fields before their column defaults apply.
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(letters.casefold().split())
+
+
+@event.listens_for(Address, "before_insert")
+@event.listens_for(Address, "before_update")
+def _keep_sort_name(mapper: Any, connection: Any, address: Address) -> None:
+    address.sort_name = sort_name(address.first_name, address.last_name, address.company_name)
 
 
 # The address search matches word prefixes in any case (offhook.crm.addresses).

@@ -38,3 +38,43 @@ def test_expression_indexes_exist(store: Store) -> None:
     assert expected <= present
     assert "ix_addresses_last_name_lower" in present
     assert inspect(store.engine).has_table("addresses")
+
+
+def test_addresses_get_their_sort_names_on_upgrade(store: Store) -> None:
+    """Migration 0004 gives the addresses that were already there their sort names, and can be
+    undone."""
+    from alembic import command
+
+    from offhook.store.database import _alembic_config
+
+    def to(revision: str, downgrade: bool = False) -> None:
+        with store.engine.begin() as connection:
+            cfg = _alembic_config(store.engine)
+            cfg.attributes["connection"] = connection
+            (command.downgrade if downgrade else command.upgrade)(cfg, revision)
+
+    to("0003", downgrade=True)
+    with store.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO addresses (kind, salutation, first_name, last_name, company_name, "
+                "position, street, postcode, city, country, notes, created_at, updated_at) "
+                "VALUES (:kind, '', :first, :last, :company, '', '', '', '', '', '', "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+            ),
+            [
+                {"kind": "company", "first": "", "last": "", "company": "Zürcher Bau AG"},
+                {"kind": "person", "first": "Anna", "last": "Müller", "company": ""},
+                {"kind": "company", "first": "", "last": "", "company": "Ärztehaus Basel"},
+                {"kind": "contact", "first": "beat", "last": "Meier", "company": ""},
+            ],
+        )
+    to("head")
+    with store.engine.connect() as connection:
+        names = connection.execute(
+            text("SELECT sort_name FROM addresses ORDER BY sort_name, id")
+        ).scalars()
+        assert list(names) == ["arztehaus basel", "meier beat", "muller anna", "zurcher bau ag"]
+    to("0003", downgrade=True)
+    to("head")
+    assert current_revision(store.engine) == head_revision(store.engine)

@@ -992,7 +992,7 @@ def test_address_queries_are_served_by_indexes(world: World) -> None:
         query, _ = search_query(q, settings, "sqlite")
         query = query.with_only_columns(Address.id).order_by(*SORT_KEY).limit(51)
         if anchor:
-            query = query.where(tuple_(*SORT_KEY) > tuple_("Müller", "", 12))
+            query = query.where(tuple_(*SORT_KEY) > tuple_("muller anna", 12))
         with world.store.engine.connect() as connection:
             compiled = query.compile(world.store.engine, compile_kwargs={"literal_binds": True})
             rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").fetchall()
@@ -1006,3 +1006,38 @@ def test_address_queries_are_served_by_indexes(world: World) -> None:
     assert "SCAN addresses" not in by_name, by_name
     by_number = plan("044 668 18 12")
     assert "ix_channels_e164" in by_number, by_number
+
+
+def test_address_list_is_alphabetical_across_people_and_companies(store: Store) -> None:
+    """People by last name and companies by name, in one alphabet, as people read it (case and
+    accents aside); renaming an address moves it."""
+    settings = TelephonySettings(country="CH")
+    with store.session() as session:
+        session.add_all(
+            [
+                Address(kind="company", company_name="Zürcher Bau AG"),
+                Address(kind="person", first_name="Anna", last_name="Müller"),
+                Address(kind="company", company_name="Ärztehaus Basel"),
+                Address(kind="person", first_name="beat", last_name="meier"),
+                Address(kind="person", first_name="Anna", last_name="Mueller"),
+                Address(kind="company", company_name="müller & co"),
+            ]
+        )
+    with store.session() as session:
+        page, _ = search(session, "", settings)
+        names = [a.company_name or f"{a.last_name}, {a.first_name}" for a in page.items]
+        assert names == [
+            "Ärztehaus Basel",
+            "meier, beat",
+            "Mueller, Anna",
+            "müller & co",
+            "Müller, Anna",
+            "Zürcher Bau AG",
+        ]
+        page.items[0].company_name = "Zahnarztpraxis Basel"
+    with store.session() as session:
+        page, _ = search(session, "", settings)
+        assert [a.company_name for a in page.items][-2:] == [
+            "Zahnarztpraxis Basel",
+            "Zürcher Bau AG",
+        ]
