@@ -53,12 +53,29 @@ def upgrade() -> None:
         ).all()
         if not rows:
             break
-        connection.execute(
-            addresses.update()
-            .where(addresses.c.id == sa.bindparam("row_id"))
-            .values(sort_name=sa.bindparam("name")),
-            [{"row_id": row[0], "name": sort_name(row[1], row[2], row[3])} for row in rows],
-        )
+        names = [sort_name(row[1], row[2], row[3]) for row in rows]
+        if connection.dialect.name == "postgresql":
+            # One statement per batch: a round trip per row took a minute at a million.
+            connection.execute(
+                sa.text(
+                    "UPDATE addresses AS a SET sort_name = v.name "
+                    "FROM unnest(CAST(:ids AS integer[]), CAST(:names AS varchar[])) "
+                    "AS v(id, name) WHERE a.id = v.id AND a.id BETWEEN :first AND :last"
+                ),
+                {
+                    "ids": [row[0] for row in rows],
+                    "names": names,
+                    "first": rows[0][0],
+                    "last": rows[-1][0],
+                },
+            )
+        else:
+            connection.execute(
+                addresses.update()
+                .where(addresses.c.id == sa.bindparam("row_id"))
+                .values(sort_name=sa.bindparam("name")),
+                [{"row_id": row[0], "name": name} for row, name in zip(rows, names, strict=True)],
+            )
         last = rows[-1][0]
     op.drop_index("ix_addresses_sort", table_name="addresses")
     op.create_index("ix_addresses_sort", "addresses", ["sort_name", "id"])
