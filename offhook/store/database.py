@@ -55,12 +55,25 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
     return cfg
 
 
+# Alembic narrates every step at INFO ("Context impl SQLiteImpl." …); one line of ours says
+# what an administrator needs to know, and only when there is something to do.
+logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision; safe to run on every start."""
     try:
         with engine.begin() as connection:
             cfg = _alembic_config(engine)
             cfg.attributes["connection"] = connection
+            current = MigrationContext.configure(connection).get_current_revision()
+            head = ScriptDirectory.from_config(cfg).get_current_head()
+            if current == head:
+                return
+            if current is None:
+                log.info("setting up a new database (schema version %s)", head)
+            else:
+                log.info("updating the database schema from version %s to %s", current, head)
             command.upgrade(cfg, "head")
     except Exception as exc:
         raise StoreError(
