@@ -166,6 +166,33 @@ def test_incoming_answered_from_the_journal(
     assert len(calls_in_store(store)) == 1
 
 
+def test_incoming_held_and_resumed_stays_one_answered_call(
+    attached: Callable[[Store], AttachedLine], peers: Peers, store: Store
+) -> None:
+    """Hold and resume (re-INVITEs) and a DTMF digit by SIP INFO in the middle of a call
+    change nothing the journal shows: one call, answered, hung up by the caller."""
+    line = attached(store)
+    client = line.client
+    caller = peers.sipp("uac_hold", line.baresip.contact, cid_from=HANS, pause_ms=300)
+
+    ringing = client.entry(state="ringing", number="+41441234567")
+    client.answer(ringing["id"])
+    ended = client.entry(state="ended", call_id=ringing["id"])
+    finished(caller)
+
+    assert ended["end_reason"] == "answered"
+    assert ended["address"]["id"] == line.crm.hans
+    assert [v["state"] for v in client.versions(ringing["id"])] == [
+        "ringing",
+        "connected",
+        "ended",
+    ]
+    call = stored(store, ringing["id"])
+    assert (call.state, call.end_reason, call.hangup_by) == ("ended", "answered", "remote")
+    assert duration_of(call) == ended["duration"]
+    assert len(calls_in_store(store)) == 1
+
+
 def test_incoming_missed_caller_gives_up(
     attached: Callable[[Store], AttachedLine], peers: Peers, store: Store
 ) -> None:
