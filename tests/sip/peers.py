@@ -455,6 +455,7 @@ class Peers:
         *,
         service: str = "alice",
         cid_from: str | None = None,
+        reply: str | None = None,
         pause_ms: int = 0,
         port: int | None = None,
         timeout: float = 30,
@@ -466,6 +467,7 @@ class Peers:
         """Run one SIPp scenario once (`uac*` call `target` host:port; `uas*` wait on `port`).
 
         `cid_from` is the caller's From header (e.g. '"Anna" <sip:+41441234567@127.0.0.1>');
+        `reply` is the final response of `uas_reply` (e.g. "603 Decline");
         `pause_ms` is how long `uac_cid` holds the call and `uac_cancel` lets it ring.
         A `uas` scenario returns once SIPp listens, so baresip can dial it right away.
         `trace` keeps every SIP message in the run's directory (see `SippRun.messages`).
@@ -477,7 +479,7 @@ class Peers:
         args = [
             "sipp",
             "-sf",
-            str(SCENARIOS / f"{scenario}.xml"),
+            str(self._scenario(scenario, directory, reply)),
             "-i",
             LOOPBACK,
             "-mi",
@@ -518,6 +520,17 @@ class Peers:
                 f"SIPp on UDP {port}",
             )
         return run
+
+    @staticmethod
+    def _scenario(name: str, directory: Path, reply: str | None) -> Path:
+        source = SCENARIOS / f"{name}.xml"
+        if reply is None:
+            return source
+        # SIPp checks response codes when it loads a scenario, before any -key is filled in,
+        # so the reply goes into a copy of the scenario instead.
+        copy = directory / source.name
+        copy.write_text(source.read_text(encoding="iso-8859-1").replace("[reply]", reply))
+        return copy
 
     def close(self) -> None:
         """Stop everything started here, newest first, even if stopping one of them fails."""

@@ -283,6 +283,37 @@ def test_click_to_dial_busy(
     assert stored(store, call_id).end_reason == "busy"
 
 
+@pytest.mark.parametrize(
+    ("reply", "reason", "label"),
+    [
+        ("603 Decline", "rejected", "Rejected"),
+        ("404 Not Found", "failed", "Failed"),
+        ("600 Busy Everywhere", "busy", "Busy"),
+    ],
+)
+def test_click_to_dial_refused_by_the_far_end(
+    attached: Callable[[Store], AttachedLine],
+    peers: Peers,
+    store: Store,
+    reply: str,
+    reason: str,
+    label: str,
+) -> None:
+    line = attached(store)
+    callee = peers.sipp("uas_reply", port=line.trunk_port, reply=reply)
+
+    call_id = line.client.dial("+49 30 901820")
+    ended = line.client.entry(state="ended", call_id=call_id)
+    finished(callee)
+
+    assert (ended["end_reason"], ended["end_reason_label"]) == (reason, label)
+    assert ended["duration"] in (0, None)
+    assert not ended["can"]["service"]
+    call = stored(store, call_id)
+    assert (call.end_reason, call.connected_at) == (reason, None)
+    assert len(calls_in_store(store)) == 1
+
+
 def test_click_to_dial_cancelled_while_dialling(
     attached: Callable[[Store], AttachedLine], peers: Peers, sqlite_store: Store
 ) -> None:
