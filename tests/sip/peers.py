@@ -528,8 +528,11 @@ class Peers:
             return source
         # SIPp checks response codes when it loads a scenario, before any -key is filled in,
         # so the reply goes into a copy of the scenario instead.
+        text = source.read_text(encoding="iso-8859-1")
+        if "[reply]" not in text:
+            raise ValueError(f"scenario {name} takes no reply")
         copy = directory / source.name
-        copy.write_text(source.read_text(encoding="iso-8859-1").replace("[reply]", reply))
+        copy.write_text(text.replace("[reply]", reply), encoding="iso-8859-1")
         return copy
 
     def close(self) -> None:
