@@ -142,12 +142,12 @@ def normalize_numbers(
         clock = time.monotonic()
         try:
             count = workers if workers is not None else default_workers(progress.total)
+            plan = numbering_plan(settings)
             with (
-                Normalizer(numbering_plan(settings), count) as normalizer,
+                Normalizer(plan, count) as normalizer,
                 _writer(store.engine) as connection,
             ):
                 batches = _batches(store.engine, fingerprint, everything, batch_size, stop)
-                plan = numbering_plan(settings)
                 for rows, at_home in normalizer.pipeline(batches, _pairs):
                     with connection.begin():
                         results = _abroad(connection, plan, rows, at_home)

@@ -1,13 +1,12 @@
 """The normalized form of one stored number, and of many at once in worker processes.
 
-`normalized` is what the store keeps beside a number as entered. The bulk job, imports and
-synthetic data use it; saving an address runs `offhook.addresses.normalize_channel`, which
-follows the same rule (`tests/normalize/test_values.py` holds the two together), so a number
-looks the same however it got into the store:
+`normalized` is the one rule for what the store keeps beside a number as entered. Saving an
+address (`offhook.addresses.normalize_channel`), the bulk job, imports and synthetic data all
+call it, so a number looks the same however it got into the store:
 
 - the number is read in the home country (Settings › Telephony);
 - if that gives no number and the address is in another country, it is read there: a German
-  client's "089 3816 230" is a Munich number (the rule of `offhook.addresses.parse_entered`);
+  client's "089 3816 230" is a Munich number;
 - mobile numbers head no number blocks.
 """
 
@@ -65,8 +64,8 @@ def normalized(kind: str, value: str, plan: NumberingPlan, country: str = "") ->
 
 @lru_cache(maxsize=512)
 def _plan_abroad(country: str, plan: NumberingPlan) -> NumberingPlan | None:
-    """The numbering plan of an address's country, if it is not the home one (as
-    `offhook.addresses` builds it: no area code, the home phone system's prefixes)."""
+    """The numbering plan of an address's country, if it is not the home one: no area code,
+    the home phone system's prefixes."""
     if country == plan.country:
         return None
     try:

@@ -195,7 +195,7 @@ def test_worker_processes_normalize_the_same(sqlite_store: Store) -> None:
 
 
 def test_numbers_of_foreign_addresses_are_read_in_their_country(store: Store) -> None:
-    # As saving the address does (offhook.addresses.parse_entered): "089 3816 230" on a
+    # As saving the address does (offhook.addresses.normalize_channel): "089 3816 230" on a
     # Munich address is a Munich number, and so is a contact person's at a Munich company.
     with store.session() as session:
         munich = Address(kind="company", company_name="Schneider GmbH", country="DE")
