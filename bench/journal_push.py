@@ -28,8 +28,8 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from offhook.auth import add_user, create_token
-from offhook.lines_admin import add_line, install_extension
+from offhook.lines.admin import add_line, install_extension
+from offhook.settings.users import add_user, create_token
 from offhook.store import Store
 from tests.livesite import free_port
 

@@ -4,7 +4,7 @@ point query on the same table, in the same run.
     .venv/bin/python bench/lookup.py --db sqlite --addresses 1000000
     .venv/bin/python bench/lookup.py --db postgres --addresses 1000000
 
-Builds a synthetic CRM (`offhook.synthetic`, as `offhook demo-data` does) in a throw-away
+Builds a synthetic CRM (`offhook.intake.synthetic`, as `offhook demo-data` does) in a throw-away
 database, then times each lookup the way the server answers GET /api/lookup: a session of the
 store, `directory.lookup` on the parsed number; and the whole request path (a new session,
 Settings > Telephony, parsing, lookup). The baseline is the cheapest question the same index
@@ -24,11 +24,11 @@ from collections.abc import Callable
 from bench_database import bench_database, fresh_store
 from sqlalchemy import bindparam, text
 
-from offhook.directory import lookup
+from offhook.directory.lookup import lookup
+from offhook.intake.synthetic import create_synthetic_crm
 from offhook.numbers import NumberingPlan, ParsedNumber, parse_incoming
-from offhook.settings import SettingsCache, numbering_plan
+from offhook.settings.telephony import SettingsCache, numbering_plan
 from offhook.store import Store
-from offhook.synthetic import create_synthetic_crm
 
 PLAN = NumberingPlan.build(country="CH")
 WARM_UP = 200

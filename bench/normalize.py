@@ -4,9 +4,9 @@ numbers, and peak memory at two sizes, to show it is flat in the number of rows.
     .venv/bin/python bench/normalize.py --db sqlite --small 100000 --addresses 1000000
     .venv/bin/python bench/normalize.py --db postgres --small 100000 --addresses 1000000
 
-For each size it builds a synthetic CRM (`offhook.synthetic`, about 2.5 numbers per address),
+For each size it builds a synthetic CRM (`offhook.intake.synthetic`, about 2.5 numbers per address),
 then clears every normalized column, as after an import of raw numbers, so the job finds every
-row stale and rewrites every row. The job (`offhook.normalize.normalize_numbers`, what
+row stale and rewrites every row. The job (`offhook.directory.normalization.normalize_numbers`, what
 `offhook numbers normalize` and the Settings page run) then runs in a fresh process, so its
 peak resident memory (main process and worker processes) is its own. The baseline reads the
 same numbers into a list and runs the loop everybody writes first: `phonenumbers.parse`,
@@ -27,9 +27,9 @@ import phonenumbers
 from bench_database import bench_database, fresh_store
 from sqlalchemy import text
 
-from offhook.normalize import normalize_numbers
+from offhook.directory.normalization import normalize_numbers
+from offhook.intake.synthetic import create_synthetic_crm
 from offhook.store import Store
-from offhook.synthetic import create_synthetic_crm
 
 NUMBER_KINDS = "('phone', 'mobile', 'fax')"
 

@@ -6,10 +6,10 @@ import asyncio
 import logging
 import secrets
 
-from offhook.config import Config
-from offhook.hub import JournalHub
-from offhook.lines import Lines
-from offhook.normalize import NormalizationRunner
+from offhook.directory.normalization import NormalizationRunner
+from offhook.journal.push import JournalHub
+from offhook.lines.running import Lines
+from offhook.settings.config import Config
 from offhook.store import Store
 from offhook.store.models import Setting
 

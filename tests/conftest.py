@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from offhook.settings import SettingsCache
+from offhook.settings.telephony import SettingsCache
 from offhook.store import Store
 
 PG_ADMIN = os.environ.get("OFFHOOK_TEST_PG", "postgresql://127.0.0.1:5432/test")

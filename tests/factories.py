@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from offhook.addresses import normalize_address
-from offhook.auth import add_user
-from offhook.lines_admin import add_line, install_extension
-from offhook.settings import TelephonySettings, numbering_plan
+from offhook.directory.names import normalize_address
+from offhook.lines.admin import add_line, install_extension
+from offhook.settings.telephony import TelephonySettings, numbering_plan
+from offhook.settings.users import add_user
 from offhook.store import Store
 from offhook.store.models import Address, Channel, Line, Project, ServiceType, User
 

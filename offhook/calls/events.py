@@ -7,8 +7,10 @@ webhooks) into these. Everything after this point is driver-neutral.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
+
+from offhook.store.types import utcnow
 
 
 class Direction(StrEnum):
@@ -48,10 +50,6 @@ class EndReason(StrEnum):
 class HangupSide(StrEnum):
     LOCAL = "local"
     REMOTE = "remote"
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from offhook.calls.events import CallEvent, CallState, Direction, EndReason, HangupSide, utcnow
+from offhook.calls.events import CallEvent, CallState, Direction, EndReason, HangupSide
 from offhook.calls.machine import CallFacts, apply, begin
-from offhook.directory import lookup
+from offhook.directory.lookup import lookup
 from offhook.numbers import parse_incoming
-from offhook.settings import SettingsCache, numbering_plan
+from offhook.settings.telephony import SettingsCache, numbering_plan
 from offhook.store.models import Call, CallEventRecord, Line
+from offhook.store.types import utcnow
 
 log = logging.getLogger(__name__)
 

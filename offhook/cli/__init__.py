@@ -16,7 +16,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from offhook import __version__
-from offhook.config import Config
+from offhook.settings.config import Config
 from offhook.store import Store, StoreError
 
 app = typer.Typer(
@@ -119,7 +119,7 @@ def demo(
 ) -> None:
     """Start offhook with a demo firm, two users and a simulated line."""
     from offhook.app import Offhook
-    from offhook.demo import DEMO_PASSWORD, seed_demo
+    from offhook.intake.demo import DEMO_PASSWORD, seed_demo
 
     _logging(verbose)
     config = load_config(demo=True)
@@ -168,7 +168,7 @@ def users_add(
     ] = None,
 ) -> None:
     """Add a user who can log in."""
-    from offhook.auth import AuthError, add_user
+    from offhook.settings.users import AuthError, add_user
 
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -235,8 +235,8 @@ def lines_add(
     ] = None,
 ) -> None:
     """Give a user a phone line."""
-    from offhook.auth import find_user
-    from offhook.lines_admin import LineConfigError, add_line
+    from offhook.lines.admin import LineConfigError, add_line
+    from offhook.settings.users import find_user
 
     options = _options(option or [])
     store = open_store()
@@ -283,7 +283,7 @@ def lines_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List every line with its owner and driver (secrets are not shown)."""
-    from offhook.lines_admin import public_options
+    from offhook.lines.admin import public_options
     from offhook.store.models import Line
 
     store = open_store()
@@ -350,7 +350,7 @@ def extensions_install(
     ] = True,
 ) -> None:
     """Install an extension so lines can use it (as Settings > Interfaces > Extensions)."""
-    from offhook.lines_admin import LineConfigError, install_extension
+    from offhook.lines.admin import LineConfigError, install_extension
 
     store = open_store()
     try:
@@ -374,7 +374,7 @@ def tokens_create(
     name: Annotated[str, typer.Option(help="What the token is for.")] = "",
 ) -> None:
     """Create an API token; it is shown once, keep it safe."""
-    from offhook.auth import create_token, find_user
+    from offhook.settings.users import create_token, find_user
 
     store = open_store()
     with store.session() as session:

@@ -33,7 +33,7 @@ def demo_data(
     import time
 
     from offhook.cli import open_store
-    from offhook.synthetic import create_synthetic_crm
+    from offhook.intake.synthetic import create_synthetic_crm
 
     store = open_store()
     started = time.monotonic()
@@ -98,7 +98,7 @@ def import_csv(
     imported is reported with its number, the others are imported. Running the same import
     again adds nothing twice: addresses already there are reported as duplicates.
     """
-    from offhook.imports import (
+    from offhook.intake.imports import (
         FIELDS,
         ImportFileError,
         csv_records,
@@ -140,7 +140,7 @@ def import_vcard(
     People with an organization become contact persons of that company. Running the same
     import again adds nothing twice.
     """
-    from offhook.imports import ImportFileError, open_vcard, vcard_records
+    from offhook.intake.imports import ImportFileError, open_vcard, vcard_records
 
     try:
         book = open_vcard(file.read_bytes())
@@ -152,7 +152,7 @@ def import_vcard(
 
 def _run_import(items: Any, dry_run: bool, report_path: Path | None) -> None:
     from offhook.cli import open_store
-    from offhook.imports import import_addresses
+    from offhook.intake.imports import import_addresses
 
     store = open_store()
     with Progress(

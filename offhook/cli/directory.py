@@ -28,9 +28,9 @@ def lookup(
 ) -> None:
     """Find the addresses (or colleagues) a phone number belongs to, best match first."""
     from offhook.cli import open_store
-    from offhook.directory import lookup as find
+    from offhook.directory.lookup import lookup as find
     from offhook.numbers import NumberKind, parse_incoming
-    from offhook.settings import TelephonySettings, numbering_plan
+    from offhook.settings.telephony import TelephonySettings, numbering_plan
 
     store = open_store()
     try:

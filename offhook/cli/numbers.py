@@ -50,8 +50,8 @@ DEFAULT_REPORT = Path("offhook-numbers-not-normalized.csv")
 
 def stored_settings() -> tuple[dict[str, Any], str | None]:
     """The numbering fields of Settings › Telephony, or the defaults and why."""
-    from offhook.config import Config
-    from offhook.settings import TelephonySettings
+    from offhook.settings.config import Config
+    from offhook.settings.telephony import TelephonySettings
     from offhook.store import Store
 
     defaults = TelephonySettings().model_dump()
@@ -251,8 +251,8 @@ def normalize_command(
     it again is cheap, and a run that was interrupted continues where it stopped.
     """
     from offhook.cli import open_store
-    from offhook.normalize import NormalizationBusy, normalize_numbers, write_report
-    from offhook.normalize import Progress as Run
+    from offhook.directory.normalization import NormalizationBusy, normalize_numbers, write_report
+    from offhook.directory.normalization import Progress as Run
 
     store = open_store()
     columns = (

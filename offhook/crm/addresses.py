@@ -12,8 +12,11 @@ from sqlalchemy import Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
-from offhook import journal
-from offhook.addresses import (
+from offhook.crm.calls import with_details
+from offhook.crm.forms import Form
+from offhook.crm.paging import PAGE_SIZE
+from offhook.crm.queries import LIKE_ESCAPE, escape_like
+from offhook.directory.names import (
     ADDRESS_KINDS,
     CHANNEL_KINDS,
     NUMBER_KINDS,
@@ -22,12 +25,9 @@ from offhook.addresses import (
     full_address,
     normalize_address,
 )
-from offhook.crm.calls import with_details
-from offhook.crm.forms import Form
-from offhook.crm.paging import PAGE_SIZE
-from offhook.crm.queries import LIKE_ESCAPE, escape_like
+from offhook.journal import entries as journal
 from offhook.numbers import NumberKind, parse, parse_incoming
-from offhook.settings import TelephonySettings, numbering_plan
+from offhook.settings.telephony import TelephonySettings, numbering_plan
 from offhook.store.models import (
     Activity,
     Address,

@@ -12,11 +12,11 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
-from offhook import journal
 from offhook.crm.paging import Page, fetch_page
 from offhook.crm.queries import LIKE_ESCAPE, escape_like
+from offhook.journal import entries as journal
 from offhook.numbers import NumberKind, parse
-from offhook.settings import TelephonySettings, numbering_plan
+from offhook.settings.telephony import TelephonySettings, numbering_plan
 from offhook.store.models import (
     Activity,
     Address,

@@ -5,13 +5,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, or_, select
 from sqlalchemy.orm import Session
 
-from offhook.addresses import display_name
 from offhook.crm.forms import Form
-from offhook.projects import projects_for
+from offhook.directory.names import display_name
 from offhook.store.models import Address, Project, ServiceType
+
+# The journal's project menu shows this many; typing narrows it down.
+PROJECT_MENU_LIMIT = 50
+
+
+def projects_for(session: Session, address_id: int | None, q: str = "") -> list[dict[str, Any]]:
+    """The project menu of a journal entry (▾): active projects, those of the address (or of
+    its company) first, then all others."""
+    owners: list[int] = []
+    if address_id is not None:
+        address = session.get(Address, address_id)
+        if address is not None:
+            owners = [address.id] + ([address.company_id] if address.company_id else [])
+    query = select(Project).where(Project.active.is_(True))
+    if q.strip():
+        pattern = f"%{q.strip()}%"
+        query = query.where(or_(Project.code.ilike(pattern), Project.description.ilike(pattern)))
+    own = case((Project.customer_id.in_(owners), 0), else_=1) if owners else None
+    query = query.order_by(own, Project.code) if own is not None else query.order_by(Project.code)
+    return [
+        {
+            "id": project.id,
+            "code": project.code,
+            "description": project.description,
+            "own": project.customer_id in owners,
+        }
+        for project in session.scalars(query.limit(PROJECT_MENU_LIMIT))
+    ]
 
 
 def project_choices(

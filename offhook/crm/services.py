@@ -20,7 +20,7 @@ from offhook.crm.work import (
     moment,
     project_field,
 )
-from offhook.settings import TelephonySettings
+from offhook.settings.telephony import TelephonySettings
 from offhook.store.models import Address, Service, ServiceType
 
 MAX_MINUTES = 24 * 60

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 from fastapi import HTTPException
 from sqlalchemy.orm import Session
 
-from offhook import journal
-from offhook.addresses import display_name
 from offhook.crm.calls import entry_of, subject, summary
-from offhook.settings import TelephonySettings
+from offhook.directory.names import display_name
+from offhook.journal import entries as journal
+from offhook.settings.telephony import TelephonySettings
 from offhook.store.models import Address, Call, Project
 
 DAY = "%d.%m.%Y"

@@ -1,6 +1,7 @@
 """The store: every table offhook keeps, as SQLAlchemy 2 models.
 
-Names follow the glossary in DESIGN.md. Schema changes go through Alembic migrations in
+Names follow the glossary (README, "How it is built"). The store imports nothing else of
+offhook: every other area builds on it. Schema changes go through Alembic migrations in
 `offhook/store/migrations`; the models here must always match the newest migration (a test
 checks that).
 """
@@ -27,8 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from offhook.calls.events import utcnow
-from offhook.store.types import UTCDateTime
+from offhook.store.types import UTCDateTime, utcnow
 
 # Stable constraint names, so migrations can name what they alter on both databases.
 NAMING = {

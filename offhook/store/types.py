@@ -9,6 +9,11 @@ from sqlalchemy import DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
 
 
+def utcnow() -> datetime:
+    """Now, as an aware UTC datetime: what every timestamp column holds."""
+    return datetime.now(UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """An aware UTC datetime on the Python side, whatever the database keeps.
 

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
-from offhook.auth import session_stamp, user_for_token
+from offhook.settings.users import session_stamp, user_for_token
 from offhook.store.models import User
 from offhook.web.context import offhook_of
 

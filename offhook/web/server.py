@@ -9,7 +9,7 @@ from types import FrameType
 import uvicorn
 
 from offhook.app import Offhook
-from offhook.web import create_app
+from offhook.web.app import create_app
 
 
 class OffhookServer(uvicorn.Server):

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from offhook import __version__
-from offhook.settings import SettingsCache
+from offhook.settings.telephony import SettingsCache
 from offhook.web.context import offhook_of
 from offhook.web.security import CurrentUser, csrf_token
 

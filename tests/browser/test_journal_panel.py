@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from offhook.app import Offhook
-from offhook.config import Config
-from offhook.settings import TelephonySettings
+from offhook.settings.config import Config
+from offhook.settings.telephony import TelephonySettings
 from offhook.store import Store
 from offhook.store.models import Call, Service
 from tests import factories

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from offhook.app import Offhook
 from offhook.cli import app
-from offhook.config import Config
+from offhook.settings.config import Config
 from offhook.store import Store
 from tests.livesite import live_server
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from offhook.cli.data import demo_data
 from offhook.cli.directory import lookup
 from offhook.cli.numbers import numbers_app
-from offhook.normalize.job import _exclusive
+from offhook.directory.normalization.job import _exclusive
 from offhook.store import Store
 from tests import factories
 

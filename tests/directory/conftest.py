@@ -8,10 +8,10 @@ from typing import Any
 
 from sqlalchemy import event
 
-from offhook import directory
-from offhook.directory import Match, lookup
+from offhook.directory import lookup as directory
+from offhook.directory.lookup import Match, lookup
 from offhook.numbers import parse_incoming
-from offhook.settings import TelephonySettings, numbering_plan
+from offhook.settings.telephony import TelephonySettings, numbering_plan
 from offhook.store import Store
 
 

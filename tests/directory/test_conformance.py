@@ -25,7 +25,7 @@ from typing import Any
 import phonenumbers
 import pytest
 
-from offhook.directory import lookup
+from offhook.directory.lookup import lookup
 from offhook.numbers import NumberingPlan, NumberKind, parse_incoming
 from offhook.store import Store
 from offhook.store.models import User

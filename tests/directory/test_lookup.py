@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from offhook.directory import MAX_MATCHES, lookup
+from offhook.directory.lookup import MAX_MATCHES, lookup
 from offhook.numbers import NumberingPlan, parse_incoming
 from offhook.store import Store
 from offhook.store.models import Call

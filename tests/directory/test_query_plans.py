@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
+from offhook.intake.synthetic import create_synthetic_crm
 from offhook.numbers import block_prefixes
 from offhook.store import Store
 from offhook.store.models import Call, Channel, User
-from offhook.synthetic import create_synthetic_crm
 from tests import factories
 from tests.directory.conftest import find, statements
 

@@ -32,12 +32,12 @@ from peers import (
 )
 
 from offhook.app import Offhook
-from offhook.auth import add_user, create_token
 from offhook.calls.events import CallEvent, CallState, Direction
-from offhook.config import Config
 from offhook.drivers.contract import LineState
 from offhook.drivers.sip import SipDriver
-from offhook.lines_admin import add_line, install_extension
+from offhook.lines.admin import add_line, install_extension
+from offhook.settings.config import Config
+from offhook.settings.users import add_user, create_token
 from offhook.store import Store
 from tests.factories import PASSWORD
 from tests.livesite import live_server

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from offhook.settings import TelephonySettings
+from offhook.settings.telephony import TelephonySettings
 from offhook.store import Store
 from offhook.store.models import Setting
 

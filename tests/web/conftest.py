@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from offhook.app import Offhook
-from offhook.config import Config
+from offhook.settings.config import Config
 from offhook.store import Store
-from offhook.web import create_app
+from offhook.web.app import create_app
 from tests.factories import PASSWORD
 
 

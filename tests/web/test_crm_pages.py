@@ -15,13 +15,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, tuple_
 
 from offhook.app import Offhook
-from offhook.auth import add_user
 from offhook.calls.events import CallEvent, CallState, Direction, EndReason
 from offhook.calls.recorder import record
-from offhook.config import Config
 from offhook.crm.addresses import SORT_KEY, search, search_query
-from offhook.lines_admin import add_line, install_extension
-from offhook.settings import SettingsCache, TelephonySettings
+from offhook.lines.admin import add_line, install_extension
+from offhook.settings.config import Config
+from offhook.settings.telephony import SettingsCache, TelephonySettings
+from offhook.settings.users import add_user
 from offhook.store import Store
 from offhook.store.models import (
     Activity,
@@ -32,7 +32,7 @@ from offhook.store.models import (
     Service,
     ServiceType,
 )
-from offhook.web import create_app
+from offhook.web.app import create_app
 from tests import factories
 from tests.factories import PASSWORD
 from tests.web.conftest import log_in

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from offhook.store import Store
-from offhook.web import create_app
+from offhook.web.app import create_app
 from tests import factories
 from tests.web.conftest import log_in, make_app
 
@@ -151,7 +151,7 @@ def test_csrf_is_required_for_session_requests_but_not_for_tokens(
         "/api/simulator/calls", json={"number": "044"}, headers={"X-CSRF-Token": "forged"}
     )
     assert refused.status_code == 403
-    from offhook.auth import create_token
+    from offhook.settings.users import create_token
 
     with store.session() as session:
         token = create_token(session, session.merge(user))

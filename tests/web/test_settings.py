@@ -7,7 +7,7 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from offhook.settings import TelephonySettings
+from offhook.settings.telephony import TelephonySettings
 from offhook.store import Store
 from offhook.store.models import Extension, Line, User
 from tests import factories
@@ -113,7 +113,7 @@ def test_extension_install_and_auto_load_from_the_page(
     serve: Callable[[], TestClient], store: Store
 ) -> None:
     with store.session() as session:
-        from offhook.auth import add_user
+        from offhook.settings.users import add_user
 
         add_user(session, "anna", "Anna", factories.PASSWORD, "admin")
     client = serve()

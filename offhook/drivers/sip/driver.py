@@ -40,7 +40,7 @@ from pydantic import (
     model_validator,
 )
 
-from offhook.calls.events import Direction, utcnow
+from offhook.calls.events import Direction
 from offhook.drivers.contract import (
     DialRequest,
     DriverError,
@@ -71,6 +71,7 @@ from offhook.drivers.sip.process import (
     account_line,
     find_module_path,
 )
+from offhook.store.types import utcnow
 
 log = logging.getLogger(__name__)
 

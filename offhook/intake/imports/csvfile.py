@@ -1,0 +1,175 @@
+"""CSV address books: the encoding and delimiter found out, the rows read into addresses.
+
+Files come from Excel (";"-separated in German-speaking countries, Windows-1252, or UTF-8
+with a BOM, or UTF-16 from "Unicode text"), Outlook, Google Contacts and hand-made lists. The
+first row names the columns. A row that cannot be read is reported with its number and line;
+the rows around it are still imported.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from offhook.intake.imports.fields import IGNORE
+from offhook.intake.imports.records import ImportedAddress, RowProblem
+
+DELIMITERS = (";", ",", "\t", "|")
+DELIMITER_NAMES = {";": "semicolon", ",": "comma", "\t": "tab", "|": "vertical bar"}
+SNIFF_LINES = 50
+csv.field_size_limit(1_000_000)  # a long note, not a runaway quote, should fit
+
+
+class ImportFileError(ValueError):
+    """The file cannot be read at all; the message says why, for the user."""
+
+
+@dataclass(frozen=True, slots=True)
+class CsvFile:
+    """A decoded CSV file: its text, how it was written, and its columns."""
+
+    text: str
+    encoding: str  # for the user: "UTF-8", "UTF-8 with BOM", "Windows-1252", "UTF-16"
+    delimiter: str
+    headers: list[str]
+
+    @property
+    def delimiter_name(self) -> str:
+        return DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))
+
+    def rows(self) -> Iterator[tuple[int, int, list[str]]]:
+        """(data row number, line, values) for each row after the header; empty rows skipped.
+
+        Raises csv.Error at a row that cannot be read (an opening quote never closed…).
+        """
+        reader = csv.reader(io.StringIO(self.text, newline=""), delimiter=self.delimiter)
+        next(reader, None)
+        line = reader.line_num + 1
+        for number, values in enumerate(reader, start=1):
+            if any(value.strip() for value in values):
+                yield number, line, values
+            line = reader.line_num + 1
+
+    def preview(self, count: int = 10) -> list[list[str]]:
+        rows = []
+        try:
+            for _, _, values in self.rows():
+                rows.append((values + [""] * len(self.headers))[: len(self.headers)])
+                if len(rows) == count:
+                    break
+        except csv.Error:
+            pass  # the import reports it with its row number
+        return rows
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The text of a file and the encoding it was in: byte order marks first, then UTF-8 if
+    every byte fits, else Windows-1252 (what Excel writes on Western European Windows)."""
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace"), "UTF-8 with BOM"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace"), "UTF-16"
+    try:
+        return data.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        # Windows-1252 leaves five bytes undefined; they are control characters in Latin-1.
+        return data.decode("cp1252", errors="replace"), "Windows-1252"
+
+
+def open_csv(data: bytes, delimiter: str | None = None, encoding: str | None = None) -> CsvFile:
+    """Decode and sniff a CSV file (raises ImportFileError when it has no columns)."""
+    if encoding:
+        try:
+            text, name = data.decode(encoding), encoding
+        except (LookupError, UnicodeDecodeError) as exc:
+            raise ImportFileError(f"the file cannot be read as {encoding}: {exc}") from exc
+        text = text.removeprefix("\ufeff")
+    else:
+        text, name = decode(data)
+    if "\x00" in text[:4096]:
+        raise ImportFileError("this is not a text file (CSV): it contains binary data")
+    sample = text.splitlines()[:SNIFF_LINES]
+    if not any(line.strip() for line in sample):
+        raise ImportFileError("the file is empty")
+    chosen = delimiter or sniff_delimiter(sample)
+    headers = next(csv.reader(io.StringIO(text, newline=""), delimiter=chosen), [])
+    headers = [header.strip() or f"Column {index + 1}" for index, header in enumerate(headers)]
+    return CsvFile(text, name, chosen, headers)
+
+
+def sniff_delimiter(lines: list[str]) -> str:
+    """The delimiter that splits the first lines into the same number of columns most often."""
+    best, best_score = DELIMITERS[0], (-1, -1)
+    for candidate in DELIMITERS:
+        try:
+            counts = [len(row) for row in csv.reader(lines, delimiter=candidate) if row]
+        except csv.Error:
+            continue
+        if not counts:
+            continue
+        columns, agreeing = Counter(counts).most_common(1)[0]
+        score = (agreeing if columns > 1 else 0, columns)
+        if score > best_score:
+            best, best_score = candidate, score
+    return best
+
+
+def records(file: CsvFile, mapping: list[str]) -> Iterator[ImportedAddress | RowProblem]:
+    """Each row as an address (or the problem that keeps it from being one)."""
+    headers = file.headers
+    rows = file.rows()
+    row = 0
+    while True:
+        try:
+            row, line, values = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield RowProblem(
+                row + 1,
+                f"the file cannot be read from here on ({exc}); is a quote not closed?",
+            )
+            return
+        extra = values[len(headers) :]
+        if any(value.strip() for value in extra):
+            yield RowProblem(
+                row,
+                f"{len(values)} values for {len(headers)} columns: a value may contain the "
+                f"delimiter ({file.delimiter_name}) without quotes",
+                line=line,
+            )
+            continue
+        yield _record(row, line, headers, mapping, values)
+
+
+def _record(
+    row: int, line: int, headers: list[str], mapping: list[str], values: list[str]
+) -> ImportedAddress:
+    record = ImportedAddress(row=row, line=line)
+    notes: list[str] = []
+    several_notes = mapping.count("notes") > 1
+    for header, name, value in zip(headers, mapping, values, strict=False):
+        value = value.strip()
+        if not value or name == IGNORE:
+            continue
+        if name in ("phone", "mobile", "fax", "email"):
+            record.add_channel(name, value, header if header.casefold() != name else "")
+        elif name == "name":
+            record.set_full_name(value)
+        elif name == "place":
+            postcode, _, city = value.partition(" ")
+            if any(c.isdigit() for c in postcode):
+                record.postcode, record.city = postcode, city
+            else:
+                record.city = value
+        elif name == "notes":
+            notes.append(f"{header}: {value}" if several_notes else value)
+        else:
+            previous = getattr(record, name)
+            setattr(record, name, f"{previous} {value}" if previous else value)
+    record.notes = "\n".join(notes)
+    return record

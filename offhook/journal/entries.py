@@ -1,0 +1,199 @@
+"""The telephony journal: a user's calls of the current day, as the browser shows them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session, joinedload
+
+from offhook.directory.names import display_name, full_address
+from offhook.drivers.registry import available_drivers
+from offhook.numbers import NumberKind, dial_string, display, parse_incoming
+from offhook.settings.telephony import SettingsCache, TelephonySettings, numbering_plan
+from offhook.store.models import Activity, Address, Call, Line, Service
+
+# The four kinds of journal icon the product description names.
+ICON_LABELS = {
+    "ringing": "Call while ringing",
+    "ongoing": "Ongoing call",
+    "incoming": "Incoming call",
+    "outgoing": "Outgoing call",
+}
+END_REASON_LABELS = {
+    "answered": "",
+    "missed": "Missed",
+    "busy": "Busy",
+    "rejected": "Rejected",
+    "cancelled": "Not answered",
+    "failed": "Failed",
+}
+
+
+def icon(call: Call) -> str:
+    if call.state in ("ringing", "dialling"):
+        return "ringing"
+    if call.state == "connected":
+        return "ongoing"
+    return "incoming" if call.direction == "incoming" else "outgoing"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+def entry(
+    call: Call,
+    settings: TelephonySettings,
+    *,
+    capabilities: tuple[bool, bool, bool] | None = None,
+    worked: tuple[int | None, int | None] = (None, None),
+) -> dict[str, Any]:
+    """One journal entry as JSON; every text in it is plain text for the browser to escape."""
+    plan = numbering_plan(settings)
+    parsed = parse_incoming(call.remote_number, plan)
+    as_entered = call.channel.value if call.channel is not None and call.address_id else None
+    number_display = display(parsed, plan, as_entered)
+    can_dial, can_answer, can_hangup = capabilities or _capabilities(call.line)
+    dialable = parsed.kind in (NumberKind.EXTERNAL, NumberKind.INTERNAL)
+    open_ = call.state != "ended"
+    local = call.started_at.astimezone(settings.zone)
+    address: dict[str, Any] | None = None
+    if call.address is not None:
+        address = {
+            "id": call.address.id,
+            "name": display_name(call.address),
+            "full_address": full_address(call.address, settings.country),
+            "match": call.match,
+            "chosen": call.address_chosen,
+        }
+    colleague = {"id": call.colleague.id, "name": call.colleague.name} if call.colleague else None
+    duration = None
+    if call.connected_at:
+        until = call.ended_at or datetime.now(UTC)
+        duration = max(0, int((until - call.connected_at).total_seconds()))
+    activity_id, service_id = worked
+    return {
+        "id": call.id,
+        "line": {"id": call.line.id, "title": call.line.title},
+        "direction": call.direction,
+        "state": call.state,
+        "icon": icon(call),
+        "icon_label": ICON_LABELS[icon(call)],
+        "end_reason": call.end_reason,
+        "end_reason_label": END_REASON_LABELS.get(call.end_reason or "", ""),
+        "missed": call.direction == "incoming" and call.end_reason == "missed",
+        "started_at": _iso(call.started_at),
+        "connected_at": _iso(call.connected_at),
+        "ended_at": _iso(call.ended_at),
+        "time": local.strftime("%H:%M"),
+        "date": local.strftime("%d.%m.%Y"),
+        "duration": duration,
+        "number": {
+            "raw": call.remote_number,
+            "display": number_display,
+            "e164": parsed.e164,
+            "kind": parsed.kind.value,
+            "dial": dial_string(parsed, plan) if dialable else None,
+        },
+        "remote_name": call.remote_name,
+        "address": address,
+        "colleague": colleague,
+        "match_count": call.match_count,
+        "ended_by_offhook": call.ended_by_offhook,
+        "activity_id": activity_id,
+        "service_id": service_id,
+        "can": {
+            "dial": dialable and can_dial,
+            "tel": dialable and not can_dial,
+            "answer": can_answer and call.state == "ringing",
+            "hangup": can_hangup and open_,
+            "create_address": parsed.kind is NumberKind.EXTERNAL and call.address is None,
+            "choose_address": call.match_count > 1,
+            "activity": True,
+            "service": call.state == "ended" and call.connected_at is not None,
+            "call_back": call.state == "ended" and call.connected_at is None and dialable,
+        },
+    }
+
+
+def _capabilities(line: Line) -> tuple[bool, bool, bool]:
+    info = available_drivers().get(line.driver)
+    if info is None or info.driver is None:
+        return (False, False, False)
+    cls = info.driver
+    return (cls.can_dial, cls.can_answer, cls.can_hangup)
+
+
+def _work_done(session: Session, call_ids: list[int]) -> dict[int, tuple[int | None, int | None]]:
+    """The newest activity and service entered for each call, to mark the entry as done."""
+    done: dict[int, list[int | None]] = {call_id: [None, None] for call_id in call_ids}
+    if not call_ids:
+        return {}
+    for call_id, activity_id in session.execute(
+        select(Activity.call_id, Activity.id).where(Activity.call_id.in_(call_ids))
+    ):
+        if call_id is not None:
+            done[call_id][0] = activity_id
+    for call_id, service_id in session.execute(
+        select(Service.call_id, Service.id).where(Service.call_id.in_(call_ids))
+    ):
+        if call_id is not None:
+            done[call_id][1] = service_id
+    return {key: (value[0], value[1]) for key, value in done.items()}
+
+
+def _with_details(query: Select[Call]) -> Select[Call]:
+    """Load what an entry shows in the same query (no lazy loads per entry)."""
+    return query.options(
+        joinedload(Call.line),
+        joinedload(Call.address).joinedload(Address.company),
+        joinedload(Call.channel),
+        joinedload(Call.colleague),
+    )
+
+
+def _calls_query(user_id: int) -> Select[Call]:
+    return _with_details(
+        select(Call).join(Line, Call.line_id == Line.id).where(Line.user_id == user_id)
+    )
+
+
+def entries(
+    session: Session, calls: list[Call], settings: TelephonySettings
+) -> list[dict[str, Any]]:
+    done = _work_done(session, [call.id for call in calls])
+    return [entry(call, settings, worked=done.get(call.id, (None, None))) for call in calls]
+
+
+def today(session: Session, user_id: int, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The user's journal: calls on their lines that started today, newest first."""
+    settings = SettingsCache.get(session)
+    start, end = settings.local_day_bounds(now)
+    query = (
+        _calls_query(user_id)
+        .where(Call.started_at >= start, Call.started_at < end)
+        .order_by(Call.started_at.desc(), Call.id.desc())
+    )
+    calls = list(session.scalars(query).unique())
+    # Calls still open from before midnight belong on today's journal too.
+    still_open = (
+        _calls_query(user_id)
+        .where(Call.started_at < start, Call.state != "ended")
+        .order_by(Call.started_at.desc())
+    )
+    calls.extend(session.scalars(still_open).unique())
+    return entries(session, calls, settings)
+
+
+def one(session: Session, call_id: int) -> dict[str, Any] | None:
+    call = session.scalar(_with_details(select(Call)).where(Call.id == call_id))
+    if call is None:
+        return None
+    return entries(session, [call], SettingsCache.get(session))[0]
+
+
+def user_call(session: Session, user_id: int, call_id: int) -> Call | None:
+    """A call on one of the user's lines; None for anybody else's call."""
+    return session.scalar(_calls_query(user_id).where(Call.id == call_id))

@@ -1,0 +1,1 @@
+"""The JSON API: one module per resource, each with a `router`; documented at /api/docs."""

@@ -1,0 +1,219 @@
+"""The journal's HTTP side: today's entries, the live stream, and actions on entries."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from offhook.directory.lookup import lookup
+from offhook.journal import entries as journal
+from offhook.lines.running import LineError
+from offhook.numbers import parse_incoming
+from offhook.settings.telephony import SettingsCache, numbering_plan
+from offhook.store.models import Address, Line, Preference
+from offhook.web.context import offhook_of
+from offhook.web.security import User_, csrf_protect
+
+router = APIRouter(prefix="/api", dependencies=[Depends(csrf_protect)], tags=["journal"])
+
+PANEL = "journal_panel"
+KEEPALIVE_SECONDS = 15.0
+
+
+def _lines_status(request: Request, user_id: int) -> list[dict[str, Any]]:
+    app = offhook_of(request)
+    with app.store.session() as session:
+        lines = session.scalars(select(Line).where(Line.user_id == user_id).order_by(Line.id))
+        return [
+            {**app.lines.status(line.id), "title": line.title, "driver": line.driver}
+            for line in lines
+        ]
+
+
+def snapshot(request: Request, user_id: int) -> dict[str, Any]:
+    app = offhook_of(request)
+    with app.store.session() as session:
+        entries = journal.today(session, user_id)
+    return {"type": "snapshot", "entries": entries, "lines": _lines_status(request, user_id)}
+
+
+@router.get("/journal")
+async def get_journal(request: Request, user: User_) -> dict[str, Any]:
+    """The user's journal: today's calls, newest first, and the state of their lines."""
+    return await asyncio.to_thread(snapshot, request, user.id)
+
+
+@router.get("/journal/stream")
+async def stream_journal(request: Request, user: User_) -> StreamingResponse:
+    """Server-sent events: a snapshot first, then every change as it happens."""
+    app = offhook_of(request)
+
+    async def events() -> AsyncIterator[str]:
+        async with app.hub.subscribe(user.id) as queue:
+            first = await asyncio.to_thread(snapshot, request, user.id)
+            yield f"event: snapshot\ndata: {json.dumps(first)}\n\n"
+            while True:
+                try:
+                    message = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    if await request.is_disconnected():
+                        return
+                    yield ": keep-alive\n\n"
+                    continue
+                if message.get("type") == "bye":
+                    return
+                if message.get("type") == "resync":
+                    message = await asyncio.to_thread(snapshot, request, user.id)
+                yield f"event: {message['type']}\ndata: {json.dumps(message)}\n\n"
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+def _own_call(request: Request, user_id: int, call_id: int) -> Any:
+    with offhook_of(request).store.session() as session:
+        call = journal.user_call(session, user_id, call_id)
+        if call is None:
+            raise HTTPException(404, "There is no such call in your journal.")
+        return call
+
+
+async def _act_on(request: Request, user_id: int, call_id: int, answer: bool) -> dict[str, Any]:
+    call = await asyncio.to_thread(_own_call, request, user_id, call_id)
+    lines = offhook_of(request).lines
+    try:
+        await (lines.answer(call) if answer else lines.hangup(call))
+    except LineError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    return {"ok": True}
+
+
+@router.post("/calls/{call_id}/answer")
+async def answer(request: Request, call_id: int, user: User_) -> dict[str, Any]:
+    return await _act_on(request, user.id, call_id, answer=True)
+
+
+@router.post("/calls/{call_id}/hangup")
+async def hangup(request: Request, call_id: int, user: User_) -> dict[str, Any]:
+    """Hang up a call; a ringing one is rejected."""
+    return await _act_on(request, user.id, call_id, answer=False)
+
+
+@router.post("/calls/{call_id}/end")
+async def mark_ended(request: Request, call_id: int, user: User_) -> dict[str, Any]:
+    """Mark a call as ended when its phone system cannot say so any more."""
+    try:
+        await offhook_of(request).lines.end_unreachable(user.id, call_id)
+    except LineError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    return {"ok": True}
+
+
+@router.get("/calls/{call_id}/candidates")
+async def candidates(request: Request, call_id: int, user: User_) -> list[dict[str, Any]]:
+    """Every address the call's number belongs to, for the user to choose from."""
+
+    def work() -> list[dict[str, Any]]:
+        with offhook_of(request).store.session() as session:
+            call = journal.user_call(session, user.id, call_id)
+            if call is None:
+                raise HTTPException(404, "There is no such call in your journal.")
+            settings = SettingsCache.get(session)
+            parsed = parse_incoming(call.remote_number, numbering_plan(settings))
+            return [m.to_json() for m in lookup(session, parsed, settings.country)]
+
+    return await asyncio.to_thread(work)
+
+
+class Choice(BaseModel):
+    address_id: int
+
+
+@router.post("/calls/{call_id}/address")
+async def choose_address(
+    request: Request, call_id: int, choice: Choice, user: User_
+) -> dict[str, Any]:
+    """The user's choice among several addresses; it sticks for this call."""
+    app = offhook_of(request)
+
+    def work() -> None:
+        with app.store.session() as session:
+            call = journal.user_call(session, user.id, call_id)
+            if call is None:
+                raise HTTPException(404, "There is no such call in your journal.")
+            address = session.get(Address, choice.address_id)
+            if address is None:
+                raise HTTPException(404, "There is no such address.")
+            settings = SettingsCache.get(session)
+            parsed = parse_incoming(call.remote_number, numbering_plan(settings))
+            matching = {m.address_id: m for m in lookup(session, parsed, settings.country)}
+            match = matching.get(address.id)
+            call.address_id = address.id
+            call.channel_id = match.channel_id if match else None
+            call.match = match.match if match else None
+            call.address_chosen = True
+
+    await asyncio.to_thread(work)
+    await app.lines.publish_call(user.id, call_id)
+    return {"ok": True}
+
+
+class DialBody(BaseModel):
+    number: str = Field(min_length=1, max_length=200)
+    line_id: int | None = None
+
+
+@router.post("/dial")
+async def dial(request: Request, body: DialBody, user: User_) -> dict[str, Any]:
+    """Call a number on one of your lines; the journal shows it as dialling at once."""
+    try:
+        call_id = await offhook_of(request).lines.dial(user.id, body.number, body.line_id)
+    except LineError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    return {"call_id": call_id}
+
+
+class PanelGeometry(BaseModel):
+    x: float = Field(ge=-10000, le=100000)
+    y: float = Field(ge=-10000, le=100000)
+    width: float = Field(ge=120, le=10000)
+    height: float = Field(ge=80, le=10000)
+    viewport_width: float = Field(ge=1, le=100000)
+    viewport_height: float = Field(ge=1, le=100000)
+    collapsed: bool = False
+
+
+@router.get("/preferences/journal-panel")
+async def get_panel(request: Request, user: User_) -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        with offhook_of(request).store.session() as session:
+            row = session.get(Preference, (user.id, PANEL))
+            return dict(row.value) if row else {}
+
+    return await asyncio.to_thread(work)
+
+
+@router.put("/preferences/journal-panel")
+async def put_panel(request: Request, geometry: PanelGeometry, user: User_) -> dict[str, Any]:
+    """Where the user left the journal panel, and how big; it reopens in the nearest corner."""
+
+    def work() -> None:
+        with offhook_of(request).store.session() as session:
+            row = session.get(Preference, (user.id, PANEL))
+            if row is None:
+                session.add(Preference(user_id=user.id, key=PANEL, value=geometry.model_dump()))
+            else:
+                row.value = geometry.model_dump()
+
+    await asyncio.to_thread(work)
+    return geometry.model_dump()

@@ -1,0 +1,160 @@
+"""The ASGI app: pages, the journal panel and the JSON API, over one `Offhook`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from offhook import __version__
+from offhook.app import Offhook
+from offhook.web.api import journal
+from offhook.web.api import lookup as api
+from offhook.web.pages import (
+    activities,
+    addresses,
+    calls,
+    imports,
+    numbers,
+    pages,
+    projects,
+    services,
+    settings,
+    simulator,
+)
+from offhook.web.security import LoginRequired
+from offhook.web.templating import render
+
+STATIC = Path(__file__).with_name("static")
+SESSION_DAYS = 14
+ROUTERS = [
+    module.router
+    for module in (
+        pages,
+        journal,
+        api,
+        simulator,
+        addresses,
+        activities,
+        services,
+        projects,
+        calls,
+        settings,
+        numbers,
+        imports,
+    )
+]
+
+
+class SecurityHeaders:
+    """Headers that keep injected content inert even if escaping were ever missed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (
+                        b"content-security-policy",
+                        b"default-src 'self'; img-src 'self' data:; "
+                        b"style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; "
+                        b"base-uri 'none'; form-action 'self'",
+                    ),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"x-frame-options", b"DENY"),
+                ]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def create_app(offhook: Offhook) -> FastAPI:
+    """The ASGI app. `offhook.prepare()` must have run (it creates the session secret)."""
+    if not offhook.secret_key:
+        offhook.prepare()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await offhook.start()
+        try:
+            yield
+        finally:
+            await offhook.stop()
+
+    app = FastAPI(
+        title="offhook",
+        version=__version__,
+        description="Telephony journal, caller lookup and call actions for a CRM.",
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.offhook = offhook
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=offhook.secret_key,
+        session_cookie="offhook_session",
+        max_age=SESSION_DAYS * 24 * 3600,
+        same_site="lax",
+        https_only=offhook.config.secure_cookies,
+    )
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    for router in ROUTERS:
+        app.include_router(router)
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, _exc: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
+            "accept", ""
+        ):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        titles = {403: "Not allowed", 404: "Not found", 409: "Not possible right now"}
+        return render(
+            request,
+            "error.html",
+            None,
+            status_code=exc.status_code,
+            title=titles.get(exc.status_code, "Something went wrong"),
+            detail=exc.detail,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            f"{'.'.join(str(p) for p in error['loc'] if p != 'body')}: {error['msg']}"
+            for error in exc.errors()
+        ]
+        return JSONResponse(
+            {"detail": "The request is not valid: " + "; ".join(problems)}, status_code=422
+        )
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return RedirectResponse("/static/favicon.svg")
+
+    return app

@@ -1,0 +1,458 @@
+"""Settings: Telephony, Interfaces > Extensions, Lines, Users, and one's own profile."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from offhook.drivers.registry import available_drivers
+from offhook.lines.admin import (
+    LineConfigError,
+    add_line,
+    install_extension,
+    public_options,
+    uninstall_extension,
+    validate_options,
+)
+from offhook.lines.running import LineError
+from offhook.settings.telephony import TelephonySettings
+from offhook.settings.users import AuthError, add_user, create_token, hash_password, verify_password
+from offhook.store.models import ApiToken, Extension, Line, ServiceType, User
+from offhook.web.context import offhook_of
+from offhook.web.security import Admin, CurrentUser, User_, csrf_protect, log_in
+from offhook.web.templating import flash, render
+
+router = APIRouter(
+    prefix="/settings", dependencies=[Depends(csrf_protect)], include_in_schema=False
+)
+
+
+def _see_other(url: str) -> Response:
+    return RedirectResponse(url, status_code=303)
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+@router.get("")
+async def index(request: Request, user: User_) -> Response:
+    return render(request, "settings/index.html", user)
+
+
+# --- Telephony ---------------------------------------------------------------------------------
+
+TELEPHONY_FIELDS = (
+    "country",
+    "area_code",
+    "outside_line",
+    "internal_max_length",
+    "service_type_id",
+    "rounding_step",
+    "rounding_mode",
+    "rounding_minimum",
+    "timezone",
+)
+
+
+def _telephony_page(
+    request: Request,
+    user: CurrentUser,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    def load_types() -> list[ServiceType]:
+        with offhook_of(request).store.session() as session:
+            return list(
+                session.scalars(
+                    select(ServiceType)
+                    .where(ServiceType.active.is_(True))
+                    .order_by(ServiceType.name)
+                )
+            )
+
+    return render(
+        request,
+        "settings/telephony.html",
+        user,
+        status_code=status_code,
+        values=values,
+        errors=errors,
+        service_types=load_types(),
+    )
+
+
+@router.get("/telephony")
+async def telephony(request: Request, user: Admin) -> Response:
+    def work() -> dict[str, Any]:
+        with offhook_of(request).store.session() as session:
+            return TelephonySettings.load(session).model_dump()
+
+    values = await asyncio.to_thread(work)
+    return await asyncio.to_thread(_telephony_page, request, user, values, {})
+
+
+@router.post("/telephony")
+async def save_telephony(request: Request, user: Admin) -> Response:
+    form = await _form(request)
+    raw: dict[str, Any] = {key: form.get(key, "").strip() for key in TELEPHONY_FIELDS}
+    raw["incoming_with_outside_line"] = form.get("incoming_with_outside_line") == "on"
+    raw["service_type_id"] = raw["service_type_id"] or None
+    try:
+        settings = TelephonySettings.model_validate(raw)
+    except ValidationError as exc:
+        errors = {
+            str(e["loc"][0]) if e["loc"] else "form": e["msg"].removeprefix("Value error, ")
+            for e in exc.errors()
+        }
+        return await asyncio.to_thread(_telephony_page, request, user, raw, errors, 422)
+
+    def work() -> bool:
+        with offhook_of(request).store.session() as session:
+            before = TelephonySettings.load(session).fingerprint()
+            settings.save(session)
+            return before != settings.fingerprint()
+
+    renumber = await asyncio.to_thread(work)
+    note = " Stored numbers are normalized again for the new settings." if renumber else ""
+    on_change = getattr(offhook_of(request), "on_numbering_changed", None)
+    if renumber and on_change is not None:
+        on_change()
+    flash(request, "Telephony settings saved; they apply from now on." + note)
+    return _see_other("/settings/telephony")
+
+
+# --- Interfaces > Extensions -------------------------------------------------------------------
+
+
+@router.get("/extensions")
+async def extensions(request: Request, user: Admin) -> Response:
+    def work() -> dict[str, Extension]:
+        with offhook_of(request).store.session() as session:
+            return {e.name: e for e in session.scalars(select(Extension))}
+
+    state = await asyncio.to_thread(work)
+    loaded = offhook_of(request).lines.loaded
+    rows = [
+        {"info": info, "ext": state.get(name), "loaded": name in loaded}
+        for name, info in available_drivers().items()
+    ]
+    return render(request, "settings/extensions.html", user, rows=rows)
+
+
+@router.post("/extensions/{name}")
+async def change_extension(request: Request, name: str, user: Admin) -> Response:
+    form = await _form(request)
+    action = form.get("action", "")
+    app = offhook_of(request)
+
+    def work() -> None:
+        with app.store.session() as session:
+            if action == "install":
+                install_extension(session, name, auto_load=False)
+            elif action == "uninstall":
+                uninstall_extension(session, name)
+            elif action == "auto_load":
+                ext = session.get(Extension, name)
+                if ext is None or not ext.installed:
+                    raise LineConfigError("install the extension first")
+                ext.auto_load = form.get("auto_load") == "on"
+            elif action != "load":
+                raise LineConfigError("unknown action")
+
+    try:
+        await asyncio.to_thread(work)
+        if action == "load":
+            started = await app.lines.load_extension(name)
+            flash(request, f"Loaded; {len(started)} line(s) started until the server stops.")
+        elif action == "uninstall":
+            for line_id, runner in list(app.lines.running.items()):
+                if runner.driver_name == name:
+                    await app.lines.stop_line(line_id)
+            app.lines.loaded.discard(name)
+            flash(request, "Uninstalled; its lines stopped.")
+        else:
+            flash(request, "Saved.")
+    except (LineConfigError, LineError, LookupError) as exc:
+        flash(request, str(exc), "error")
+    return _see_other("/settings/extensions")
+
+
+# --- Lines -------------------------------------------------------------------------------------
+
+
+def _lines_context(request: Request, user: CurrentUser) -> dict[str, Any]:
+    app = offhook_of(request)
+    with app.store.session() as session:
+        query = select(Line).options(joinedload(Line.user)).order_by(Line.id)
+        if not user.is_admin:
+            query = query.where(Line.user_id == user.id)
+        lines = list(session.scalars(query))
+        users = list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
+        installed = [
+            e.name for e in session.scalars(select(Extension).where(Extension.installed.is_(True)))
+        ]
+        rows = [
+            {
+                "line": line,
+                "status": app.lines.status(line.id),
+                "options": json.dumps(public_options(line), ensure_ascii=False),
+            }
+            for line in lines
+        ]
+    return {"rows": rows, "users": users, "drivers": installed}
+
+
+@router.get("/lines")
+async def lines(request: Request, user: User_) -> Response:
+    context = await asyncio.to_thread(_lines_context, request, user)
+    return render(request, "settings/lines.html", user, form={}, error=None, **context)
+
+
+@router.post("/lines")
+async def create_line(request: Request, user: Admin) -> Response:
+    form = await _form(request)
+    app = offhook_of(request)
+
+    def work() -> int:
+        try:
+            options = json.loads(form.get("options") or "{}")
+        except json.JSONDecodeError as exc:
+            raise LineConfigError(f"the options are not valid JSON: {exc.msg}") from exc
+        if not isinstance(options, dict):
+            raise LineConfigError('the options must be a JSON object, like {"key": "value"}')
+        with app.store.session() as session:
+            owner = session.get(User, int(form.get("user_id") or 0))
+            if owner is None:
+                raise LineConfigError("choose whose line it is")
+            return add_line(
+                session,
+                owner,
+                form.get("driver", ""),
+                form.get("address", ""),
+                form.get("label", ""),
+                options,
+            ).id
+
+    try:
+        line_id = await asyncio.to_thread(work)
+    except LineConfigError as exc:
+        context = await asyncio.to_thread(_lines_context, request, user)
+        return render(
+            request,
+            "settings/lines.html",
+            user,
+            status_code=422,
+            form=form,
+            error=str(exc),
+            **context,
+        )
+    message = "Line added."
+    driver = form.get("driver", "")
+    if driver in app.lines.loaded:
+        await app.lines.start_line(line_id)
+        message += " It is running."
+    else:
+        message += f" It starts when the {driver} extension is loaded."
+    flash(request, message)
+    return _see_other("/settings/lines")
+
+
+@router.post("/lines/{line_id}")
+async def change_line(request: Request, line_id: int, user: User_) -> Response:
+    form = await _form(request)
+    action = form.get("action", "")
+    app = offhook_of(request)
+
+    def work() -> str:
+        with app.store.session() as session:
+            line = session.get(Line, line_id)
+            if line is None or (not user.is_admin and line.user_id != user.id):
+                raise HTTPException(404, "There is no such line.")
+            if action in ("enable", "disable", "delete", "options") and not user.is_admin:
+                raise HTTPException(403, "Only an administrator may change lines.")
+            if action == "enable":
+                line.enabled = True
+            elif action == "disable":
+                line.enabled = False
+            elif action == "delete":
+                session.delete(line)
+            elif action == "options":
+                try:
+                    options = json.loads(form.get("options") or "{}")
+                except json.JSONDecodeError as exc:
+                    raise LineConfigError(f"the options are not valid JSON: {exc.msg}") from exc
+                merged = {**line.options, **options}
+                line.options = validate_options(line.driver, merged)
+            return line.driver
+
+    try:
+        driver = await asyncio.to_thread(work)
+        await app.lines.stop_line(line_id)
+        if action in ("enable", "options", "restart") and driver in app.lines.loaded:
+            await app.lines.start_line(line_id)
+        flash(
+            request,
+            {"delete": "Line deleted.", "disable": "Line disabled."}.get(action, "Line restarted."),
+        )
+    except (LineConfigError, LineError) as exc:
+        flash(request, str(exc), "error")
+    return _see_other("/settings/lines")
+
+
+# --- Users -------------------------------------------------------------------------------------
+
+
+@router.get("/users")
+async def users(request: Request, user: Admin) -> Response:
+    def work() -> list[User]:
+        with offhook_of(request).store.session() as session:
+            return list(session.scalars(select(User).order_by(User.login)))
+
+    return render(
+        request,
+        "settings/users.html",
+        user,
+        users=await asyncio.to_thread(work),
+        form={},
+        error=None,
+    )
+
+
+@router.post("/users")
+async def create_user(request: Request, user: Admin) -> Response:
+    form = await _form(request)
+
+    def work() -> None:
+        with offhook_of(request).store.session() as session:
+            add_user(
+                session,
+                form.get("login", ""),
+                form.get("name", ""),
+                form.get("password", ""),
+                form.get("role", "user"),
+                form.get("extension", "").strip() or None,
+                form.get("email", "").strip() or None,
+            )
+
+    try:
+        await asyncio.to_thread(work)
+    except AuthError as exc:
+
+        def load() -> list[User]:
+            with offhook_of(request).store.session() as session:
+                return list(session.scalars(select(User).order_by(User.login)))
+
+        form.pop("password", None)
+        return render(
+            request,
+            "settings/users.html",
+            user,
+            status_code=422,
+            users=await asyncio.to_thread(load),
+            form=form,
+            error=str(exc),
+        )
+    flash(request, f"User {form.get('login')} added.")
+    return _see_other("/settings/users")
+
+
+@router.post("/users/{user_id}")
+async def change_user(request: Request, user_id: int, user: Admin) -> Response:
+    form = await _form(request)
+    action = form.get("action", "")
+
+    def work() -> str:
+        with offhook_of(request).store.session() as session:
+            target = session.get(User, user_id)
+            if target is None:
+                raise HTTPException(404, "There is no such user.")
+            if action == "password":
+                target.password_hash = hash_password(form.get("password", ""))
+                return f"New password set for {target.login}."
+            if target.id == user.id:
+                raise AuthError("you cannot change your own role or deactivate yourself")
+            if action == "role":
+                target.role = "admin" if form.get("role") == "admin" else "user"
+                return f"{target.login} is now {target.role}."
+            if action in ("activate", "deactivate"):
+                target.active = action == "activate"
+                return f"{target.login} is {'active' if target.active else 'deactivated'}."
+            raise AuthError("unknown action")
+
+    try:
+        flash(request, await asyncio.to_thread(work))
+    except AuthError as exc:
+        flash(request, str(exc), "error")
+    return _see_other("/settings/users")
+
+
+# --- Profile -----------------------------------------------------------------------------------
+
+
+@router.get("/profile")
+async def profile(request: Request, user: User_) -> Response:
+    def work() -> list[ApiToken]:
+        with offhook_of(request).store.session() as session:
+            return list(
+                session.scalars(
+                    select(ApiToken)
+                    .where(ApiToken.user_id == user.id)
+                    .order_by(ApiToken.created_at)
+                )
+            )
+
+    new_token = request.session.pop("new_token", None)
+    return render(
+        request,
+        "settings/profile.html",
+        user,
+        tokens=await asyncio.to_thread(work),
+        new_token=new_token,
+    )
+
+
+@router.post("/profile")
+async def change_profile(request: Request, user: User_) -> Response:
+    form = await _form(request)
+    action = form.get("action", "")
+    app = offhook_of(request)
+
+    def work() -> str:
+        with app.store.session() as session:
+            me = session.get(User, user.id)
+            assert me is not None
+            if action == "password":
+                if not verify_password(me, form.get("current", "")):
+                    raise AuthError("your current password is not right")
+                if form.get("password") != form.get("confirm"):
+                    raise AuthError("the new passwords do not match")
+                me.password_hash = hash_password(form.get("password", ""))
+                session.flush()
+                log_in(request, me)  # keep this session; every other one is logged out
+                return "Password changed. Other sessions are logged out."
+            if action == "token":
+                request.session["new_token"] = create_token(session, me, form.get("name", ""))
+                return "API token created. Copy it now: it is shown only once."
+            if action == "revoke":
+                token = session.get(ApiToken, int(form.get("token_id") or 0))
+                if token is None or token.user_id != me.id:
+                    raise AuthError("no such token")
+                session.delete(token)
+                return "Token revoked."
+            raise AuthError("unknown action")
+
+    try:
+        flash(request, await asyncio.to_thread(work))
+    except AuthError as exc:
+        flash(request, str(exc)[:1].upper() + str(exc)[1:] + ".", "error")
+    return _see_other("/settings/profile")

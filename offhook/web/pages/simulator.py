@@ -1,0 +1,131 @@
+"""Driving the simulated line over HTTP: the demo's "Simulate call" and scripted tests."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from offhook.calls.events import EndReason, HangupSide
+from offhook.directory.names import display_name
+from offhook.drivers.simulator import Outcome, SimulatorDriver
+from offhook.store.models import Address, Channel, Line
+from offhook.web.context import offhook_of
+from offhook.web.security import CurrentUser, User_, csrf_protect
+
+router = APIRouter(
+    prefix="/api/simulator", dependencies=[Depends(csrf_protect)], tags=["simulator"]
+)
+
+
+def _simulator(
+    request: Request, user: CurrentUser, line_id: int | None
+) -> tuple[int, SimulatorDriver]:
+    lines = offhook_of(request).lines
+    with offhook_of(request).store.session() as session:
+        query = select(Line).where(Line.driver == SimulatorDriver.name).order_by(Line.id)
+        if line_id is not None:
+            query = query.where(Line.id == line_id)
+        if not user.is_admin or line_id is None:
+            query = query.where(Line.user_id == user.id)
+        candidates = list(session.scalars(query))
+    if not candidates:
+        raise HTTPException(
+            404, "You have no simulated line. An admin can add one in Settings > Lines."
+        )
+    for line in candidates:
+        runner = lines.running.get(line.id)
+        if runner is not None and isinstance(runner.driver, SimulatorDriver):
+            return line.id, runner.driver
+    raise HTTPException(
+        409,
+        "Your simulated line is not running: the Simulated line extension is not loaded. Load it "
+        "or turn on Auto Load in Settings > Interfaces > Extensions.",
+    )
+
+
+class SimulatedCall(BaseModel):
+    number: str = Field(max_length=300)
+    name: str = Field("", max_length=300)
+    outcome: Outcome = "ringing"
+    ring_seconds: float = Field(4.0, ge=0, le=600)
+    talk_seconds: float = Field(60.0, ge=0, le=86400)
+    line_id: int | None = None
+
+
+@router.post("/calls")
+async def simulate_call(request: Request, body: SimulatedCall, user: User_) -> dict[str, Any]:
+    """An incoming call on your simulated line, played out as `outcome` says."""
+    line_id, driver = await asyncio.to_thread(_simulator, request, user, body.line_id)
+    ref = driver.play(body.number, body.name, body.outcome, body.ring_seconds, body.talk_seconds)
+    return {"line_id": line_id, "call_ref": ref}
+
+
+class FarEnd(BaseModel):
+    action: Literal["answer", "hangup", "busy", "reject", "fail"]
+
+
+@router.post("/lines/{line_id}/calls/{call_ref}")
+async def far_end(
+    request: Request, line_id: int, call_ref: str, body: FarEnd, user: User_
+) -> dict[str, Any]:
+    """What the other party does: answer your dialled call, hang up, be busy …"""
+    _, driver = await asyncio.to_thread(_simulator, request, user, line_id)
+    if call_ref not in driver.calls:
+        raise HTTPException(404, "That call is no longer on the simulated line.")
+    if body.action == "answer":
+        driver.connect(call_ref)
+    elif body.action == "hangup":
+        driver.end(call_ref, None, HangupSide.REMOTE)
+    elif body.action == "busy":
+        driver.end(call_ref, EndReason.BUSY, HangupSide.REMOTE)
+    elif body.action == "reject":
+        driver.end(call_ref, EndReason.REJECTED, HangupSide.REMOTE)
+    else:
+        driver.end(call_ref, EndReason.FAILED)
+    return {"ok": True}
+
+
+@router.get("/lines/{line_id}/calls")
+async def simulated_calls(request: Request, line_id: int, user: User_) -> list[dict[str, Any]]:
+    _, driver = await asyncio.to_thread(_simulator, request, user, line_id)
+    return [
+        {
+            "call_ref": c.ref,
+            "direction": c.direction.value,
+            "state": c.state.value,
+            "number": c.number,
+        }
+        for c in driver.calls.values()
+    ]
+
+
+@router.get("/callers")
+async def callers(request: Request, user: User_) -> list[dict[str, str]]:
+    """Numbers worth simulating a call from: some known callers, and some that are not."""
+
+    def work() -> list[dict[str, str]]:
+        with offhook_of(request).store.session() as session:
+            rows = session.scalars(
+                select(Channel)
+                .where(Channel.kind.in_(("phone", "mobile")), Channel.e164.is_not(None))
+                .options(joinedload(Channel.address).joinedload(Address.company))
+                .order_by(Channel.id)
+                .limit(12)
+            )
+            known = [
+                {"number": c.e164 or c.value, "label": f"{display_name(c.address)} ({c.value})"}
+                for c in rows
+            ]
+        return [
+            *known,
+            {"number": "+41 79 555 01 99", "label": "An unknown Swiss mobile"},
+            {"number": "+49 30 901820", "label": "An unknown number in Berlin"},
+            {"number": "anonymous", "label": "A withheld number"},
+        ]
+
+    return await asyncio.to_thread(work)

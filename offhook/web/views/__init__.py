@@ -1,1 +1,0 @@
-"""One module per kind of page or API, each with a `router`."""
