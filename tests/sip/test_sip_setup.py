@@ -12,13 +12,13 @@ from pydantic import ValidationError
 
 from offhook.drivers.contract import LineState
 from offhook.drivers.sip import SipDriver
-from offhook.drivers.sip.driver import dial_target
 from offhook.drivers.sip.process import (
     BaresipConfig,
     BaresipProcess,
     BaresipSetupError,
     account_line,
 )
+from offhook.drivers.sip.uris import dial_target
 
 Options = SipDriver.Options
 

@@ -1,6 +1,6 @@
 """The `sip` line driver: a SIP softphone (baresip) as the line's phone.
 
-Two ways to run it (see `SipDriver.Options`):
+Two ways to run it (see `SipOptions` in `options`):
 
 - attach: baresip runs already (the user's own softphone); offhook connects to its ctrl_tcp
   control port. baresip serves one control client, so nothing else may use that port.
@@ -28,17 +28,7 @@ import tempfile
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from typing import Any, ClassVar
 
 from offhook.calls.events import Direction
 from offhook.drivers.contract import (
@@ -64,6 +54,7 @@ from offhook.drivers.sip.mapping import (
     parse_reginfo,
     same_address,
 )
+from offhook.drivers.sip.options import SipOptions
 from offhook.drivers.sip.process import (
     BaresipConfig,
     BaresipProcess,
@@ -71,31 +62,11 @@ from offhook.drivers.sip.process import (
     account_line,
     find_module_path,
 )
+from offhook.drivers.sip.uris import LOOPBACK, dial_target, outbound_proxy
 from offhook.store.types import utcnow
 
 log = logging.getLogger(__name__)
 
-_LOOPBACK = "127.0.0.1"
-#: Options that only mean something when offhook runs baresip.
-_MANAGED_ONLY = (
-    "registrar",
-    "auth_user",
-    "password",
-    "register_interval",
-    "sip_listen",
-    "net_interface",
-    "dns_server",
-    "rtp_ports",
-    "audio_player",
-    "audio_source",
-    "audio_alert",
-    "baresip_path",
-    "module_path",
-    "runtime_dir",
-)
-_SIP_URI = re.compile(r"^sips?:[^@\s<>;]+@[^@\s<>;]+(;[^\s<>]*)?$", re.IGNORECASE)
-_HOST_PORT = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[^:\s\[\]]+):([0-9]{1,5})$")
-_UNSAFE_IN_ACCOUNTS = re.compile(r'[\s;"<>\\]')
 _DIAL_STRING = re.compile(r"^[^\s\x00-\x1f\x7f]{1,200}$")
 _BACKOFF_FIRST = 0.25
 _BACKOFF_MAX = 30.0
@@ -123,156 +94,7 @@ class SipDriver(LineDriver):
     #: tests and demos, where nothing may outlive a crashed run.
     baresip_quit_after: ClassVar[int | None] = None
 
-    class Options(BaseModel):
-        """Attach: `ctrl_port` (and `ctrl_host`). Managed: `account` and what it needs."""
-
-        # Errors must not echo the input: it holds the SIP password.
-        model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
-
-        mode: Literal["attach", "managed"] | None = Field(
-            None, description="Inferred when left out: managed if `account` is set, else attach."
-        )
-        ctrl_host: str = Field(
-            _LOOPBACK, description="attach: host of baresip's ctrl_tcp port (ctrl_tcp_listen)"
-        )
-        ctrl_port: int | None = Field(
-            None,
-            ge=1,
-            le=65535,
-            description="attach: baresip's ctrl_tcp port; managed: fixed local port (default: "
-            "any free one)",
-        )
-        account: str | None = Field(
-            None,
-            description="SIP address of the line, e.g. sip:201@pbx.example.com. attach: "
-            "which of baresip's accounts dials (default: its first)",
-        )
-        registrar: str | None = Field(
-            None,
-            description="managed: register here, e.g. sip:pbx.example.com (default: no "
-            "registration, direct calls to sip_listen only)",
-        )
-        auth_user: str | None = Field(None, description="managed: user name for SIP digest auth")
-        password: SecretStr | None = Field(None, description="managed: SIP password")
-        register_interval: int = Field(600, ge=60, le=86400, description="managed: seconds")
-        sip_listen: str | None = Field(
-            None, description="managed: local SIP address, host:port (default: a free port)"
-        )
-        net_interface: str | None = Field(None, description="managed: network interface or IP")
-        dns_server: str | None = Field(None, description="managed: host:port of a DNS server")
-        rtp_ports: str | None = Field(None, description="managed: RTP port range, e.g. 10000-10999")
-        audio_player: str = Field("alsa,default", description="managed: baresip driver,device")
-        audio_source: str = Field("alsa,default", description="managed: baresip driver,device")
-        audio_alert: str | None = Field(None, description="managed: ring tone device")
-        dial_uri_template: str | None = Field(
-            None,
-            description="the SIP address to call for a number, e.g. sip:{number}@pbx.example.com "
-            "(default: the number alone; baresip completes it with the account's domain)",
-        )
-        baresip_path: str = Field("baresip", description="managed: the baresip program")
-        module_path: str | None = Field(None, description="managed: baresip's modules directory")
-        runtime_dir: str | None = Field(
-            None,
-            description="managed: private directory for baresip's files (default: one in "
-            "$XDG_RUNTIME_DIR, else a temporary one)",
-        )
-
-        @property
-        def managed(self) -> bool:
-            return self.mode == "managed"
-
-        @field_validator("auth_user", "password", mode="before")
-        @classmethod
-        def _text(cls, value: object, info: ValidationInfo) -> object:
-            # `offhook lines add -o auth_user=201` reads 201 as a JSON number: take it as the
-            # text it was. A float cannot be turned back (sipgate's "1234567e0" became
-            # 1234567.0), so ask for quotes; without echoing it, as it may be the password.
-            if isinstance(value, int) and not isinstance(value, bool):
-                return str(value)
-            if isinstance(value, float):
-                raise ValueError(
-                    f"{info.field_name} was read as a number (1234567e0 reads as 1234567.0); "
-                    f"give it as text in double quotes: -o '{info.field_name}=\"...\"'"
-                )
-            return value
-
-        @model_validator(mode="after")
-        def _check(self) -> Self:
-            # "Given" means "not the default", so options that went through model_dump()
-            # (every field present) validate the same as the admin's original ones.
-            fields = type(self).model_fields
-            managed_given = [
-                name for name in _MANAGED_ONLY if getattr(self, name) != fields[name].default
-            ]
-            if self.mode is None:
-                if managed_given or (self.account and self.ctrl_port is None):
-                    self.mode = "managed"
-                elif self.ctrl_port is not None:
-                    self.mode = "attach"
-                else:
-                    raise ValueError(
-                        "say how to reach baresip: set ctrl_port (and ctrl_host) to attach to a "
-                        "baresip you run, or set account to let offhook run one for this line"
-                    )
-            if self.mode == "attach":
-                if managed_given:
-                    raise ValueError(
-                        f"{', '.join(managed_given)}: only used when offhook runs baresip "
-                        "(mode 'managed'); in attach mode baresip's own configuration applies"
-                    )
-                if self.ctrl_port is None:
-                    raise ValueError("attach mode needs ctrl_port, the port of baresip's ctrl_tcp")
-            else:
-                if not self.account:
-                    raise ValueError(
-                        "managed mode needs account, the line's SIP address (sip:user@host)"
-                    )
-                if self.ctrl_host != _LOOPBACK:
-                    raise ValueError(
-                        "ctrl_host is for attaching to a baresip you run; the baresip that "
-                        "offhook runs listens on 127.0.0.1 only"
-                    )
-            self._check_formats()
-            return self
-
-        def _check_formats(self) -> None:
-            if self.account and not _SIP_URI.match(self.account):
-                raise ValueError(
-                    f"account {self.account!r} is not a SIP address like sip:201@pbx.example.com"
-                )
-            if self.registrar and not re.match(r"^(sips?:)?[^\s@<>]+$", self.registrar):
-                raise ValueError(
-                    f"registrar {self.registrar!r} is not like sip:pbx.example.com[:5060]"
-                )
-            if self.dial_uri_template is not None and not _valid_template(self.dial_uri_template):
-                raise ValueError(
-                    f"dial_uri_template {self.dial_uri_template!r} is not a SIP address with "
-                    "{number} where the number goes, like sip:{number}@pbx.example.com"
-                )
-            if self.sip_listen and not _valid_host_port(self.sip_listen):
-                raise ValueError(f"sip_listen {self.sip_listen!r} is not host:port")
-            if self.dns_server and not _valid_host_port(self.dns_server):
-                raise ValueError(f"dns_server {self.dns_server!r} is not host:port")
-            if self.rtp_ports:
-                match = re.match(r"^(\d{1,5})-(\d{1,5})$", self.rtp_ports)
-                if not match or not 1024 <= int(match[1]) < int(match[2]) <= 65535:
-                    raise ValueError(
-                        f"rtp_ports {self.rtp_ports!r} is not a range like 10000-10999"
-                    )
-            for name in ("audio_player", "audio_source", "audio_alert"):
-                value = getattr(self, name)
-                if value is not None and not re.match(r"^[A-Za-z0-9_]+,\S*$", value):
-                    raise ValueError(f"{name} {value!r} is not baresip's 'driver,device'")
-            for name, value in (
-                ("auth_user", self.auth_user),
-                ("password", self.password.get_secret_value() if self.password else None),
-            ):
-                if value and _UNSAFE_IN_ACCOUNTS.search(value):
-                    # Never echo the value: it may be the password.
-                    raise ValueError(
-                        f"{name} contains a space, quote, ';', '<', '>' or '\\', which baresip "
-                        "1.0.0 cannot read from its accounts file"
-                    )
+    Options = SipOptions
 
     def __init__(self, context: LineContext) -> None:
         super().__init__(context)
@@ -697,7 +519,7 @@ class SipDriver(LineDriver):
         ctrl_port = options.ctrl_port or _free_tcp_port()
         player = options.audio_player
         config = BaresipConfig(
-            ctrl_listen=f"{_LOOPBACK}:{ctrl_port}",
+            ctrl_listen=f"{LOOPBACK}:{ctrl_port}",
             module_path=module_path,
             sip_listen=options.sip_listen,
             net_interface=options.net_interface,
@@ -715,7 +537,7 @@ class SipDriver(LineDriver):
             auth_user=options.auth_user,
             password=password,
             regint=options.register_interval if options.registrar else 0,
-            outbound=_outbound_proxy(options.account, options.registrar),
+            outbound=outbound_proxy(options.account, options.registrar),
         )
         return BaresipProcess(
             directory=self._directory(),
@@ -766,43 +588,7 @@ class SipDriver(LineDriver):
         return f"baresip exited with code {code}" + (f": {output}" if output else "")
 
 
-def _valid_template(template: str) -> bool:
-    rest = template.replace("{number}", "", 1)
-    return (
-        "{number}" in template
-        and "{" not in rest
-        and "}" not in rest
-        and re.match(r"^(sips?|tel):[^\s<>]+$", template, re.IGNORECASE) is not None
-    )
-
-
-def dial_target(dial_string: str, template: str | None) -> str:
-    """What baresip dials for the core's dial string: the template filled in, if there is one.
-
-    A dial string that is already a SIP or tel URI is dialled as it is. `#` (a PBX feature
-    code) is escaped, as a SIP URI's user part may not hold it raw.
-    """
-    if not template or re.match(r"^(sips?|tel):", dial_string, re.IGNORECASE):
-        return dial_string
-    return template.replace("{number}", dial_string.replace("#", "%23"))
-
-
-def _valid_host_port(text: str) -> bool:
-    match = _HOST_PORT.match(text)
-    return match is not None and 0 < int(match.group(2)) <= 65535
-
-
-def _outbound_proxy(account: str, registrar: str | None) -> str | None:
-    """baresip registers at the account's domain; a registrar elsewhere is an outbound proxy."""
-    if not registrar:
-        return None
-    uri = registrar if re.match(r"^sips?:", registrar, re.IGNORECASE) else f"sip:{registrar}"
-    domain = account.split("@", 1)[1].split(";", 1)[0].lower()
-    target = re.sub(r"^sips?:", "", uri, flags=re.IGNORECASE).split(";", 1)[0].lower()
-    return None if target == domain else uri
-
-
 def _free_tcp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((_LOOPBACK, 0))
+        sock.bind((LOOPBACK, 0))
         return int(sock.getsockname()[1])
