@@ -28,7 +28,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from offhook.lines.admin import add_line, install_extension
+from offhook.lines.admin import add_line, add_phone_system, install_driver
 from offhook.settings.users import add_user, create_token
 from offhook.store import Store
 from tests.livesite import free_port
@@ -53,10 +53,11 @@ def seed(url: str, users: int) -> list[str]:
     store.migrate()
     tokens = []
     with store.session() as session:
-        install_extension(session, "simulator", auto_load=True)
+        install_driver(session, "simulator", auto_load=True)
+        pbx = add_phone_system(session, "simulator", "bench PBX")
         for n in range(users):
             user = add_user(session, f"user{n}", f"User {n}", "bench-password-1")
-            add_line(session, user, "simulator", str(100 + n))
+            add_line(session, user, pbx, str(100 + n))
             tokens.append(create_token(session, user, "bench"))
     store.dispose()
     return tokens
@@ -107,7 +108,7 @@ async def measure(base: str, tokens: list[str], calls: int) -> tuple[list[float]
             number = f"+4144{5000000 + n:07d}"
             sent = time.perf_counter()
             response = await client.post(
-                "/api/simulator/calls",
+                "/api/drivers/simulator/calls",
                 json={"number": number, "outcome": "ringing"},
                 headers=headers,
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from offhook.directory.names import normalize_address
-from offhook.lines.admin import add_line, install_extension
+from offhook.lines.admin import add_line_with_system, install_driver
 from offhook.settings.telephony import TelephonySettings, numbering_plan
 from offhook.settings.users import add_user
 from offhook.store import Store
@@ -32,9 +32,11 @@ def user_with_line(
     options: dict[str, Any] | None = None,
 ) -> tuple[User, Line]:
     with store.session() as session:
-        install_extension(session, driver, auto_load=auto_load)
+        install_driver(session, driver, auto_load=auto_load)
         user = add_user(session, login, login.title(), PASSWORD, role, extension)
-        line = add_line(session, user, driver, f"line-of-{login}", f"{login}'s phone", options)
+        line = add_line_with_system(
+            session, user, driver, f"line-of-{login}", f"{login}'s phone", options
+        )
         return user, line
 
 

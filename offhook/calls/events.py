@@ -45,6 +45,8 @@ class EndReason(StrEnum):
     REJECTED = "rejected"  # incoming, declined by us; or outgoing, declined by the other side
     CANCELLED = "cancelled"  # outgoing, we gave up before it was answered
     FAILED = "failed"  # the phone system could not set the call up
+    # incoming, rang on this line too (a ring group, a queue) and was answered on another
+    ANSWERED_ELSEWHERE = "answered_elsewhere"
 
 
 class HangupSide(StrEnum):

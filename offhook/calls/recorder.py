@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,6 +36,9 @@ class CallChange:
     user_id: int
     created: bool
     changed: bool
+    #: Calls on other lines that this event changed too, as (call id, user id): the same call
+    #: ringing there (a ring group), now answered on this line.
+    siblings: tuple[tuple[int, int], ...] = ()
 
 
 def facts_of(call: Call) -> CallFacts:
@@ -135,7 +138,55 @@ def record(session: Session, event: CallEvent) -> CallChange:
             },
         )
     )
-    return CallChange(call.id, line.id, line.user_id, created, changed)
+    siblings: tuple[tuple[int, int], ...] = ()
+    if changed and call.connected_at is not None and call.direction == Direction.INCOMING.value:
+        siblings = _answered_here(session, call, line)
+    return CallChange(call.id, line.id, line.user_id, created, changed, siblings)
+
+
+# A sibling leg the phone system ended as missed this long before the answer was reported is
+# still the same moment: PBXs end the other legs and report the answer in either order.
+_SAME_MOMENT = timedelta(seconds=2)
+
+
+def _answered_here(session: Session, call: Call, line: Line) -> tuple[tuple[int, int], ...]:
+    """End the same call on the other lines of the phone system as answered elsewhere."""
+    assert call.connected_at is not None
+    others = session.execute(
+        select(Call, Line.user_id)
+        .join(Line, Call.line_id == Line.id)
+        .where(
+            Call.call_ref == call.call_ref,
+            Call.line_id != line.id,
+            Line.phone_system_id == line.phone_system_id,
+            Call.direction == Direction.INCOMING.value,
+            Call.connected_at.is_(None),
+        )
+    ).all()
+    changed = []
+    for other, user_id in others:
+        if other.state == CallState.ENDED.value:
+            late = other.ended_at is not None and other.ended_at < call.connected_at - _SAME_MOMENT
+            if late or other.end_reason != EndReason.MISSED.value:
+                continue
+        else:
+            facts = facts_of(other)
+            apply(
+                facts,
+                CallEvent(
+                    line_id=other.line_id,
+                    call_ref=other.call_ref,
+                    direction=Direction.INCOMING,
+                    state=CallState.ENDED,
+                    at=max(call.connected_at, facts.started_at),
+                ),
+            )
+            _store_facts(other, facts)
+        other.end_reason = EndReason.ANSWERED_ELSEWHERE.value
+        other.end_reason_given = True
+        other.answered_by_id = line.user_id
+        changed.append((other.id, user_id))
+    return tuple(changed)
 
 
 def open_calls(session: Session, line_id: int) -> list[Call]:

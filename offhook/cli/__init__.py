@@ -29,13 +29,22 @@ app = typer.Typer(
 users_app = typer.Typer(help="People who log in to offhook.", no_args_is_help=True)
 lines_app = typer.Typer(help="Phone lines and the drivers that serve them.", no_args_is_help=True)
 tokens_app = typer.Typer(help="API tokens for scripts and other programs.", no_args_is_help=True)
-simulate_app = typer.Typer(help="Calls on a simulated line.", no_args_is_help=True)
-extensions_app = typer.Typer(help="Installed extensions (line drivers).", no_args_is_help=True)
+systems_app = typer.Typer(
+    help="Phone systems: the connections (a PBX, a cloud account, a softphone) lines are on.",
+    no_args_is_help=True,
+)
+drivers_app = typer.Typer(
+    help="Drivers: what connects offhook to each kind of phone system "
+    "(Settings > Interfaces > Extensions).",
+    no_args_is_help=True,
+)
 app.add_typer(users_app, name="users")
 app.add_typer(lines_app, name="lines")
+app.add_typer(systems_app, name="phone-systems")
 app.add_typer(tokens_app, name="tokens")
-app.add_typer(simulate_app, name="simulate")
-app.add_typer(extensions_app, name="extensions")
+app.add_typer(drivers_app, name="drivers")
+# The seed's word for drivers, as the settings page still calls them.
+app.add_typer(drivers_app, name="extensions", hidden=True)
 
 console = Console()
 err = Console(stderr=True)
@@ -226,18 +235,42 @@ def users_list(
 @lines_app.command("add")
 def lines_add(
     login: Annotated[str, typer.Argument(help="Whose line it is (login).")],
-    driver: Annotated[str, typer.Option(help="Line driver, e.g. simulator or sip.")],
-    address: Annotated[str, typer.Option(help="The line's address: SIP URI, extension …")],
+    address: Annotated[
+        str, typer.Option(help="The line's address on its phone system: extension, SIP URI …")
+    ],
+    phone_system: Annotated[
+        str | None,
+        typer.Option(help="The phone system (id or name) the line is on; see 'phone-systems'."),
+    ] = None,
+    driver: Annotated[
+        str | None,
+        typer.Option(
+            help="Instead of --phone-system: set the line up with a phone system of its own "
+            "(a softphone), of this driver, e.g. sip or simulator."
+        ),
+    ] = None,
     label: Annotated[str, typer.Option(help="A name for the line.")] = "",
     option: Annotated[
         list[str] | None,
-        typer.Option("--option", "-o", help="Driver option as key=value (value may be JSON)."),
+        typer.Option(
+            "--option",
+            "-o",
+            help="Option as key=value (value may be JSON): the line's, or with --driver its "
+            "phone system's.",
+        ),
     ] = None,
 ) -> None:
     """Give a user a phone line."""
-    from offhook.lines.admin import LineConfigError, add_line
+    from offhook.lines.admin import (
+        LineConfigError,
+        add_line,
+        add_line_with_system,
+        phone_system_by_ref,
+    )
     from offhook.settings.users import find_user
 
+    if (phone_system is None) == (driver is None):
+        fail("name the line's phone system (--phone-system) or its driver (--driver)")
     options = _options(option or [])
     store = open_store()
     try:
@@ -245,13 +278,76 @@ def lines_add(
             user = find_user(session, login)
             if user is None:
                 fail(f"there is no user with the login {login!r}")
-            line = add_line(session, user, driver, address, label, options)
+            if phone_system is not None:
+                system = phone_system_by_ref(session, phone_system)
+                line = add_line(session, user, system, address, label, options)
+            else:
+                assert driver is not None
+                line = add_line_with_system(session, user, driver, address, label, options)
             console.print(
                 f"Added line {line.id} ({line.title}, {line.driver}) for {user.name}.",
                 highlight=False,
             )
     except LineConfigError as exc:
         fail(str(exc))
+
+
+@systems_app.command("add")
+def systems_add(
+    driver: Annotated[str, typer.Option(help="Its driver, e.g. simulator.")],
+    name: Annotated[str, typer.Option(help="A name for it, e.g. the PBX's host or account.")],
+    option: Annotated[
+        list[str] | None,
+        typer.Option("--option", "-o", help="Option as key=value (value may be JSON)."),
+    ] = None,
+) -> None:
+    """Set up a phone system; then give users lines on it with 'lines add --phone-system'."""
+    from offhook.lines.admin import LineConfigError, add_phone_system
+
+    store = open_store()
+    try:
+        with store.session() as session:
+            system = add_phone_system(session, driver, name, _options(option or []))
+            console.print(f"Added phone system {system.id} ({system.name}).", highlight=False)
+    except LineConfigError as exc:
+        fail(str(exc))
+
+
+@systems_app.command("list")
+def systems_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List every phone system with its driver and lines (secrets are not shown)."""
+    from offhook.lines.admin import public_options
+    from offhook.store.models import PhoneSystem
+
+    store = open_store()
+    with store.session() as session:
+        rows: list[dict[str, Any]] = [
+            {
+                "id": system.id,
+                "name": system.name,
+                "driver": system.driver,
+                "enabled": system.enabled,
+                "lines": [line.id for line in system.lines],
+                "options": public_options(system.driver, system.options),
+            }
+            for system in session.scalars(select(PhoneSystem).order_by(PhoneSystem.id))
+        ]
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table("Id", "Name", "Driver", "Lines", "Enabled")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            row["name"],
+            row["driver"],
+            ", ".join(str(i) for i in row["lines"]),
+            "yes" if row["enabled"] else "no",
+        )
+    console.print(table)
 
 
 def _options(pairs: list[str]) -> dict[str, Any]:
@@ -292,11 +388,12 @@ def lines_list(
             {
                 "id": line.id,
                 "user": line.user.login,
+                "phone_system": line.phone_system_id,
                 "driver": line.driver,
                 "address": line.address,
                 "label": line.label,
                 "enabled": line.enabled,
-                "options": public_options(line),
+                "options": public_options(line.driver, line.options, "line"),
             }
             for line in session.scalars(select(Line).order_by(Line.id))
         ]
@@ -320,15 +417,15 @@ def lines_list(
 # --- extensions --------------------------------------------------------------------------------
 
 
-@extensions_app.command("list")
-def extensions_list() -> None:
-    """The line drivers installed on this machine, and whether offhook uses them."""
+@drivers_app.command("list")
+def drivers_list() -> None:
+    """The drivers found on this machine, and whether offhook uses them."""
     from offhook.drivers.registry import available_drivers
-    from offhook.store.models import Extension
+    from offhook.store.models import InstalledDriver
 
     store = open_store()
     with store.session() as session:
-        state = {e.name: e for e in session.scalars(select(Extension))}
+        state = {e.name: e for e in session.scalars(select(InstalledDriver))}
         table = Table("Name", "Title", "Installed", "Auto load", "Note")
         for name, info in available_drivers().items():
             ext = state.get(name)
@@ -342,20 +439,20 @@ def extensions_list() -> None:
     console.print(table)
 
 
-@extensions_app.command("install")
-def extensions_install(
+@drivers_app.command("install")
+def drivers_install(
     name: Annotated[str, typer.Argument(help="Driver name, e.g. sip.")],
     auto_load: Annotated[
         bool, typer.Option("--auto-load/--no-auto-load", help="Start with the server.")
     ] = True,
 ) -> None:
-    """Install an extension so lines can use it (as Settings > Interfaces > Extensions)."""
-    from offhook.lines.admin import LineConfigError, install_extension
+    """Install a driver so phone systems can use it (as Settings > Interfaces > Extensions)."""
+    from offhook.lines.admin import LineConfigError, install_driver
 
     store = open_store()
     try:
         with store.session() as session:
-            install_extension(session, name, auto_load)
+            install_driver(session, name, auto_load)
     except LineConfigError as exc:
         fail(str(exc))
     console.print(
@@ -386,78 +483,14 @@ def tokens_create(
     print(token)
 
 
-# --- simulate ----------------------------------------------------------------------------------
-
-
-@simulate_app.command("call")
-def simulate_call(
-    number: Annotated[str, typer.Option("--from", help="The caller's number.")],
-    name: Annotated[str, typer.Option(help="The caller's display name.")] = "",
-    outcome: Annotated[
-        str, typer.Option(help="ringing (until you act), answered, missed, rejected or busy.")
-    ] = "answered",
-    ring: Annotated[float, typer.Option(help="Seconds it rings.", min=0)] = 4.0,
-    talk: Annotated[float, typer.Option(help="Seconds of talk when answered.", min=0)] = 60.0,
-    line: Annotated[
-        int | None, typer.Option(help="Line id (default: your simulated line).")
-    ] = None,
-    url: Annotated[str, typer.Option(help="The offhook server.", envvar="OFFHOOK_URL")] = (
-        "http://127.0.0.1:8000"
-    ),
-    token: Annotated[
-        str | None, typer.Option(help="API token (default: the demo's).", envvar="OFFHOOK_TOKEN")
-    ] = None,
-) -> None:
-    """Let a call come in on a simulated line of a running server."""
-    import httpx
-
-    if outcome not in ("ringing", "answered", "missed", "rejected", "busy"):
-        fail("--outcome must be ringing, answered, missed, rejected or busy")
-    token = token or _demo_token()
-    body = {
-        "number": number,
-        "name": name,
-        "outcome": outcome,
-        "ring_seconds": ring,
-        "talk_seconds": talk,
-        "line_id": line,
-    }
-    try:
-        response = httpx.post(
-            url.rstrip("/") + "/api/simulator/calls",
-            json=body,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=10,
-        )
-    except httpx.HTTPError as exc:
-        fail(f"could not reach offhook at {url}: {exc}")
-    if response.status_code >= 400:
-        try:
-            detail = response.json().get("detail", response.text)
-        except ValueError:
-            detail = response.text
-        fail(f"{detail} (HTTP {response.status_code})")
-    data = response.json()
-    console.print(f"Call {data['call_ref']} is ringing on line {data['line_id']}.", highlight=False)
-
-
-def _demo_token() -> str:
-    path = load_config().data_dir / "demo-token"
-    try:
-        return path.read_text().strip()
-    except OSError:
-        fail(
-            "no API token: pass --token or set OFFHOOK_TOKEN "
-            "(create one with 'offhook tokens create LOGIN')"
-        )
-
-
 # Commands that live in their own modules (they use the helpers above).
 from offhook.cli.data import demo_data, import_app  # noqa: E402
 from offhook.cli.directory import lookup  # noqa: E402
+from offhook.cli.drivers import add_driver_commands  # noqa: E402
 from offhook.cli.numbers import numbers_app  # noqa: E402
 
 app.add_typer(numbers_app, name="numbers")
+add_driver_commands(app)
 app.add_typer(import_app, name="import")
 app.command("lookup")(lookup)
 app.command("demo-data")(demo_data)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from offhook.calls.events import CallEvent, CallState, Direction, EndReason, HangupSide
 from offhook.calls.recorder import record
 from offhook.directory.names import normalize_address
-from offhook.lines.admin import add_line, install_extension
+from offhook.lines.admin import add_line, add_phone_system, install_driver
 from offhook.settings.telephony import TelephonySettings, numbering_plan
 from offhook.settings.users import add_user, create_token
 from offhook.store import Store
@@ -26,6 +26,7 @@ from offhook.store.models import (
     ApiToken,
     Channel,
     Line,
+    PhoneSystem,
     Project,
     Service,
     ServiceType,
@@ -34,6 +35,8 @@ from offhook.store.models import (
 
 DEMO_PASSWORD = "offhook-demo"  # noqa: S105 - printed on purpose: it is the demo's
 TOKEN_LABEL = "demo command line"  # noqa: S105 - a label, not a secret
+DEMO_PHONE_SYSTEM = "Office PBX (simulated)"
+DEMO_RING_GROUP = "600"
 
 # (company, street, postcode, city, country, switchboard as typed, website-ish e-mail domain,
 #  [(salutation, first, last, position, direct number as typed, mobile as typed)])
@@ -507,11 +510,13 @@ def seed_demo(store: Store, call_every: float = 90.0) -> str:
         anna = session.scalar(select(User).where(User.login == "anna"))
         if anna is None:
             anna = _seed(session, rng)
-        line = session.scalar(
-            select(Line).where(Line.user_id == anna.id, Line.driver == "simulator")
+        system = session.scalar(
+            select(PhoneSystem)
+            .where(PhoneSystem.name == DEMO_PHONE_SYSTEM)
+            .order_by(PhoneSystem.id)
         )
-        if line is not None:
-            line.options = {**line.options, "call_every": call_every}
+        if system is not None:
+            system.options = {**system.options, "call_every": call_every}
         session.execute(
             delete(ApiToken).where(ApiToken.user_id == anna.id, ApiToken.name == TOKEN_LABEL)
         )
@@ -557,13 +562,21 @@ def _seed(session: Session, rng: random.Random) -> User:
     ben = add_user(
         session, "ben", "Ben Frei", DEMO_PASSWORD, "user", "202", "ben.frei@keller-partner.example"
     )
-    install_extension(session, "simulator", auto_load=True)
+    install_driver(session, "simulator", auto_load=True)
     numbers = [c.e164 for c in session.scalars(select(Channel).where(Channel.e164.is_not(None)))]
     callers = [*(n for n in numbers if n), "+41 79 555 01 99", "anonymous", "+49 30 901820"]
-    options: dict[str, Any] = {"answer_after": 3, "callers": rng.sample(callers, 18)}
+    # One simulated PBX for the firm: each user's desk phone is an extension on it, and the
+    # team's number 600 rings both (a ring group), as the calls that come by themselves do.
+    options: dict[str, Any] = {
+        "answer_after": 3,
+        "callers": rng.sample(callers, 18),
+        "ring_groups": {DEMO_RING_GROUP: ["201", "202"]},
+        "calls_to": DEMO_RING_GROUP,
+    }
+    pbx = add_phone_system(session, "simulator", DEMO_PHONE_SYSTEM, options)
     lines = [
-        add_line(session, anna, "simulator", "201", "Anna's desk phone", options),
-        add_line(session, ben, "simulator", "202", "Ben's desk phone", options),
+        add_line(session, anna, pbx, "201", "Anna's desk phone"),
+        add_line(session, ben, pbx, "202", "Ben's desk phone"),
     ]
     _history(session, lines, [*[n for n in numbers if n][:30], "+41 79 555 01 99"], rng)
     return anna

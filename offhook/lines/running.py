@@ -1,8 +1,11 @@
-"""Running lines: each line's driver, and the one ordered path from call events to the journal.
+"""Running phone systems: each one's driver serving its lines, and the one ordered path from
+call events to the journal.
 
 Drivers emit call events from the event loop; they queue up here and are recorded one at a time,
 in order, each in its own transaction (in a worker thread, so the loop never waits on the
-database). After each is stored, the changed journal entry is pushed to the line owner's browsers.
+database). After each is stored, the changed journal entries are pushed to the line owners'
+browsers: the call's, and those of the same call on other lines that it changed (a ring group
+answered here is answered elsewhere there).
 """
 
 from __future__ import annotations
@@ -27,14 +30,21 @@ from offhook.calls.recorder import (
     reconcile,
     record,
 )
-from offhook.drivers.contract import DialRequest, DriverError, LineDriver, LineState, NotSupported
+from offhook.drivers.contract import (
+    DialRequest,
+    Driver,
+    DriverError,
+    LineInfo,
+    LineState,
+    NotSupported,
+)
 from offhook.drivers.registry import available_drivers, driver_class
 from offhook.journal import entries as journal
 from offhook.journal.push import JournalHub
 from offhook.numbers import NumberKind, dial_string, parse
 from offhook.settings.telephony import SettingsCache, numbering_plan
 from offhook.store import Store
-from offhook.store.models import Call, Extension, Line
+from offhook.store.models import Call, InstalledDriver, Line, PhoneSystem
 
 log = logging.getLogger(__name__)
 
@@ -45,73 +55,132 @@ class LineError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class _Reconcile:
-    line_id: int
+    line_ids: tuple[int, ...]
     live_call_refs: frozenset[str]
     at: datetime
     reason: str
 
 
-class LineRunner:
-    """The `LineContext` of one running line."""
+class SystemRunner:
+    """The `PhoneSystemContext` of one running phone system."""
 
-    def __init__(self, lines: Lines, line: Line, driver_cls: type[LineDriver]) -> None:
+    def __init__(
+        self, lines: Lines, system: PhoneSystem, driver_cls: type[Driver], rows: list[Line]
+    ) -> None:
         self._lines = lines
-        self._line_id = line.id
-        self._address = line.address
-        self.user_id = line.user_id
-        self.driver_name = line.driver
+        self._system_id = system.id
+        self.name = system.name
+        self.driver_name = system.driver
         self._options: Mapping[str, Any] = driver_cls.Options.model_validate(
-            line.options or {}
+            system.options or {}
         ).model_dump()
+        self._line_infos: dict[int, LineInfo] = {}
+        self.set_lines(driver_cls, rows)
         self.state = LineState.STOPPED
         self.reason = ""
+        # A line's own state, where the driver reported one (its phone is unregistered …).
+        self._line_states: dict[int, tuple[LineState, str]] = {}
         self.driver = driver_cls(self)
 
-    @property
-    def line_id(self) -> int:
-        return self._line_id
+    def set_lines(self, driver_cls: type[Driver], rows: list[Line]) -> None:
+        self._line_infos = {
+            line.id: LineInfo(
+                id=line.id,
+                address=line.address,
+                user_id=line.user_id,
+                label=line.label,
+                options=driver_cls.LineOptions.model_validate(line.options or {}).model_dump(),
+            )
+            for line in rows
+        }
+
+    # --- PhoneSystemContext --------------------------------------------------------------------
 
     @property
-    def line_address(self) -> str:
-        return self._address
+    def system_id(self) -> int:
+        return self._system_id
 
     @property
     def options(self) -> Mapping[str, Any]:
         return self._options
 
+    @property
+    def lines(self) -> Mapping[int, LineInfo]:
+        return self._line_infos
+
+    def line_for(self, address: str) -> LineInfo | None:
+        wanted = address.strip()
+        for info in self._line_infos.values():
+            if info.address == wanted:
+                return info
+        return None
+
     def emit(self, event: CallEvent) -> None:
-        if event.line_id != self._line_id:
-            raise ValueError(f"line {self._line_id}'s driver emitted an event for another line")
+        if event.line_id not in self._line_infos:
+            raise ValueError(
+                f"the driver of phone system {self._system_id} emitted an event for line "
+                f"{event.line_id}, which is not one of its lines"
+            )
         self._lines.queue.put_nowait(event)
 
-    def set_status(self, state: LineState, reason: str = "") -> None:
+    def set_status(self, state: LineState, reason: str = "", line_id: int | None = None) -> None:
+        if line_id is not None:
+            if line_id not in self._line_infos:
+                return
+            before = self.line_status(line_id)
+            self._line_states[line_id] = (state, reason)
+            if self.line_status(line_id) != before:
+                log.info("line %s is %s%s", line_id, state.value, f": {reason}" if reason else "")
+                self._announce(line_id)
+            return
         if (state, reason) == (self.state, self.reason):
             return
         self.state, self.reason = state, reason
-        log.info("line %s is %s%s", self._line_id, state.value, f": {reason}" if reason else "")
-        self._lines.notify(self.user_id, {"type": "line", "line": self.status_json()})
+        if state in (LineState.STOPPED, LineState.CONNECTING, LineState.RECONNECTING):
+            # The connection itself went; what the driver said of single lines no longer holds.
+            self._line_states.clear()
+        log.info(
+            "phone system %s is %s%s", self._system_id, state.value, f": {reason}" if reason else ""
+        )
+        for line_id in self._line_infos:
+            self._announce(line_id)
 
     def reconcile(
-        self, live_call_refs: Collection[str], at: datetime | None = None, reason: str = ""
+        self,
+        live_call_refs: Collection[str],
+        at: datetime | None = None,
+        reason: str = "",
+        line_id: int | None = None,
     ) -> None:
+        line_ids = tuple(self._line_infos) if line_id is None else (line_id,)
         self._lines.queue.put_nowait(
-            _Reconcile(self._line_id, frozenset(live_call_refs), at or datetime.now(UTC), reason)
+            _Reconcile(line_ids, frozenset(live_call_refs), at or datetime.now(UTC), reason)
         )
 
-    def status_json(self) -> dict[str, Any]:
-        return {"id": self._line_id, "state": self.state.value, "reason": self.reason}
+    # --- the core's side -----------------------------------------------------------------------
+
+    def line_status(self, line_id: int) -> dict[str, Any]:
+        state, reason = self.state, self.reason
+        own = self._line_states.get(line_id)
+        if own is not None and self.state is LineState.CONNECTED:
+            state, reason = own
+        return {"id": line_id, "state": state.value, "reason": reason}
+
+    def _announce(self, line_id: int) -> None:
+        info = self._line_infos[line_id]
+        self._lines.notify(info.user_id, {"type": "line", "line": self.line_status(line_id)})
 
 
 class Lines:
-    """Every running line of this server."""
+    """Every running phone system of this server, and so every running line."""
 
     def __init__(self, store: Store, hub: JournalHub, ring_timeout: float = 300.0) -> None:
         self.store = store
         self.hub = hub
         self.ring_timeout = ring_timeout
         self.queue: asyncio.Queue[CallEvent | _Reconcile] = asyncio.Queue()
-        self.running: dict[int, LineRunner] = {}
-        self.loaded: set[str] = set()  # extensions loaded in this server run
+        self.running: dict[int, SystemRunner] = {}  # by phone system id
+        self.loaded: set[str] = set()  # drivers loaded in this server run
         self._tasks: list[asyncio.Task[None]] = []
         self._pending_notes: set[asyncio.Task[None]] = set()
 
@@ -124,20 +193,20 @@ class Lines:
         ]
         auto = await asyncio.to_thread(self._auto_loaded)
         for name in auto:
-            await self.load_extension(name)
+            await self.load_driver(name)
 
     def _auto_loaded(self) -> list[str]:
         with self.store.session() as session:
             rows = session.scalars(
-                select(Extension.name).where(
-                    Extension.installed.is_(True), Extension.auto_load.is_(True)
+                select(InstalledDriver.name).where(
+                    InstalledDriver.installed.is_(True), InstalledDriver.auto_load.is_(True)
                 )
             )
             return [name for name in rows if name in available_drivers()]
 
     async def stop(self) -> None:
-        for line_id in list(self.running):
-            await self.stop_line(line_id)
+        for system_id in list(self.running):
+            await self.stop_system(system_id)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.queue.join(), timeout=5)
         for task in self._tasks:
@@ -147,68 +216,122 @@ class Lines:
                 await task
         self._tasks = []
 
-    async def load_extension(self, name: str) -> list[int]:
-        """Start every enabled line of a driver; its lines get calls until the server stops."""
+    async def load_driver(self, name: str) -> list[int]:
+        """Start every enabled phone system of a driver; their lines get calls until the server
+        stops. Returns the ids of the lines started."""
         driver_class(name)  # raises with a clear message when the driver is missing or broken
         self.loaded.add(name)
-        line_ids = await asyncio.to_thread(self._line_ids, name)
-        for line_id in line_ids:
-            await self.start_line(line_id)
-        return line_ids
+        system_ids = await asyncio.to_thread(self._system_ids, name)
+        started: list[int] = []
+        for system_id in system_ids:
+            runner = await self.start_system(system_id)
+            started.extend(runner.lines)
+        return started
 
-    def _line_ids(self, driver: str) -> list[int]:
+    async def unload_driver(self, name: str) -> None:
+        for system_id, runner in list(self.running.items()):
+            if runner.driver_name == name:
+                await self.stop_system(system_id)
+        self.loaded.discard(name)
+
+    def _system_ids(self, driver: str) -> list[int]:
         with self.store.session() as session:
             return list(
                 session.scalars(
-                    select(Line.id).where(Line.driver == driver, Line.enabled.is_(True))
+                    select(PhoneSystem.id)
+                    .where(PhoneSystem.driver == driver, PhoneSystem.enabled.is_(True))
+                    .order_by(PhoneSystem.id)
                 )
             )
 
-    async def start_line(self, line_id: int) -> LineRunner:
-        await self.stop_line(line_id)
-        line = await asyncio.to_thread(self._load_line, line_id)
-        if line is None:
-            raise LineError(f"there is no line {line_id}")
-        if line.driver not in self.loaded:
+    def _load_system(self, system_id: int) -> tuple[PhoneSystem, list[Line]] | None:
+        with self.store.session() as session:
+            system = session.get(PhoneSystem, system_id)
+            if system is None or not system.enabled:
+                return None
+            rows = list(
+                session.scalars(
+                    select(Line)
+                    .where(Line.phone_system_id == system_id, Line.enabled.is_(True))
+                    .order_by(Line.id)
+                )
+            )
+            session.expunge_all()
+            return system, rows
+
+    async def start_system(self, system_id: int) -> SystemRunner:
+        await self.stop_system(system_id)
+        loaded = await asyncio.to_thread(self._load_system, system_id)
+        if loaded is None:
+            raise LineError(f"there is no phone system {system_id}, or it is switched off")
+        system, rows = loaded
+        if system.driver not in self.loaded:
             raise LineError(
-                f"the {line.driver!r} extension is not loaded: load it, or turn on Auto Load, "
+                f"the {system.driver!r} driver is not loaded: load it, or turn on Auto Load, "
                 "in Settings > Interfaces > Extensions"
             )
         try:
-            runner = LineRunner(self, line, driver_class(line.driver))
+            runner = SystemRunner(self, system, driver_class(system.driver), rows)
         except Exception as exc:
-            raise LineError(f"line {line.title} cannot start: {exc}") from exc
-        self.running[line_id] = runner
+            raise LineError(f"{system.name} cannot start: {exc}") from exc
+        self.running[system_id] = runner
         runner.set_status(LineState.CONNECTING)
         try:
             await runner.driver.start()
         except Exception as exc:
-            log.exception("line %s failed to start", line_id)
+            log.exception("phone system %s failed to start", system_id)
             runner.set_status(LineState.FAILED, str(exc) or type(exc).__name__)
         return runner
 
-    def _load_line(self, line_id: int) -> Line | None:
-        with self.store.session() as session:
-            line = session.get(Line, line_id)
-            if line is not None and not line.enabled:
-                return None
-            return line
-
-    async def stop_line(self, line_id: int) -> None:
-        runner = self.running.pop(line_id, None)
+    async def stop_system(self, system_id: int) -> None:
+        runner = self.running.pop(system_id, None)
         if runner is None:
             return
         try:
             await runner.driver.stop()
         except Exception:
-            log.exception("line %s did not stop cleanly", line_id)
+            log.exception("phone system %s did not stop cleanly", system_id)
         runner.set_status(LineState.STOPPED)
 
+    async def lines_changed(self, system_id: int) -> None:
+        """A line of a phone system was added, edited, switched on or off, or deleted."""
+        runner = self.running.get(system_id)
+        if runner is None:
+            if await asyncio.to_thread(self._driver_of, system_id) in self.loaded:
+                await self.start_system(system_id)
+            return
+        loaded = await asyncio.to_thread(self._load_system, system_id)
+        if loaded is None:
+            await self.stop_system(system_id)
+            return
+        gone = set(runner.lines)
+        runner.set_lines(driver_class(runner.driver_name), loaded[1])
+        for line_id in gone - set(runner.lines):
+            owner = await asyncio.to_thread(self._owner_of_line, line_id)
+            self.notify(owner, {"type": "line", "line": self.status(line_id)})
+        await runner.driver.lines_changed()
+
+    def _driver_of(self, system_id: int) -> str | None:
+        with self.store.session() as session:
+            system = session.get(PhoneSystem, system_id)
+            return system.driver if system is not None else None
+
+    def _owner_of_line(self, line_id: int) -> int:
+        with self.store.session() as session:
+            line = session.get(Line, line_id)
+            return line.user_id if line is not None else 0
+
+    def runner_of_line(self, line_id: int) -> SystemRunner | None:
+        for runner in self.running.values():
+            if line_id in runner.lines:
+                return runner
+        return None
+
     def status(self, line_id: int) -> dict[str, Any]:
-        runner = self.running.get(line_id)
+        runner = self.runner_of_line(line_id)
         if runner is None:
             return {"id": line_id, "state": LineState.STOPPED.value, "reason": ""}
-        return runner.status_json()
+        return runner.line_status(line_id)
 
     # --- recording -----------------------------------------------------------------------------
 
@@ -237,8 +360,10 @@ class Lines:
                 if isinstance(item, _Reconcile):
                     await self._reconcile(item)
                 else:
-                    user_id, data = await asyncio.to_thread(self._record_in_store, item)
+                    user_id, data, siblings = await asyncio.to_thread(self._record_in_store, item)
                     await self._push_entry(user_id, data)
+                    for call_id, owner in siblings:
+                        await self.publish_call(owner, call_id)
                 return
             except OperationalError as exc:
                 # The database is briefly away (restart, lock): keep the event, try again.
@@ -247,25 +372,28 @@ class Lines:
                 delay = min(delay * 2, 10.0)
         raise RuntimeError("database unavailable for too long")
 
-    def _record_in_store(self, event: CallEvent) -> tuple[int, dict[str, Any] | None]:
+    def _record_in_store(
+        self, event: CallEvent
+    ) -> tuple[int, dict[str, Any] | None, tuple[tuple[int, int], ...]]:
         """Record the event and read the changed entry back in the same transaction."""
         with self.store.session() as session:
             change = record(session, event)
-            return change.user_id, journal.one(session, change.call_id)
+            return change.user_id, journal.one(session, change.call_id), change.siblings
 
     async def _reconcile(self, item: _Reconcile) -> None:
-        def work() -> tuple[int, list[int]]:
+        def work() -> list[tuple[int, int, int]]:
+            ended: list[tuple[int, int, int]] = []
             with self.store.session() as session:
-                line = session.get(Line, item.line_id)
-                if line is None:
-                    return 0, []
-                return line.user_id, reconcile(
-                    session, item.line_id, item.live_call_refs, item.at, item.reason
-                )
+                for line_id in item.line_ids:
+                    line = session.get(Line, line_id)
+                    if line is None:
+                        continue
+                    calls = reconcile(session, line_id, item.live_call_refs, item.at, item.reason)
+                    ended.extend((call_id, line_id, line.user_id) for call_id in calls)
+            return ended
 
-        user_id, ended = await asyncio.to_thread(work)
-        for call_id in ended:
-            log.info("call %s ended by reconciliation with line %s", call_id, item.line_id)
+        for call_id, line_id, user_id in await asyncio.to_thread(work):
+            log.info("call %s ended by reconciliation with line %s", call_id, line_id)
             await self.publish_call(user_id, call_id)
 
     async def _expire_ringing(self) -> None:
@@ -313,8 +441,8 @@ class Lines:
 
     # --- actions from the journal ----------------------------------------------------------------
 
-    def _runner_for(self, line_id: int) -> LineRunner:
-        runner = self.running.get(line_id)
+    def _runner_for(self, line_id: int) -> SystemRunner:
+        runner = self.runner_of_line(line_id)
         if runner is None:
             raise LineError("this line is not running; an admin can start it in Settings > Lines")
         return runner
@@ -327,9 +455,9 @@ class Lines:
             raise LineError(f"{runner.driver.title} cannot place calls")
         dial_ref = uuid.uuid4().hex
         call_id, request = await asyncio.to_thread(self._begin_dial, line_id, number, dial_ref)
-        await self.publish_call(runner.user_id, call_id)
+        await self.publish_call(runner.lines[line_id].user_id, call_id)
         try:
-            await runner.driver.dial(request)
+            await runner.driver.dial(line_id, request)
         except (DriverError, OSError) as exc:
             await self.submit(
                 CallEvent(
@@ -350,7 +478,7 @@ class Lines:
                 query = query.where(Line.id == line_id)
             lines = list(session.scalars(query.order_by(Line.id)))
         for line in lines:
-            runner = self.running.get(line.id)
+            runner = self.runner_of_line(line.id)
             if runner is not None and runner.driver.can_dial:
                 return line.id
         if not lines and line_id is not None:
@@ -394,7 +522,7 @@ class Lines:
         driver = self._runner_for(call.line_id).driver
         act = driver.answer if action == "answer" else driver.hangup
         try:
-            await act(call.call_ref)
+            await act(call.line_id, call.call_ref)
         except NotSupported as exc:
             raise LineError(str(exc)) from exc
         except DriverError as exc:

@@ -193,7 +193,9 @@ def _international(digits: str) -> _Reading:
         return _Reading(error=f"no country has the calling code +{code}")
     if country.plain_trunk_prefix is None:
         return _via_phonenumbers("+" + digits, None)
-    return _without_trunk_prefix(rest, country)
+    # After a country code, a kept trunk prefix is not read away: "+1 1 310 1234" is no
+    # number, as phonenumbers says, even though 310 1234 is one in Canada.
+    return _without_trunk_prefix(rest, country, read_short=False)
 
 
 def _national(digits: str, home: Country) -> _Reading:
@@ -202,11 +204,13 @@ def _national(digits: str, home: Country) -> _Reading:
     return _without_trunk_prefix(digits, home)
 
 
-def _without_trunk_prefix(digits: str, country: Country) -> _Reading:
+def _without_trunk_prefix(digits: str, country: Country, read_short: bool = True) -> _Reading:
     nsn = _strip_trunk_prefix(digits, country)
     reading = _validated(country, nsn)
     prefix = country.plain_trunk_prefix
     if reading.valid or nsn != digits or not prefix or not digits.startswith(prefix):
+        return reading
+    if not read_short:
         return reading
     # Kept the trunk prefix because the rest is too short for a number: then the number is
     # too short ("044 123 45"), and its digits without the prefix are what it says.

@@ -108,13 +108,13 @@ class Setting(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
-# --- extensions and lines ----------------------------------------------------------------------
+# --- drivers, phone systems and lines ----------------------------------------------------------
 
 
-class Extension(Base):
-    """An installed extension (every line driver is one), as in Settings > Interfaces."""
+class InstalledDriver(Base):
+    """A driver as installed in Settings > Interfaces > Extensions (the seed's word for it)."""
 
-    __tablename__ = "extensions"
+    __tablename__ = "installed_drivers"
 
     name: Mapped[str] = mapped_column(String(80), primary_key=True)
     installed: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -123,19 +123,45 @@ class Extension(Base):
     installed_at: Mapped[datetime | None]
 
 
+class PhoneSystem(Base):
+    """One connection to a phone system (an Asterisk, a cloud PBX account, a softphone),
+    configured once by an admin and serving the lines of many users."""
+
+    __tablename__ = "phone_systems"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    driver: Mapped[str] = mapped_column(String(80))
+    name: Mapped[str] = mapped_column(String(200))
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    lines: Mapped[list[Line]] = relationship(
+        back_populates="phone_system", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
 class Line(Base):
+    """A user's line on a phone system: their extension, device or number there."""
+
     __tablename__ = "lines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    phone_system_id: Mapped[int] = mapped_column(
+        ForeignKey("phone_systems.id", ondelete="CASCADE"), index=True
+    )
+    # The phone system's driver, kept here too (it never changes) so that the journal and the
+    # line lists need no join to know what a line can do.
     driver: Mapped[str] = mapped_column(String(80))
-    address: Mapped[str] = mapped_column(String(200))  # SIP URI, extension, MSN …
+    address: Mapped[str] = mapped_column(String(200))  # extension, device, number, SIP URI …
     label: Mapped[str] = mapped_column(String(200), default="")
     options: Mapped[dict[str, Any]] = mapped_column(default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="lines")
+    phone_system: Mapped[PhoneSystem] = relationship(back_populates="lines")
 
     @property
     def title(self) -> str:
@@ -305,14 +331,19 @@ class Call(Base):
     match: Mapped[str | None] = mapped_column(String(20))  # exact | switchboard | internal
     match_count: Mapped[int] = mapped_column(Integer, default=0)
     address_chosen: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A call that rang on several lines (a ring group) and was answered on another: by whom.
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     line: Mapped[Line] = relationship()
     address: Mapped[Address | None] = relationship()
     channel: Mapped[Channel | None] = relationship()
-    colleague: Mapped[User | None] = relationship()
+    colleague: Mapped[User | None] = relationship(foreign_keys=[colleague_id])
+    answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
 
     __table_args__ = (
         UniqueConstraint("line_id", "call_ref", name="uq_calls_line_ref"),
+        # One call ringing on several lines of a phone system shares its reference.
+        Index("ix_calls_call_ref", "call_ref"),
         Index("ix_calls_line_started", "line_id", "started_at"),
         Index("ix_calls_open", "state"),
         # The caller lookup ranks the address last chosen for a number first.

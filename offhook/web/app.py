@@ -18,6 +18,7 @@ from offhook import __version__
 from offhook.app import Offhook
 from offhook.web.api import journal
 from offhook.web.api import lookup as api
+from offhook.web.drivers import add_driver_parts
 from offhook.web.pages import (
     activities,
     addresses,
@@ -25,10 +26,10 @@ from offhook.web.pages import (
     imports,
     numbers,
     pages,
+    phone_systems,
     projects,
     services,
     settings,
-    simulator,
 )
 from offhook.web.security import LoginRequired
 from offhook.web.templating import render
@@ -41,13 +42,13 @@ ROUTERS = [
         pages,
         journal,
         api,
-        simulator,
         addresses,
         activities,
         services,
         projects,
         calls,
         settings,
+        phone_systems,
         numbers,
         imports,
     )
@@ -121,6 +122,7 @@ def create_app(offhook: Offhook) -> FastAPI:
 
     for router in ROUTERS:
         app.include_router(router)
+    add_driver_parts(app)
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, _exc: LoginRequired) -> Response:

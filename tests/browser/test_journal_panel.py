@@ -37,7 +37,7 @@ def simulate(page: Any, number: str, name: str = "", outcome: str = "ringing") -
     status = page.evaluate(
         """async ([number, name, outcome]) => {
             const csrf = document.querySelector('meta[name="csrf-token"]').content;
-            const r = await fetch('/api/simulator/calls', {method: 'POST',
+            const r = await fetch('/api/drivers/simulator/calls', {method: 'POST',
                 headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
                 body: JSON.stringify({number, name, outcome})});
             return r.status; }""",

@@ -55,8 +55,8 @@ def test_users_lines_tokens(env: dict[str, str]) -> None:
     assert json.loads(out.splitlines()[0])["extension"] == "201"
 
     code, out = run(env, "lines", "add", "anna", "--driver", "simulator", "--address", "201")
-    assert code == 1 and "not installed" in out and "offhook extensions install simulator" in out
-    code, out = run(env, "extensions", "install", "simulator")
+    assert code == 1 and "not installed" in out and "offhook drivers install simulator" in out
+    code, out = run(env, "drivers", "install", "simulator")
     assert code == 0, out
     code, out = run(
         env,
@@ -88,9 +88,36 @@ def test_users_lines_tokens(env: dict[str, str]) -> None:
     assert code == 1 and "no_such_option" in out
     code, out = run(env, "lines", "add", "nobody", "--driver", "simulator", "--address", "1")
     assert code == 1 and "no user with the login 'nobody'" in out
+    # With --driver the line gets a phone system of its own, and the options are its.
+    code, out = run(env, "phone-systems", "list", "--json")
+    system = json.loads(out.splitlines()[0])
+    assert system["options"]["answer_after"] == 2 and system["options"]["busy_numbers"] == ["0800"]
     code, out = run(env, "lines", "list", "--json")
     line = json.loads(out.splitlines()[0])
-    assert line["options"]["answer_after"] == 2 and line["options"]["busy_numbers"] == ["0800"]
+    assert line["phone_system"] == system["id"] and line["options"] == {}
+
+    # A phone system for the team, set up once; each user's line names their extension on it.
+    code, out = run(
+        env,
+        "phone-systems",
+        "add",
+        "--driver",
+        "simulator",
+        "--name",
+        "Office PBX",
+        "-o",
+        'ring_groups={"600": ["201", "202"]}',
+    )
+    assert code == 0, out
+    code, out = run(env, "lines", "add", "anna", "--phone-system", "Office PBX", "--address", "201")
+    assert code == 0, out
+    code, out = run(env, "lines", "add", "anna", "--address", "203")
+    assert code == 1 and "--phone-system" in out
+    code, out = run(env, "lines", "add", "anna", "--phone-system", "Nope", "--address", "1")
+    assert code == 1 and "no phone system 'Nope'" in out
+    code, out = run(env, "phone-systems", "list", "--json")
+    office = json.loads(out.splitlines()[1])
+    assert office["name"] == "Office PBX" and len(office["lines"]) == 1
 
     code, out = run(env, "tokens", "create", "anna", "--name", "script")
     assert code == 0 and out.strip().splitlines()[-1].startswith("ohk_")
@@ -118,7 +145,7 @@ def test_simulate_call_against_a_running_server(
     env: dict[str, str], sqlite_store: Store, tmp_path: Path
 ) -> None:
     run(env, "users", "add", "anna", "--password", "long-enough-pw")
-    run(env, "extensions", "install", "simulator")
+    run(env, "extensions", "install", "simulator")  # the settings page's word still works
     run(env, "lines", "add", "anna", "--driver", "simulator", "--address", "201")
     token = run(env, "tokens", "create", "anna")[1].strip().splitlines()[-1]
     with live_server(Offhook(Config(data_dir=tmp_path), sqlite_store)) as base:

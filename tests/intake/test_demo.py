@@ -9,7 +9,16 @@ from offhook.intake.demo import seed_demo
 from offhook.numbers import parse_incoming
 from offhook.settings.telephony import TelephonySettings, numbering_plan
 from offhook.store import Store
-from offhook.store.models import Address, Call, Channel, Line, Project, ServiceType, User
+from offhook.store.models import (
+    Address,
+    Call,
+    Channel,
+    Line,
+    PhoneSystem,
+    Project,
+    ServiceType,
+    User,
+)
 
 
 def count(store: Store, model: type) -> int:
@@ -46,5 +55,9 @@ def test_demo_firm(sqlite_store: Store) -> None:
     assert again != token
     assert count(store, User) == 2 and count(store, Address) <= 60
     with store.session() as session:
-        line = session.scalars(select(Line).order_by(Line.id)).first()
-        assert line is not None and line.options["call_every"] == 30
+        # One simulated PBX for the firm: both desk phones are extensions on it, and its ring
+        # group 600 rings both.
+        pbx = session.scalars(select(PhoneSystem)).one()
+        assert pbx.options["call_every"] == 30
+        assert pbx.options["ring_groups"] == {"600": ["201", "202"]}
+        assert sorted(line.address for line in pbx.lines) == ["201", "202"]

@@ -1,10 +1,10 @@
 """Fixtures for the sip tests: real peers (`peers`), a recording line context, lines, and a
 whole offhook server with sip lines (`open_site`).
 
-`RecordingContext` is a real `LineContext`: it keeps every event, status and reconciliation the
-driver reports and, like the core, a view of each call's latest state (calls only move forward;
-reconciliation ends the calls it is not told about). Tests wait on that view with generous
-timeouts and never on the clock.
+`RecordingContext` is a real `PhoneSystemContext` of one line: it keeps every event, status
+and reconciliation the driver reports and, like the core, a view of each call's latest state
+(calls only move forward; reconciliation ends the calls it is not told about). Tests wait on
+that view with generous timeouts and never on the clock.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from peers import (
 
 from offhook.app import Offhook
 from offhook.calls.events import CallEvent, CallState, Direction
-from offhook.drivers.contract import LineState
+from offhook.drivers.contract import LineInfo, LineState
 from offhook.drivers.sip import SipDriver
-from offhook.lines.admin import add_line, install_extension
+from offhook.lines.admin import add_line_with_system, install_driver
 from offhook.settings.config import Config
 from offhook.settings.users import add_user, create_token
 from offhook.store import Store
@@ -65,7 +65,7 @@ class CallView:
 class RecordingContext:
     line_id: int = 1
     options: Mapping[str, Any] = field(default_factory=dict)
-    line_address: str = ""
+    system_id: int = 1
     events: list[CallEvent] = field(default_factory=list)
     statuses: list[tuple[LineState, str]] = field(default_factory=list)
     reconciliations: list[set[str]] = field(default_factory=list)
@@ -74,7 +74,7 @@ class RecordingContext:
     calls: dict[str, CallView] = field(default_factory=dict)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
 
-    # -- LineContext ------------------------------------------------------------------------
+    # -- PhoneSystemContext--------------------------------------------------------------------
 
     def emit(self, event: CallEvent) -> None:
         assert event.line_id == self.line_id
@@ -96,12 +96,23 @@ class RecordingContext:
             view.dial_ref = view.dial_ref or event.dial_ref
         self._changed.set()
 
-    def set_status(self, state: LineState, reason: str = "") -> None:
+    @property
+    def lines(self) -> Mapping[int, LineInfo]:
+        return {self.line_id: LineInfo(self.line_id, "sip:alice@127.0.0.1", 1)}
+
+    def line_for(self, address: str) -> LineInfo | None:
+        return self.lines[self.line_id] if address == "sip:alice@127.0.0.1" else None
+
+    def set_status(self, state: LineState, reason: str = "", line_id: int | None = None) -> None:
         self.statuses.append((state, reason))
         self._changed.set()
 
     def reconcile(
-        self, live_call_refs: Collection[str], at: datetime | None = None, reason: str = ""
+        self,
+        live_call_refs: Collection[str],
+        at: datetime | None = None,
+        reason: str = "",
+        line_id: int | None = None,
     ) -> None:
         live = set(live_call_refs)
         self.reconciliations.append(live)
@@ -270,10 +281,10 @@ def open_site(
 
         def open_(store: Store, *lines: tuple[str, dict[str, Any]]) -> Site:
             with store.session() as session:
-                install_extension(session, "sip", auto_load=True)
+                install_driver(session, "sip", auto_load=True)
                 user = add_user(session, "anna", "Anna Keller", PASSWORD, "user")
                 line_ids = [
-                    add_line(session, user, "sip", address, "", options).id
+                    add_line_with_system(session, user, "sip", address, "", options).id
                     for address, options in lines
                 ]
                 token = create_token(session, user, "sip journal tests")

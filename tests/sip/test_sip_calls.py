@@ -30,7 +30,7 @@ async def test_incoming_answered_caller_hangs_up(attached_line: Line, peers: Pee
     assert ringing.remote_number == "sip:+41441234567@127.0.0.1"
     assert ringing.remote_name == "Hans Muster"
 
-    await line.driver.answer(ringing.call_ref)
+    await line.driver.answer(line.driver.line_id, ringing.call_ref)
     await line.context.call(CallState.CONNECTED, number="+41441234567")
     ended = await line.context.call(CallState.ENDED, number="+41441234567")
 
@@ -46,9 +46,9 @@ async def test_incoming_answered_we_hang_up(attached_line: Line, peers: Peers) -
     caller = peers.sipp("uac_wait_bye", line.baresip.contact, cid_from=HANS)
 
     ringing = await line.context.call(CallState.RINGING)
-    await line.driver.answer(ringing.call_ref)
+    await line.driver.answer(line.driver.line_id, ringing.call_ref)
     await line.context.call(CallState.CONNECTED)
-    await line.driver.hangup(ringing.call_ref)
+    await line.driver.hangup(line.driver.line_id, ringing.call_ref)
     ended = await line.context.call(CallState.ENDED)
 
     assert ended.last.end_reason is EndReason.ANSWERED
@@ -76,7 +76,7 @@ async def test_incoming_rejected_by_us(attached_line: Line, peers: Peers) -> Non
     caller = peers.sipp("uac_reject", line.baresip.contact, cid_from=HANS)
 
     ringing = await line.context.call(CallState.RINGING)
-    await line.driver.hangup(ringing.call_ref)
+    await line.driver.hangup(line.driver.line_id, ringing.call_ref)
     ended = await line.context.call(CallState.ENDED)
 
     assert ended.last.end_reason is EndReason.REJECTED
@@ -89,7 +89,7 @@ async def test_outgoing_answered(attached_line: Line, peers: Peers) -> None:
     callee = peers.sipp("uas_answer")
     target = f"sip:+41441234567@{LOOPBACK}:{callee.port}"
 
-    await line.driver.dial(DialRequest("dial-1", "+41441234567", target))
+    await line.driver.dial(line.driver.line_id, DialRequest("dial-1", "+41441234567", target))
     # Known as dialling, with offhook's dial_ref, by the time dial() returns.
     placed = next(v for v in line.context.calls.values() if v.dial_ref == "dial-1")
     assert placed.direction is Direction.OUTGOING
@@ -97,7 +97,7 @@ async def test_outgoing_answered(attached_line: Line, peers: Peers) -> None:
     connected = await line.context.call(CallState.CONNECTED, dial_ref="dial-1")
     assert connected.call_ref == placed.call_ref
     assert connected.remote_number == target
-    await line.driver.hangup(connected.call_ref)
+    await line.driver.hangup(line.driver.line_id, connected.call_ref)
     ended = await line.context.call(CallState.ENDED, dial_ref="dial-1")
 
     assert ended.last.end_reason is EndReason.ANSWERED
@@ -116,10 +116,10 @@ async def test_dial_uri_template_turns_digits_into_a_sip_address(
     line: Line = await make_line({"ctrl_port": baresip.ctrl_port, "dial_uri_template": template})
     await line.context.connected()
 
-    await line.driver.dial(DialRequest("dial-t", "+41441234567", "0441234567"))
+    await line.driver.dial(line.driver.line_id, DialRequest("dial-t", "+41441234567", "0441234567"))
     connected = await line.context.call(CallState.CONNECTED, dial_ref="dial-t")
     assert connected.remote_number.startswith(f"sip:0441234567@{LOOPBACK}:{callee.port}")
-    await line.driver.hangup(connected.call_ref)
+    await line.driver.hangup(line.driver.line_id, connected.call_ref)
     await line.context.call(CallState.ENDED, dial_ref="dial-t")
     assert await callee.result() == 0, callee.errors()
     assert f"INVITE sip:0441234567@{LOOPBACK}:{callee.port};user=phone SIP/2.0" in (
@@ -132,7 +132,8 @@ async def test_outgoing_busy(attached_line: Line, peers: Peers) -> None:
     callee = peers.sipp("uas_busy")
 
     await line.driver.dial(
-        DialRequest("dial-busy", "+41441234567", f"sip:+41441234567@{LOOPBACK}:{callee.port}")
+        line.driver.line_id,
+        DialRequest("dial-busy", "+41441234567", f"sip:+41441234567@{LOOPBACK}:{callee.port}"),
     )
     ended = await line.context.call(CallState.ENDED, dial_ref="dial-busy")
 
@@ -147,10 +148,11 @@ async def test_outgoing_cancelled_by_us(attached_line: Line, peers: Peers) -> No
     callee = peers.sipp("uas_noanswer")
 
     await line.driver.dial(
-        DialRequest("dial-x", "+41441234567", f"sip:+41441234567@{LOOPBACK}:{callee.port}")
+        line.driver.line_id,
+        DialRequest("dial-x", "+41441234567", f"sip:+41441234567@{LOOPBACK}:{callee.port}"),
     )
     dialling = await line.context.call(CallState.DIALLING, dial_ref="dial-x")
-    await line.driver.hangup(dialling.call_ref)
+    await line.driver.hangup(line.driver.line_id, dialling.call_ref)
     ended = await line.context.call(CallState.ENDED, dial_ref="dial-x")
 
     assert ended.last.end_reason is EndReason.CANCELLED
@@ -163,7 +165,9 @@ async def test_outgoing_fails(attached_line: Line, peers: Peers) -> None:
     line = attached_line
     assert line.baresip is not None
     # alice calling a user her own baresip does not have: 404 Not Found.
-    await line.driver.dial(DialRequest("dial-404", "bob", f"sip:bob@{line.baresip.contact}"))
+    await line.driver.dial(
+        line.driver.line_id, DialRequest("dial-404", "bob", f"sip:bob@{line.baresip.contact}")
+    )
     ended = await line.context.call(CallState.ENDED, dial_ref="dial-404")
 
     assert ended.last.end_reason is EndReason.FAILED
@@ -171,9 +175,13 @@ async def test_outgoing_fails(attached_line: Line, peers: Peers) -> None:
 
 async def test_unusable_dial_string_is_a_clear_error(attached_line: Line) -> None:
     with pytest.raises(DriverError, match="dial string"):
-        await attached_line.driver.dial(DialRequest("d", "044 123", "044 123 45 67"))
+        await attached_line.driver.dial(
+            attached_line.driver.line_id, DialRequest("d", "044 123", "044 123 45 67")
+        )
     with pytest.raises(DriverError, match="dial string"):
-        await attached_line.driver.dial(DialRequest("d", "x", "sip:" + "1" * 300))
+        await attached_line.driver.dial(
+            attached_line.driver.line_id, DialRequest("d", "x", "sip:" + "1" * 300)
+        )
     assert not attached_line.context.events
 
 
@@ -189,22 +197,22 @@ async def test_two_incoming_calls_at_once(attached_line: Line, peers: Peers) -> 
         "uac_wait_bye", line.baresip.contact, cid_from='"Anna" <sip:+41441111111@127.0.0.1>'
     )
     first = await line.context.call(CallState.RINGING, number="+41441111111")
-    await line.driver.answer(first.call_ref)
+    await line.driver.answer(line.driver.line_id, first.call_ref)
     await line.context.call(CallState.CONNECTED, number="+41441111111")
 
     bert = peers.sipp(
         "uac_wait_bye", line.baresip.contact, cid_from='"Bert" <sip:+41442222222@127.0.0.1>'
     )
     second = await line.context.call(CallState.RINGING, number="+41442222222")
-    await line.driver.answer(second.call_ref)  # puts Anna on hold
+    await line.driver.answer(line.driver.line_id, second.call_ref)  # puts Anna on hold
     await line.context.call(CallState.CONNECTED, number="+41442222222")
 
-    await line.driver.hangup(first.call_ref)  # not baresip's current call
+    await line.driver.hangup(line.driver.line_id, first.call_ref)  # not baresip's current call
     anna_ended = await line.context.call(CallState.ENDED, number="+41441111111")
     assert anna_ended.last.end_reason is EndReason.ANSWERED
     assert line.context.calls[second.call_ref].state is CallState.CONNECTED
 
-    await line.driver.hangup(second.call_ref)
+    await line.driver.hangup(line.driver.line_id, second.call_ref)
     await line.context.call(CallState.ENDED, number="+41442222222")
     assert await anna.result() == 0, anna.errors()
     assert await bert.result() == 0, bert.errors()
@@ -224,16 +232,16 @@ async def test_two_ringing_calls_reject_the_older(attached_line: Line, peers: Pe
 
     # baresip 1.0.0 would put the other ringing call "on hold" and answer neither.
     with pytest.raises(DriverError, match="another call"):
-        await line.driver.answer(second.call_ref)
+        await line.driver.answer(line.driver.line_id, second.call_ref)
 
-    await line.driver.hangup(first.call_ref)
+    await line.driver.hangup(line.driver.line_id, first.call_ref)
     rejected = await line.context.call(CallState.ENDED, number="+41441111111")
     assert rejected.last.end_reason is EndReason.REJECTED
     assert line.context.calls[second.call_ref].state is CallState.RINGING
 
-    await line.driver.answer(second.call_ref)
+    await line.driver.answer(line.driver.line_id, second.call_ref)
     await line.context.call(CallState.CONNECTED, number="+41442222222")
-    await line.driver.hangup(second.call_ref)
+    await line.driver.hangup(line.driver.line_id, second.call_ref)
     await line.context.call(CallState.ENDED, number="+41442222222")
     assert await anna.result() == 0, anna.errors()
     assert await bert.result() == 0, bert.errors()
@@ -247,7 +255,7 @@ async def test_two_dials_at_once_to_the_same_number(attached_line: Line, peers: 
         DialRequest(ref, "+41441234567", f"sip:+41441234567@{LOOPBACK}:{callee.port}")
         for ref, callee in (("dial-a", first), ("dial-b", second))
     ]
-    await asyncio.gather(*(line.driver.dial(request) for request in requests))
+    await asyncio.gather(*(line.driver.dial(line.driver.line_id, request) for request in requests))
 
     for request in requests:
         connected = await line.context.call(CallState.CONNECTED, dial_ref=request.dial_ref)
@@ -256,7 +264,7 @@ async def test_two_dials_at_once_to_the_same_number(attached_line: Line, peers: 
     assert refs.keys() == {"dial-a", "dial-b"}
 
     for call_ref in refs.values():
-        await line.driver.hangup(call_ref)
+        await line.driver.hangup(line.driver.line_id, call_ref)
     for request in requests:
         await line.context.call(CallState.ENDED, dial_ref=request.dial_ref)
     assert await first.result() == 0, first.errors()
@@ -265,9 +273,9 @@ async def test_two_dials_at_once_to_the_same_number(attached_line: Line, peers: 
 
 async def test_hangup_of_an_ended_call_is_a_clear_error(attached_line: Line) -> None:
     with pytest.raises(DriverError, match="already ended"):
-        await attached_line.driver.hangup("no-such-call@127.0.0.1")
+        await attached_line.driver.hangup(attached_line.driver.line_id, "no-such-call@127.0.0.1")
     with pytest.raises(DriverError, match="no longer ringing"):
-        await attached_line.driver.answer("no-such-call@127.0.0.1")
+        await attached_line.driver.answer(attached_line.driver.line_id, "no-such-call@127.0.0.1")
 
 
 @pytest.mark.parametrize(
@@ -318,14 +326,15 @@ async def test_baresip_with_several_accounts(peers: Peers, make_line: Any) -> No
 
     caller = peers.sipp("uac_reject", baresip.contact, service="0441234567", cid_from=HANS)
     ringing = await line.context.call(CallState.RINGING)
-    await line.driver.hangup(ringing.call_ref)
+    await line.driver.hangup(line.driver.line_id, ringing.call_ref)
     rejected = await line.context.call(CallState.ENDED)
     assert rejected.last.end_reason is EndReason.REJECTED
     assert await caller.result() == 0, caller.errors()
 
     callee = peers.sipp("uas_busy", trace=True)
     await line.driver.dial(
-        DialRequest("d", "+41441234567", f"sip:+41441234567@{LOOPBACK}:{callee.port}")
+        line.driver.line_id,
+        DialRequest("d", "+41441234567", f"sip:+41441234567@{LOOPBACK}:{callee.port}"),
     )
     await line.context.call(CallState.ENDED, dial_ref="d")
     assert await callee.result() == 0, callee.errors()

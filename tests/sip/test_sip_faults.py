@@ -35,13 +35,13 @@ async def one_finished_one_connected_one_ringing(line: Line, peers: Peers, targe
     """Anna called and hung up; Bert is connected; Carl rings."""
     anna = peers.sipp("uac_cid", target, cid_from=ANNA, pause_ms=10)
     ringing = await line.context.call(CallState.RINGING, number="+41441111111")
-    await line.driver.answer(ringing.call_ref)
+    await line.driver.answer(line.driver.line_id, ringing.call_ref)
     await line.context.call(CallState.ENDED, number="+41441111111")
     assert await anna.result() == 0, anna.errors()
 
     peers.sipp("uac_wait_bye", target, cid_from=BERT, timeout=20)
     ringing = await line.context.call(CallState.RINGING, number="+41442222222")
-    await line.driver.answer(ringing.call_ref)
+    await line.driver.answer(line.driver.line_id, ringing.call_ref)
     await line.context.call(CallState.CONNECTED, number="+41442222222")
 
     peers.sipp("uac_wait_bye", target, cid_from=CARL, timeout=20)
@@ -127,7 +127,7 @@ async def test_control_connection_taken_while_calls_change(
     assert any("another program" in reason for _, reason in line.context.statuses)
 
     # The answered call is fully usable: we hang it up, and it ends as answered.
-    await line.driver.hangup(first.call_ref)
+    await line.driver.hangup(line.driver.line_id, first.call_ref)
     ended = await line.context.call(CallState.ENDED, number="+41441111111")
     assert ended.last.end_reason is EndReason.ANSWERED
     assert await anna.result() == 0, anna.errors()
@@ -172,7 +172,7 @@ async def test_managed_line_stop_ends_its_calls_and_leaves_nothing_running(
     assert line.driver.options.sip_listen is not None
     peers.sipp("uac_wait_bye", line.driver.options.sip_listen, cid_from=ANNA)
     ringing = await line.context.call(CallState.RINGING)
-    await line.driver.answer(ringing.call_ref)
+    await line.driver.answer(line.driver.line_id, ringing.call_ref)
     await line.context.call(CallState.CONNECTED)
     pid = int((tmp_path / "line" / "baresip.pid").read_text())
 

@@ -58,7 +58,7 @@ async def test_registered_line_through_kamailio(
         "sip:+41441234567@127.0.0.1",
         "Anna Müller",
     )
-    await line.driver.answer(ringing.call_ref)
+    await line.driver.answer(line.driver.line_id, ringing.call_ref)
     ended = await line.context.call(CallState.ENDED, direction=Direction.INCOMING)
     assert ended.last.end_reason is EndReason.ANSWERED
     assert ended.last.hangup_by is HangupSide.REMOTE
@@ -66,10 +66,12 @@ async def test_registered_line_through_kamailio(
 
     # A bare number is completed to the account's domain; the PBX sends it to its trunk.
     trunk = peers.sipp("uas_answer", port=trunk_port)
-    await line.driver.dial(DialRequest("dial-pbx", "+41441234567", "0441234567"))
+    await line.driver.dial(
+        line.driver.line_id, DialRequest("dial-pbx", "+41441234567", "0441234567")
+    )
     connected = await line.context.call(CallState.CONNECTED, dial_ref="dial-pbx")
     assert connected.remote_number == f"sip:0441234567@{domain}"
-    await line.driver.hangup(connected.call_ref)
+    await line.driver.hangup(line.driver.line_id, connected.call_ref)
     ended = await line.context.call(CallState.ENDED, dial_ref="dial-pbx")
     assert ended.last.end_reason is EndReason.ANSWERED
     assert await trunk.result() == 0, trunk.errors()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -76,5 +78,59 @@ def test_addresses_get_their_sort_names_on_upgrade(store: Store) -> None:
         ).scalars()
         assert list(names) == ["arztehaus basel", "meier beat", "muller anna", "zurcher bau ag"]
     to("0003", downgrade=True)
+    to("head")
+    assert current_revision(store.engine) == head_revision(store.engine)
+
+
+def test_each_line_becomes_a_phone_system_of_its_own_on_upgrade(store: Store) -> None:
+    """Migration 0005: a line that carried its own connection keeps it as a phone system of one
+    line with the line's options; and it can be undone."""
+    from alembic import command
+
+    from offhook.store.database import _alembic_config
+
+    def to(revision: str, downgrade: bool = False) -> None:
+        with store.engine.begin() as connection:
+            cfg = _alembic_config(store.engine)
+            cfg.attributes["connection"] = connection
+            (command.downgrade if downgrade else command.upgrade)(cfg, revision)
+
+    to("0004", downgrade=True)
+    with store.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO users (login, name, password_hash, role, active, created_at) "
+                "VALUES ('anna', 'Anna', 'x', 'admin', true, CURRENT_TIMESTAMP)"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO lines (user_id, driver, address, label, options, enabled, created_at)"
+                " VALUES (1, 'sip', 'sip:201@pbx', 'Desk', :options, true, CURRENT_TIMESTAMP)"
+            ),
+            {"options": '{"ctrl_port": 4444}'},
+        )
+    to("head")
+    with store.engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT s.driver, s.name, s.options, l.options FROM lines l "
+                "JOIN phone_systems s ON s.id = l.phone_system_id"
+            )
+        ).one()
+    options = row[2] if isinstance(row[2], dict) else json.loads(row[2])
+    assert (row[0], row[1], options) == ("sip", "Desk", {"ctrl_port": 4444})
+    # A new phone system gets an id of its own after the ones the migration made.
+    with store.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO phone_systems (driver, name, options, enabled, created_at) "
+                "VALUES ('simulator', 'PBX', '{}', true, CURRENT_TIMESTAMP)"
+            )
+        )
+    to("0004", downgrade=True)
+    with store.engine.connect() as connection:
+        back = connection.execute(text("SELECT options FROM lines")).scalar_one()
+    assert (back if isinstance(back, dict) else json.loads(back)) == {"ctrl_port": 4444}
     to("head")
     assert current_revision(store.engine) == head_revision(store.engine)

@@ -18,7 +18,7 @@ from offhook.app import Offhook
 from offhook.calls.events import CallEvent, CallState, Direction, EndReason
 from offhook.calls.recorder import record
 from offhook.crm.addresses import SORT_KEY, search, search_query
-from offhook.lines.admin import add_line, install_extension
+from offhook.lines.admin import add_line_with_system, install_driver
 from offhook.settings.config import Config
 from offhook.settings.telephony import SettingsCache, TelephonySettings
 from offhook.settings.users import add_user
@@ -69,11 +69,11 @@ def world(tmp_path: Path) -> Iterator[World]:
             update={"country": "CH", "timezone": "Europe/Zurich", "rounding_step": 5}
         )
         settings.save(session)
-        install_extension(session, "simulator", auto_load=True)
+        install_driver(session, "simulator", auto_load=True)
         anna = add_user(session, "anna", "Anna Admin", PASSWORD, "admin")
         ben = add_user(session, "ben", "Ben User", PASSWORD, "user")
-        anna_line = add_line(session, anna, "simulator", "line-anna", "Anna's phone")
-        ben_line = add_line(session, ben, "simulator", "line-ben", "Ben's phone")
+        anna_line = add_line_with_system(session, anna, "simulator", "line-anna", "Anna's phone")
+        ben_line = add_line_with_system(session, ben, "simulator", "line-ben", "Ben's phone")
         ids = (anna.id, ben.id, anna_line.id, ben_line.id)
     with TestClient(create_app(offhook), follow_redirects=False) as client:
         yield World(store, client, *ids)

@@ -35,7 +35,9 @@ def journal(client: TestClient) -> list[dict[str, Any]]:
 
 
 def simulate(client: TestClient, csrf: str, **body: Any) -> dict[str, Any]:
-    response = client.post("/api/simulator/calls", json=body, headers={"X-CSRF-Token": csrf})
+    response = client.post(
+        "/api/drivers/simulator/calls", json=body, headers={"X-CSRF-Token": csrf}
+    )
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()
     return data
@@ -132,7 +134,7 @@ def test_users_see_only_their_own_journal(serve: Callable[[], TestClient], store
     assert client.get(f"{call}/candidates").status_code == 404
     # ben cannot ring anna's simulated line either
     response = client.post(
-        "/api/simulator/calls",
+        "/api/drivers/simulator/calls",
         json={"number": "044", "line_id": entry["line"]["id"]},
         headers={"X-CSRF-Token": ben_csrf},
     )
@@ -145,10 +147,10 @@ def test_csrf_is_required_for_session_requests_but_not_for_tokens(
     user, _ = factories.user_with_line(store)
     client = serve()
     log_in(client, "anna")
-    refused = client.post("/api/simulator/calls", json={"number": "044"})
+    refused = client.post("/api/drivers/simulator/calls", json={"number": "044"})
     assert refused.status_code == 403
     refused = client.post(
-        "/api/simulator/calls", json={"number": "044"}, headers={"X-CSRF-Token": "forged"}
+        "/api/drivers/simulator/calls", json={"number": "044"}, headers={"X-CSRF-Token": "forged"}
     )
     assert refused.status_code == 403
     from offhook.settings.users import create_token
@@ -157,7 +159,7 @@ def test_csrf_is_required_for_session_requests_but_not_for_tokens(
         token = create_token(session, session.merge(user))
     client.cookies.clear()
     ok = client.post(
-        "/api/simulator/calls",
+        "/api/drivers/simulator/calls",
         json={"number": "0446681812"},
         headers={"Authorization": f"Bearer {token}"},
     )

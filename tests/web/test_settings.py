@@ -7,9 +7,11 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from offhook.lines.admin import install_driver
 from offhook.settings.telephony import TelephonySettings
+from offhook.settings.users import add_user
 from offhook.store import Store
-from offhook.store.models import Extension, Line, User
+from offhook.store.models import Call, InstalledDriver, Line, PhoneSystem, User
 from tests import factories
 from tests.web.conftest import log_in
 from tests.web.test_journal import journal, simulate, wait_for
@@ -97,88 +99,146 @@ def test_without_auto_load_a_line_gets_no_calls_after_restart(
     client = serve()  # the server starts: the simulator is installed but not auto-loaded
     csrf = log_in(client, "anna")
     refused = client.post(
-        "/api/simulator/calls", json={"number": "0446681812"}, headers={"X-CSRF-Token": csrf}
+        "/api/drivers/simulator/calls",
+        json={"number": "0446681812"},
+        headers={"X-CSRF-Token": csrf},
     )
     assert refused.status_code == 409
     assert "not loaded" in refused.json()["detail"]
     page = client.get("/settings/extensions")
-    assert "Load now" in page.text and "Simulated line" in page.text
+    assert "Load now" in page.text and "Simulated phone system" in page.text
     # Loading it by hand starts its lines until the server stops.
-    assert form_post(client, "/settings/extensions/simulator", csrf, action="load") == 303
+    assert form_post(client, "/settings/extensions/simulator/load", csrf) == 303
     simulate(client, csrf, number="0446681812")
-    wait_for(lambda: journal(client), "the call once the extension is loaded")
+    wait_for(lambda: journal(client), "the call once the driver is loaded")
 
 
-def test_extension_install_and_auto_load_from_the_page(
+def test_driver_install_and_auto_load_from_the_page(
     serve: Callable[[], TestClient], store: Store
 ) -> None:
     with store.session() as session:
-        from offhook.settings.users import add_user
-
         add_user(session, "anna", "Anna", factories.PASSWORD, "admin")
     client = serve()
     csrf = log_in(client, "anna")
-    assert form_post(client, "/settings/extensions/simulator", csrf, action="install") == 303
+    assert form_post(client, "/settings/extensions/simulator/install", csrf) == 303
     assert (
-        form_post(
-            client, "/settings/extensions/simulator", csrf, action="auto_load", auto_load="on"
-        )
-        == 303
+        form_post(client, "/settings/extensions/simulator/auto-load", csrf, auto_load="on") == 303
     )
+    # After a reload, what was saved is what the page shows.
+    page = client.get("/settings/extensions").text
+    assert 'name="auto_load" checked' in page
     with store.session() as session:
-        ext = session.get(Extension, "simulator")
-        assert ext is not None and ext.installed and ext.auto_load
-    assert form_post(client, "/settings/extensions/nonexistent", csrf, action="install") == 303
-    assert "no extension named" in client.get("/settings/extensions").text
+        row = session.get(InstalledDriver, "simulator")
+        assert row is not None and row.installed and row.auto_load
+    assert form_post(client, "/settings/extensions/simulator/auto-load", csrf) == 303
+    with store.session() as session:
+        row = session.get(InstalledDriver, "simulator")
+        assert row is not None and not row.auto_load
+    assert form_post(client, "/settings/extensions/nonexistent/install", csrf) == 303
+    assert "no driver named" in client.get("/settings/extensions").text
 
 
-def test_admin_adds_a_line_and_bad_options_are_explained(
+def test_admin_sets_up_a_phone_system_with_lines_and_a_ring_group(
     serve: Callable[[], TestClient], store: Store
 ) -> None:
-    admin, _ = factories.user_with_line(store)
+    """As an admin would: a phone system once, then each user's extension on it; a call to its
+    ring group rings in both journals, and when one answers the other sees it answered
+    elsewhere."""
+    with store.session() as session:
+        install_driver(session, "simulator", auto_load=True)
+        anna = add_user(session, "anna", "Anna Keller", factories.PASSWORD, "admin")
+        ben = add_user(session, "ben", "Ben Frei", factories.PASSWORD, "user")
+        anna_id, ben_id = anna.id, ben.id
     client = serve()
     csrf = log_in(client, "anna")
+    form = client.get("/settings/phone-systems/new?driver=simulator")
+    assert form.status_code == 200 and "Ring groups" in form.text
     bad = client.post(
-        "/settings/lines",
-        data={
-            "csrf_token": csrf,
-            "user_id": str(admin.id),
-            "driver": "simulator",
-            "address": "300",
-            "options": '{"answer_after": "soon"}',
-        },
+        "/settings/phone-systems",
+        data={"csrf_token": csrf, "driver": "simulator", "name": "PBX", "opt.answer_after": "soon"},
     )
     assert bad.status_code == 422 and "answer_after" in bad.text
     bad_json = client.post(
-        "/settings/lines",
-        data={
-            "csrf_token": csrf,
-            "user_id": str(admin.id),
-            "driver": "simulator",
-            "address": "300",
-            "options": "{not json",
-        },
+        "/settings/phone-systems",
+        data={"csrf_token": csrf, "driver": "simulator", "name": "PBX", "opt.ring_groups": "{x"},
     )
     assert bad_json.status_code == 422 and "not valid JSON" in bad_json.text
-    assert (
-        form_post(
+    created = client.post(
+        "/settings/phone-systems",
+        data={
+            "csrf_token": csrf,
+            "driver": "simulator",
+            "name": "Office PBX",
+            "opt.answer_after": "1",
+            "opt.ring_groups": '{"600": ["201", "202"]}',
+        },
+    )
+    assert created.status_code == 303
+    with store.session() as session:
+        system = session.scalars(select(PhoneSystem)).one()
+        assert system.options["ring_groups"] == {"600": ["201", "202"]}
+        system_id = system.id
+    for user_id, extension in ((anna_id, "201"), (ben_id, "202")):
+        added = form_post(
             client,
             "/settings/lines",
             csrf,
-            user_id=str(admin.id),
-            driver="simulator",
-            address="300",
-            label="Second line",
-            options='{"answer_after": 1}',
+            user_id=str(user_id),
+            phone_system_id=str(system_id),
+            address=extension,
+            label=f"Desk {extension}",
         )
-        == 303
-    )
-    with store.session() as session:
-        line = session.scalars(select(Line).where(Line.address == "300")).one()
-        assert line.options["answer_after"] == 1
+        assert added == 303
+    page = client.get(f"/settings/phone-systems/{system_id}").text
+    assert "Desk 201" in page and "Desk 202" in page
     status = client.get("/api/journal").json()["lines"]
-    assert {"Second line", "anna's phone"} <= {s["title"] for s in status}
-    assert all(s["state"] == "connected" for s in status)
+    assert [s["state"] for s in status] == ["connected"]
+
+    ringing = client.post(
+        "/api/drivers/simulator/calls",
+        json={"number": "+41 44 668 18 12", "to": "600"},
+        headers={"X-CSRF-Token": csrf},
+    ).json()
+    assert len(ringing["line_ids"]) == 2
+    anna_entry = wait_for(lambda: journal(client), "the group call in anna's journal")[0]
+    assert anna_entry["state"] == "ringing"
+
+    client.cookies.clear()  # Ben, at his desk
+    ben_csrf = log_in(client, "ben")
+    ben_entry = wait_for(lambda: journal(client), "the group call in ben's journal")[0]
+    assert ben_entry["state"] == "ringing"
+    answered = client.post(
+        f"/api/calls/{ben_entry['id']}/answer", headers={"X-CSRF-Token": ben_csrf}
+    )
+    assert answered.status_code == 200, answered.text
+    wait_for(
+        lambda: [e for e in journal(client) if e["state"] == "connected"], "ben's call connected"
+    )
+    client.cookies.clear()  # Anna again
+    log_in(client, "anna")
+    elsewhere = wait_for(
+        lambda: [e for e in journal(client) if e["end_reason"] == "answered_elsewhere"],
+        "anna's entry answered elsewhere",
+    )[0]
+    assert elsewhere["state"] == "ended" and not elsewhere["missed"]
+    with store.session() as session:
+        call = session.get(Call, elsewhere["id"])
+        assert call is not None and call.answered_by_id == ben_id
+
+
+def test_deleting_a_line_asks_first(serve: Callable[[], TestClient], store: Store) -> None:
+    _, line = factories.user_with_line(store)
+    client = serve()
+    csrf = log_in(client, "anna")
+    confirm = client.get(f"/settings/lines/{line.id}/delete")
+    assert confirm.status_code == 200 and "call history is deleted" in confirm.text
+    assert "onclick" not in client.get("/settings/lines").text  # the CSP would block it
+    assert form_post(client, f"/settings/lines/{line.id}/delete", csrf) == 303
+    with store.session() as session:
+        assert session.get(Line, line.id) is None
+        # A simulated phone system serves any number of lines: it stays, without this one.
+        system = session.scalars(select(PhoneSystem)).one()
+        assert system.lines == []
 
 
 def test_users_admin_and_password_change(serve: Callable[[], TestClient], store: Store) -> None:

@@ -33,10 +33,10 @@ from typing import Any, ClassVar
 from offhook.calls.events import Direction
 from offhook.drivers.contract import (
     DialRequest,
+    Driver,
     DriverError,
-    LineContext,
-    LineDriver,
     LineState,
+    PhoneSystemContext,
 )
 from offhook.drivers.sip.ctrl import (
     CLOSED_BY_BARESIP,
@@ -78,8 +78,8 @@ _QUICK_EXIT = 5.0
 _QUICK_EXITS_FAILED = 3
 
 
-class SipDriver(LineDriver):
-    """One line on a baresip softphone, attached or managed."""
+class SipDriver(Driver):
+    """One line on a baresip softphone, attached or managed: a phone system of one line."""
 
     name: ClassVar[str] = "sip"
     title: ClassVar[str] = "SIP softphone (baresip)"
@@ -90,16 +90,22 @@ class SipDriver(LineDriver):
     can_dial: ClassVar[bool] = True
     can_answer: ClassVar[bool] = True
     can_hangup: ClassVar[bool] = True
+    # A softphone is one line: the line and its phone system are set up together.
+    max_lines: ClassVar[int | None] = 1
+    line_address_label: ClassVar[str] = "SIP address"
+    line_address_example: ClassVar[str] = "sip:201@pbx.example.com"
     #: Managed mode: make baresip quit by itself after this many seconds (`-t`). Only for
     #: tests and demos, where nothing may outlive a crashed run.
     baresip_quit_after: ClassVar[int | None] = None
 
     Options = SipOptions
 
-    def __init__(self, context: LineContext) -> None:
+    def __init__(self, context: PhoneSystemContext) -> None:
         super().__init__(context)
         self.options = self.Options.model_validate(dict(context.options))
-        self._calls = LineCalls(context.line_id)
+        #: The phone system's one line (0 while it has none).
+        self.line_id = min(context.lines, default=0)
+        self._calls = LineCalls(self.line_id)
         self._control: BaresipControl | None = None
         self._process: BaresipProcess | None = None
         self._runtime_dir: Path | None = None
@@ -120,14 +126,17 @@ class SipDriver(LineDriver):
         #: Attached: the control connection was closed by a baresip that kept running.
         self._taken_over = False
 
-    # -- LineDriver -------------------------------------------------------------------------
+    # -- Driver -----------------------------------------------------------------------------
 
     async def start(self) -> None:
         if self._task is not None:
             return
+        if not self.line_id:
+            self.context.set_status(LineState.FAILED, "this softphone has no line yet")
+            return
         self._stopping = False
         self.context.set_status(LineState.CONNECTING, self._where())
-        self._task = asyncio.create_task(self._run(), name=f"sip line {self.context.line_id}")
+        self._task = asyncio.create_task(self._run(), name=f"sip line {self.line_id}")
 
     async def stop(self) -> None:
         self._stopping = True
@@ -147,7 +156,7 @@ class SipDriver(LineDriver):
         self._clean_runtime_dir()
         self.context.set_status(LineState.STOPPED)
 
-    async def dial(self, request: DialRequest) -> None:
+    async def dial(self, line_id: int, request: DialRequest) -> None:
         target = dial_target(request.dial_string, self.options.dial_uri_template)
         if not _DIAL_STRING.match(target):
             raise DriverError(
@@ -179,12 +188,12 @@ class SipDriver(LineDriver):
                 or placed.call_ref in known  # an older call: this dial made none
             ):
                 # Left pending: the call's first event is matched on its peer URI instead.
-                log.debug("line %s: baresip did not name the new call", self.context.line_id)
+                log.debug("line %s: baresip did not name the new call", self.line_id)
                 return
             for event in self._calls.dial_placed(request.dial_ref, placed, utcnow()):
                 self.context.emit(event)
 
-    async def answer(self, call_ref: str) -> None:
+    async def answer(self, line_id: int, call_ref: str) -> None:
         call = self._find(call_ref)
         if call is None:
             raise DriverError("this call is no longer ringing on the line")
@@ -204,7 +213,7 @@ class SipDriver(LineDriver):
             )
         await self._on_call(call.call_ref, call.account, "accept", "answer")
 
-    async def hangup(self, call_ref: str) -> None:
+    async def hangup(self, line_id: int, call_ref: str) -> None:
         call = self._find(call_ref)
         if call is None:
             raise DriverError("this call has already ended")
@@ -253,7 +262,7 @@ class SipDriver(LineDriver):
         if not found.ok or "not found" in found.data:
             log.warning(
                 "line %s: call %s was gone when asked to %s it",
-                self.context.line_id,
+                self.line_id,
                 call_ref,
                 verb,
             )
@@ -280,7 +289,7 @@ class SipDriver(LineDriver):
                 reason = await self._session()
             except BaresipSetupError as exc:
                 await self._disconnect()
-                log.error("line %s: %s", self.context.line_id, exc)
+                log.error("line %s: %s", self.line_id, exc)
                 self.context.set_status(LineState.FAILED, str(exc))
                 return
             except ControlError as exc:
@@ -290,7 +299,7 @@ class SipDriver(LineDriver):
                 reason = f"could not start baresip: {exc}"
             except Exception as exc:
                 # A bug must not leave the line silently dead: report it and start over.
-                log.exception("line %s: unexpected error", self.context.line_id)
+                log.exception("line %s: unexpected error", self.line_id)
                 reason = f"unexpected error ({type(exc).__name__}: {exc})"
             await self._disconnect()
             if self._stopping:
@@ -312,7 +321,7 @@ class SipDriver(LineDriver):
             state = (
                 LineState.FAILED if quick_exits >= _QUICK_EXITS_FAILED else LineState.RECONNECTING
             )
-            log.warning("line %s: %s; retrying in %.1f s", self.context.line_id, reason, delay)
+            log.warning("line %s: %s; retrying in %.1f s", self.line_id, reason, delay)
             self.context.set_status(state, f"{reason}; retrying in {delay:.1f} s")
             await asyncio.sleep(delay)
 
@@ -329,7 +338,7 @@ class SipDriver(LineDriver):
         self._control = control
         self._lost_at, self._gone_reported = None, False
         self._report_line()
-        log.info("line %s: connected to baresip at %s:%s", self.context.line_id, host, port)
+        log.info("line %s: connected to baresip at %s:%s", self.line_id, host, port)
         waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(control.closed())]
         if self._process is not None:
             waits.append(asyncio.ensure_future(self._process.wait()))
@@ -550,7 +559,7 @@ class SipDriver(LineDriver):
 
     def _directory(self) -> Path:
         if self._runtime_dir is None:
-            line = f"sip-line-{self.context.line_id}"
+            line = f"sip-line-{self.line_id}"
             if self.options.runtime_dir:
                 self._runtime_dir = Path(self.options.runtime_dir)
             elif (xdg := os.environ.get("XDG_RUNTIME_DIR")) and Path(xdg).is_dir():

@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from offhook.drivers.contract import LineDriver
+from offhook.drivers.contract import Driver
 from offhook.drivers.sip.uris import LOOPBACK, SIP_URI, valid_host_port, valid_template
 
 #: Options that only mean something when offhook runs baresip.
@@ -37,7 +37,7 @@ _MANAGED_ONLY = (
 _UNSAFE_IN_ACCOUNTS = re.compile(r'[\s;"<>\\]')
 
 
-class SipOptions(LineDriver.Options):
+class SipOptions(Driver.Options):
     """Attach: `ctrl_port` (and `ctrl_host`). Managed: `account` and what it needs."""
 
     # Errors must not echo the input: it holds the SIP password.

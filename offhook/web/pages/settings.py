@@ -1,30 +1,19 @@
-"""Settings: Telephony, Interfaces > Extensions, Lines, Users, and one's own profile."""
+"""Settings: Telephony, Users, and one's own profile (phone systems, lines and drivers are in
+`phone_systems`)."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
-from offhook.drivers.registry import available_drivers
-from offhook.lines.admin import (
-    LineConfigError,
-    add_line,
-    install_extension,
-    public_options,
-    uninstall_extension,
-    validate_options,
-)
-from offhook.lines.running import LineError
 from offhook.settings.telephony import TelephonySettings
 from offhook.settings.users import AuthError, add_user, create_token, hash_password, verify_password
-from offhook.store.models import ApiToken, Extension, Line, ServiceType, User
+from offhook.store.models import ApiToken, ServiceType, User
 from offhook.web.context import offhook_of
 from offhook.web.security import Admin, CurrentUser, User_, csrf_protect, log_in
 from offhook.web.templating import flash, render
@@ -129,184 +118,6 @@ async def save_telephony(request: Request, user: Admin) -> Response:
         on_change()
     flash(request, "Telephony settings saved; they apply from now on." + note)
     return _see_other("/settings/telephony")
-
-
-# --- Interfaces > Extensions -------------------------------------------------------------------
-
-
-@router.get("/extensions")
-async def extensions(request: Request, user: Admin) -> Response:
-    def work() -> dict[str, Extension]:
-        with offhook_of(request).store.session() as session:
-            return {e.name: e for e in session.scalars(select(Extension))}
-
-    state = await asyncio.to_thread(work)
-    loaded = offhook_of(request).lines.loaded
-    rows = [
-        {"info": info, "ext": state.get(name), "loaded": name in loaded}
-        for name, info in available_drivers().items()
-    ]
-    return render(request, "settings/extensions.html", user, rows=rows)
-
-
-@router.post("/extensions/{name}")
-async def change_extension(request: Request, name: str, user: Admin) -> Response:
-    form = await _form(request)
-    action = form.get("action", "")
-    app = offhook_of(request)
-
-    def work() -> None:
-        with app.store.session() as session:
-            if action == "install":
-                install_extension(session, name, auto_load=False)
-            elif action == "uninstall":
-                uninstall_extension(session, name)
-            elif action == "auto_load":
-                ext = session.get(Extension, name)
-                if ext is None or not ext.installed:
-                    raise LineConfigError("install the extension first")
-                ext.auto_load = form.get("auto_load") == "on"
-            elif action != "load":
-                raise LineConfigError("unknown action")
-
-    try:
-        await asyncio.to_thread(work)
-        if action == "load":
-            started = await app.lines.load_extension(name)
-            flash(request, f"Loaded; {len(started)} line(s) started until the server stops.")
-        elif action == "uninstall":
-            for line_id, runner in list(app.lines.running.items()):
-                if runner.driver_name == name:
-                    await app.lines.stop_line(line_id)
-            app.lines.loaded.discard(name)
-            flash(request, "Uninstalled; its lines stopped.")
-        else:
-            flash(request, "Saved.")
-    except (LineConfigError, LineError, LookupError) as exc:
-        flash(request, str(exc), "error")
-    return _see_other("/settings/extensions")
-
-
-# --- Lines -------------------------------------------------------------------------------------
-
-
-def _lines_context(request: Request, user: CurrentUser) -> dict[str, Any]:
-    app = offhook_of(request)
-    with app.store.session() as session:
-        query = select(Line).options(joinedload(Line.user)).order_by(Line.id)
-        if not user.is_admin:
-            query = query.where(Line.user_id == user.id)
-        lines = list(session.scalars(query))
-        users = list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
-        installed = [
-            e.name for e in session.scalars(select(Extension).where(Extension.installed.is_(True)))
-        ]
-        rows = [
-            {
-                "line": line,
-                "status": app.lines.status(line.id),
-                "options": json.dumps(public_options(line), ensure_ascii=False),
-            }
-            for line in lines
-        ]
-    return {"rows": rows, "users": users, "drivers": installed}
-
-
-@router.get("/lines")
-async def lines(request: Request, user: User_) -> Response:
-    context = await asyncio.to_thread(_lines_context, request, user)
-    return render(request, "settings/lines.html", user, form={}, error=None, **context)
-
-
-@router.post("/lines")
-async def create_line(request: Request, user: Admin) -> Response:
-    form = await _form(request)
-    app = offhook_of(request)
-
-    def work() -> int:
-        try:
-            options = json.loads(form.get("options") or "{}")
-        except json.JSONDecodeError as exc:
-            raise LineConfigError(f"the options are not valid JSON: {exc.msg}") from exc
-        if not isinstance(options, dict):
-            raise LineConfigError('the options must be a JSON object, like {"key": "value"}')
-        with app.store.session() as session:
-            owner = session.get(User, int(form.get("user_id") or 0))
-            if owner is None:
-                raise LineConfigError("choose whose line it is")
-            return add_line(
-                session,
-                owner,
-                form.get("driver", ""),
-                form.get("address", ""),
-                form.get("label", ""),
-                options,
-            ).id
-
-    try:
-        line_id = await asyncio.to_thread(work)
-    except LineConfigError as exc:
-        context = await asyncio.to_thread(_lines_context, request, user)
-        return render(
-            request,
-            "settings/lines.html",
-            user,
-            status_code=422,
-            form=form,
-            error=str(exc),
-            **context,
-        )
-    message = "Line added."
-    driver = form.get("driver", "")
-    if driver in app.lines.loaded:
-        await app.lines.start_line(line_id)
-        message += " It is running."
-    else:
-        message += f" It starts when the {driver} extension is loaded."
-    flash(request, message)
-    return _see_other("/settings/lines")
-
-
-@router.post("/lines/{line_id}")
-async def change_line(request: Request, line_id: int, user: User_) -> Response:
-    form = await _form(request)
-    action = form.get("action", "")
-    app = offhook_of(request)
-
-    def work() -> str:
-        with app.store.session() as session:
-            line = session.get(Line, line_id)
-            if line is None or (not user.is_admin and line.user_id != user.id):
-                raise HTTPException(404, "There is no such line.")
-            if action in ("enable", "disable", "delete", "options") and not user.is_admin:
-                raise HTTPException(403, "Only an administrator may change lines.")
-            if action == "enable":
-                line.enabled = True
-            elif action == "disable":
-                line.enabled = False
-            elif action == "delete":
-                session.delete(line)
-            elif action == "options":
-                try:
-                    options = json.loads(form.get("options") or "{}")
-                except json.JSONDecodeError as exc:
-                    raise LineConfigError(f"the options are not valid JSON: {exc.msg}") from exc
-                merged = {**line.options, **options}
-                line.options = validate_options(line.driver, merged)
-            return line.driver
-
-    try:
-        driver = await asyncio.to_thread(work)
-        await app.lines.stop_line(line_id)
-        if action in ("enable", "options", "restart") and driver in app.lines.loaded:
-            await app.lines.start_line(line_id)
-        flash(
-            request,
-            {"delete": "Line deleted.", "disable": "Line disabled."}.get(action, "Line restarted."),
-        )
-    except (LineConfigError, LineError) as exc:
-        flash(request, str(exc), "error")
-    return _see_other("/settings/lines")
 
 
 # --- Users -------------------------------------------------------------------------------------

@@ -444,24 +444,8 @@
     if (await act("POST", "/api/dial", { number })) input.value = "";
   });
 
-  // --- demo: simulate a call --------------------------------------------------------------------
-  const simulate = document.querySelector(".demo-strip");
-  async function setupSimulator() {
-    if (!simulate) return;
-    const callers = await act("GET", "/api/simulator/callers");
-    if (!callers) return;
-    const select = simulate.querySelector('select[name="number"]');
-    select.replaceChildren(...callers.map((c) => el("option", { value: c.number, text: c.label })));
-    simulate.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const form = new FormData(simulate);
-      await act("POST", "/api/simulator/calls", { number: form.get("number"), outcome: form.get("outcome") });
-    });
-  }
-
   (async () => {
     geometry = await act("GET", "/api/preferences/journal-panel");
     connect();
-    setupSimulator();
   })();
 })();

@@ -1,4 +1,7 @@
-"""Driving the simulated line over HTTP: the demo's "Simulate call" and scripted tests."""
+"""The simulated phone system's HTTP API: the demo's "Simulate call" and scripted tests.
+
+Under /api/drivers/simulator/, documented at /api/docs with the rest of the API.
+"""
 
 from __future__ import annotations
 
@@ -12,19 +15,22 @@ from sqlalchemy.orm import joinedload
 
 from offhook.calls.events import EndReason, HangupSide
 from offhook.directory.names import display_name
-from offhook.drivers.simulator import Outcome, SimulatorDriver
+from offhook.drivers.simulator.driver import Outcome, SimulatorDriver
 from offhook.store.models import Address, Channel, Line
 from offhook.web.context import offhook_of
 from offhook.web.security import CurrentUser, User_, csrf_protect
 
 router = APIRouter(
-    prefix="/api/simulator", dependencies=[Depends(csrf_protect)], tags=["simulator"]
+    prefix="/api/drivers/simulator",
+    dependencies=[Depends(csrf_protect)],
+    tags=["simulated phone system"],
 )
 
 
 def _simulator(
     request: Request, user: CurrentUser, line_id: int | None
 ) -> tuple[int, SimulatorDriver]:
+    """The user's simulated line (an admin may name anybody's) and its phone system's driver."""
     lines = offhook_of(request).lines
     with offhook_of(request).store.session() as session:
         query = select(Line).where(Line.driver == SimulatorDriver.name).order_by(Line.id)
@@ -38,31 +44,49 @@ def _simulator(
             404, "You have no simulated line. An admin can add one in Settings > Lines."
         )
     for line in candidates:
-        runner = lines.running.get(line.id)
+        runner = lines.runner_of_line(line.id)
         if runner is not None and isinstance(runner.driver, SimulatorDriver):
             return line.id, runner.driver
     raise HTTPException(
         409,
-        "Your simulated line is not running: the Simulated line extension is not loaded. Load it "
+        "Your simulated line is not running: the Simulated phone system is not loaded. Load it "
         "or turn on Auto Load in Settings > Interfaces > Extensions.",
     )
 
 
 class SimulatedCall(BaseModel):
-    number: str = Field(max_length=300)
-    name: str = Field("", max_length=300)
+    number: str = Field(max_length=300, description="The caller's number")
+    name: str = Field("", max_length=300, description="The caller's name, as the network says")
     outcome: Outcome = "ringing"
     ring_seconds: float = Field(4.0, ge=0, le=600)
     talk_seconds: float = Field(60.0, ge=0, le=86400)
-    line_id: int | None = None
+    line_id: int | None = Field(None, description="Your line (default: your simulated line)")
+    to: str | None = Field(
+        None,
+        max_length=40,
+        description="An extension or ring group of the line's phone system to ring instead "
+        "of the line alone",
+    )
+
+
+class CallPlaced(BaseModel):
+    line_id: int
+    call_ref: str
+    line_ids: list[int] = Field(description="Every line the call rings on")
 
 
 @router.post("/calls")
-async def simulate_call(request: Request, body: SimulatedCall, user: User_) -> dict[str, Any]:
-    """An incoming call on your simulated line, played out as `outcome` says."""
+async def simulate_call(request: Request, body: SimulatedCall, user: User_) -> CallPlaced:
+    """An incoming call on your simulated line (or on an extension or ring group of its phone
+    system), played out as `outcome` says."""
     line_id, driver = await asyncio.to_thread(_simulator, request, user, body.line_id)
-    ref = driver.play(body.number, body.name, body.outcome, body.ring_seconds, body.talk_seconds)
-    return {"line_id": line_id, "call_ref": ref}
+    targets = driver.lines_for(body.to) if body.to else [line_id]
+    if not targets:
+        raise HTTPException(404, f"{body.to} is no extension or ring group of this phone system.")
+    ref = driver.play(
+        body.number, body.name, body.outcome, body.ring_seconds, body.talk_seconds, targets
+    )
+    return CallPlaced(line_id=line_id, call_ref=ref, line_ids=targets)
 
 
 class FarEnd(BaseModel):
@@ -99,8 +123,10 @@ async def simulated_calls(request: Request, line_id: int, user: User_) -> list[d
             "direction": c.direction.value,
             "state": c.state.value,
             "number": c.number,
+            "line_ids": sorted(c.legs),
         }
         for c in driver.calls.values()
+        if line_id in c.legs
     ]
 
 
