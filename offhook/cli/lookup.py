@@ -7,11 +7,12 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+from offhook.cli.common import open_store, out
+from offhook.directory.lookup import lookup as find
+from offhook.numbers import NumberKind, parse_incoming
+from offhook.settings.telephony import TelephonySettings, numbering_plan
 
 MATCH_LABELS = {
     "exact": "exact",
@@ -27,11 +28,6 @@ def lookup(
     ] = False,
 ) -> None:
     """Find the addresses (or colleagues) a phone number belongs to, best match first."""
-    from offhook.cli import open_store
-    from offhook.directory.lookup import lookup as find
-    from offhook.numbers import NumberKind, parse_incoming
-    from offhook.settings.telephony import TelephonySettings, numbering_plan
-
     store = open_store()
     try:
         with store.session() as session:
