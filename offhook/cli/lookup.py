@@ -10,9 +10,9 @@ import typer
 from rich.table import Table
 
 from offhook.cli.common import open_store, out
-from offhook.directory.lookup import lookup as find
-from offhook.numbers import NumberKind, parse_incoming
-from offhook.settings.telephony import TelephonySettings, numbering_plan
+from offhook.directory.lookup import find_caller
+from offhook.numbers import NumberKind
+from offhook.settings.telephony import TelephonySettings
 
 MATCH_LABELS = {
     "exact": "exact",
@@ -32,8 +32,7 @@ def lookup(
     try:
         with store.session() as session:
             settings = TelephonySettings.load(session)
-            parsed = parse_incoming(number, numbering_plan(settings))
-            matches = find(session, parsed, settings.country)
+            parsed, matches = find_caller(session, number, settings)
     finally:
         store.dispose()
     if as_json:
