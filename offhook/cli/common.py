@@ -3,7 +3,10 @@ and the store."""
 
 from __future__ import annotations
 
+import json
 import logging
+import sys
+from collections.abc import Iterable, Mapping
 from typing import Any, NoReturn
 
 import typer
@@ -44,6 +47,12 @@ def setup_logging(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
     )
+
+
+def print_json_lines(rows: Iterable[Mapping[str, Any]]) -> None:
+    """One JSON object per line, for scripts (`--json`)."""
+    for row in rows:
+        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def count(amount: int, one: str, many: str) -> str:

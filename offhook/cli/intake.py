@@ -72,6 +72,9 @@ import_app = typer.Typer(
     no_args_is_help=True,
 )
 SHOWN_PROBLEMS = 30
+# The options both imports take.
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Check everything, import nothing.")]
+ProblemsFile = Annotated[Path | None, typer.Option(help="Write every problem to this CSV file.")]
 
 
 @import_app.command("csv")
@@ -92,12 +95,8 @@ def import_csv(
     encoding: Annotated[
         str | None, typer.Option(help="The encoding (default: found out), e.g. cp1252.")
     ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check everything, import nothing.")
-    ] = False,
-    report: Annotated[
-        Path | None, typer.Option(help="Write every problem to this CSV file.")
-    ] = None,
+    dry_run: DryRun = False,
+    report: ProblemsFile = None,
 ) -> None:
     """Import addresses from a CSV file (Excel, Outlook, Google Contacts …).
 
@@ -126,12 +125,8 @@ def import_vcard(
     file: Annotated[
         Path, typer.Argument(help="The vCard file (.vcf).", exists=True, dir_okay=False)
     ],
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check everything, import nothing.")
-    ] = False,
-    report: Annotated[
-        Path | None, typer.Option(help="Write every problem to this CSV file.")
-    ] = None,
+    dry_run: DryRun = False,
+    report: ProblemsFile = None,
 ) -> None:
     """Import addresses from a vCard file (vCard 2.1, 3.0 or 4.0; many cards in one file).
 

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from offhook.cli.common import fail, open_store, out
+from offhook.cli.common import fail, open_store, out, print_json_lines
 from offhook.drivers.registry import available_drivers
 from offhook.lines.admin import LineConfigError, add_line, install_extension, public_options
 from offhook.settings.users import find_user
@@ -92,8 +92,7 @@ def lines_list(
             for line in session.scalars(select(Line).order_by(Line.id))
         ]
     if as_json:
-        for row in rows:
-            print(json.dumps(row, ensure_ascii=False))
+        print_json_lines(rows)
         return
     table = Table("Id", "User", "Driver", "Address", "Label", "Enabled")
     for row in rows:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from offhook.cli.common import open_store, out
+from offhook.cli.common import open_store, out, print_json_lines
 from offhook.directory.lookup import find_caller
 from offhook.numbers import NumberKind
 from offhook.settings.telephony import TelephonySettings
@@ -36,8 +34,7 @@ def lookup(
     finally:
         store.dispose()
     if as_json:
-        for match in matches:
-            sys.stdout.write(json.dumps(match.to_json(), ensure_ascii=False) + "\n")
+        print_json_lines(match.to_json() for match in matches)
         return
     if parsed.kind is NumberKind.WITHHELD:
         out.print("The number is withheld: there is nothing to look up.")

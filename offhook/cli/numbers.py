@@ -18,7 +18,6 @@ apply, and a note on stderr says so: parsing needs no server and no database.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,7 +26,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from offhook.cli.common import err, fail, open_store, out
+from offhook.cli.common import err, fail, open_store, out, print_json_lines
 from offhook.directory.normalization import NormalizationBusy, normalize_numbers, write_report
 from offhook.directory.normalization import Progress as Run
 from offhook.numbers import (
@@ -196,8 +195,7 @@ def parse_command(
         number, read_as = read(text, plan, how)
         rows.append(number_json(number, plan, read_as))
     if as_json:
-        for row in rows:
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        print_json_lines(rows)
         return
     table = Table("Input", "Kind", "E.164", "Shown as", "Dialled as", "Note")
     for row in rows:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from offhook.cli.common import fail, open_store, out
+from offhook.cli.common import fail, open_store, out, print_json_lines
 from offhook.settings.users import AuthError, add_user
 from offhook.store.models import User
 
@@ -65,8 +64,7 @@ def users_list(
             for u in users
         ]
     if as_json:
-        for row in rows:
-            print(json.dumps(row, ensure_ascii=False))
+        print_json_lines(rows)
         return
     table = Table("Login", "Name", "Role", "Extension", "Active")
     for row in rows:
