@@ -27,8 +27,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from offhook.cli.common import err, fail, open_store, out, print_json_lines
-from offhook.directory.normalization import NormalizationBusy, normalize_numbers, write_report
+from offhook.directory.normalization import NormalizationBusy, normalize_numbers
 from offhook.directory.normalization import Progress as Run
+from offhook.directory.normalization.report import write_report
 from offhook.numbers import (
     NumberingPlan,
     NumberKind,

@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from offhook.directory.normalization import Progress, last_run, problems, stale_numbers_exist
-from offhook.directory.normalization.report import PAGE_SIZE
+from offhook.directory.normalization import Progress, last_run, stale_numbers_exist
+from offhook.directory.normalization.report import PAGE_SIZE, problems
 from offhook.web.context import offhook_of
 from offhook.web.security import Admin, csrf_protect
 from offhook.web.templating import flash, render
