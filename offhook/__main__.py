@@ -1,5 +1,5 @@
 """`python -m offhook` is the `offhook` command."""
 
-from offhook.cli import main
+from offhook.cli.main import main
 
 main()

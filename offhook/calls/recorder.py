@@ -12,9 +12,8 @@ from sqlalchemy.orm import Session
 
 from offhook.calls.events import CallEvent, CallState, Direction, EndReason, HangupSide
 from offhook.calls.machine import CallFacts, apply, begin
-from offhook.directory.lookup import lookup
-from offhook.numbers import parse_incoming
-from offhook.settings.telephony import SettingsCache, numbering_plan
+from offhook.directory.lookup import find_caller, read_incoming
+from offhook.settings.telephony import SettingsCache
 from offhook.store.models import Call, CallEventRecord, Line
 from offhook.store.types import utcnow
 
@@ -73,12 +72,12 @@ def _store_facts(call: Call, facts: CallFacts) -> None:
 def identify(session: Session, call: Call) -> None:
     """Normalize the remote number and find who it belongs to (unless the user chose)."""
     settings = SettingsCache.get(session)
-    parsed = parse_incoming(call.remote_number, numbering_plan(settings))
-    call.remote_e164 = parsed.e164
-    call.remote_kind = parsed.kind.value
     if call.address_chosen:
+        parsed = read_incoming(call.remote_number, settings)
+        call.remote_e164, call.remote_kind = parsed.e164, parsed.kind.value
         return
-    matches = lookup(session, parsed, settings.country)
+    parsed, matches = find_caller(session, call.remote_number, settings)
+    call.remote_e164, call.remote_kind = parsed.e164, parsed.kind.value
     call.match_count = len(matches)
     best = matches[0] if matches else None
     call.address_id = best.address_id if best else None

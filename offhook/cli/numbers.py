@@ -18,16 +18,18 @@ apply, and a note on stderr says so: parsing needs no server and no database.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from offhook.cli.common import err, fail, open_store, out, print_json_lines
+from offhook.directory.normalization import NormalizationBusy, normalize_numbers
+from offhook.directory.normalization import Progress as Run
+from offhook.directory.normalization.report import write_report
 from offhook.numbers import (
     NumberingPlan,
     NumberKind,
@@ -37,23 +39,20 @@ from offhook.numbers import (
     parse,
     parse_incoming,
 )
+from offhook.settings.config import Config
+from offhook.settings.telephony import TelephonySettings
+from offhook.store import Store
 
 numbers_app = typer.Typer(
     help="Phone numbers: how offhook reads them, and normalizing the stored ones.",
     no_args_is_help=True,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DEFAULT_REPORT = Path("offhook-numbers-not-normalized.csv")
 
 
 def stored_settings() -> tuple[dict[str, Any], str | None]:
     """The numbering fields of Settings › Telephony, or the defaults and why."""
-    from offhook.settings.config import Config
-    from offhook.settings.telephony import TelephonySettings
-    from offhook.store import Store
-
     defaults = TelephonySettings().model_dump()
     try:
         url = Config().resolved_database_url()
@@ -173,12 +172,12 @@ def parse_command(
 ) -> None:
     """Show how offhook reads phone numbers: E.164, kind, display and dial string."""
     if incoming and entered:
-        _fail("choose --incoming or --entered, not both")
+        fail("choose --incoming or --entered, not both")
     texts = list(numbers or [])
     if not texts and not sys.stdin.isatty():
         texts = [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
     if not texts:
-        _fail("give at least one number, e.g. offhook numbers parse '044 668 18 12'")
+        fail("give at least one number, e.g. offhook numbers parse '044 668 18 12'")
     try:
         plan = numbering_plan_for(
             country=country,
@@ -188,7 +187,7 @@ def parse_command(
             internal_max_length=internal_max_length,
         )
     except ValueError as exc:
-        _fail(str(exc), code=2)
+        fail(str(exc), code=2)
     how = (
         "incoming" if incoming or incoming_with_outside_line else ("entered" if entered else "auto")
     )
@@ -197,8 +196,7 @@ def parse_command(
         number, read_as = read(text, plan, how)
         rows.append(number_json(number, plan, read_as))
     if as_json:
-        for row in rows:
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        print_json_lines(rows)
         return
     table = Table("Input", "Kind", "E.164", "Shown as", "Dialled as", "Note")
     for row in rows:
@@ -250,10 +248,6 @@ def normalize_command(
     Only numbers normalized with other telephony settings (or never) are looked at, so running
     it again is cheap, and a run that was interrupted continues where it stopped.
     """
-    from offhook.cli import open_store
-    from offhook.directory.normalization import NormalizationBusy, normalize_numbers, write_report
-    from offhook.directory.normalization import Progress as Run
-
     store = open_store()
     columns = (
         TextColumn("Normalizing"),
@@ -273,7 +267,7 @@ def normalize_command(
                 store, everything=everything, workers=workers, on_progress=advance
             )
         except NormalizationBusy as exc:
-            _fail(str(exc))
+            fail(str(exc))
         except KeyboardInterrupt:
             err.print("Stopped. The numbers done so far are kept: run it again to continue.")
             raise typer.Exit(130) from None
@@ -290,8 +284,3 @@ def normalize_command(
     else:
         out.print("Every stored number could be normalized.")
     store.dispose()
-
-
-def _fail(message: str, code: int = 1) -> Any:
-    err.print(f"[bold red]Error:[/] {message}")
-    raise typer.Exit(code)

@@ -16,6 +16,7 @@ from offhook.crm.calls import with_details
 from offhook.crm.forms import Form
 from offhook.crm.paging import PAGE_SIZE
 from offhook.crm.queries import LIKE_ESCAPE, escape_like
+from offhook.directory.lookup import read_incoming
 from offhook.directory.names import (
     ADDRESS_KINDS,
     CHANNEL_KINDS,
@@ -26,7 +27,7 @@ from offhook.directory.names import (
     normalize_address,
 )
 from offhook.journal import entries as journal
-from offhook.numbers import NumberKind, parse, parse_incoming
+from offhook.numbers import NumberKind, parse
 from offhook.settings.telephony import TelephonySettings, numbering_plan
 from offhook.store.models import (
     Activity,
@@ -497,7 +498,7 @@ def link_call(
     call = journal.user_call(session, user_id, call_id)
     if call is None:
         return False
-    parsed = parse_incoming(call.remote_number, numbering_plan(settings))
+    parsed = read_incoming(call.remote_number, settings)
     channel = next((c for c in address.channels if parsed.e164 and c.e164 == parsed.e164), None)
     call.address_id = address.id
     call.channel_id = channel.id if channel else None

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import HTTPException
 from sqlalchemy.orm import Session
 
 from offhook.crm.calls import entry_of, subject, summary
@@ -20,6 +19,10 @@ from offhook.store.models import Address, Call, Project
 DAY = "%d.%m.%Y"
 CLOCK = "%H:%M"
 TEXT_MAX = 20_000
+
+
+class CallNotFound(LookupError):
+    """The call does not exist or is not in the user's journal; interfaces answer "not found"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,12 +44,12 @@ class FromCall:
 def from_call(
     session: Session, user_id: int, call_id: int | None, settings: TelephonySettings
 ) -> FromCall | None:
-    """The user's call `call_id` (None without one); a 404 for anybody else's call."""
+    """The user's call `call_id` (None without one); `CallNotFound` for anybody else's call."""
     if call_id is None:
         return None
     call = journal.user_call(session, user_id, call_id)
     if call is None:
-        raise HTTPException(404, "There is no such call in your journal.")
+        raise CallNotFound("There is no such call in your journal.")
     return FromCall(call, entry_of(session, call, settings))
 
 

@@ -46,8 +46,9 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from offhook.directory.names import display_name, full_address
-from offhook.numbers import NumberKind, ParsedNumber, block_prefixes
+from offhook.numbers import NumberKind, ParsedNumber, block_prefixes, parse_incoming
 from offhook.numbers.blocks import MAX_DROPPED_DIGITS
+from offhook.settings.telephony import TelephonySettings, numbering_plan
 from offhook.store.models import Address, Call, Channel, User
 
 MatchKind = Literal["exact", "switchboard", "internal"]
@@ -227,6 +228,24 @@ COLLEAGUES = (
     .order_by(User.name, User.id)
     .limit(MAX_MATCHES)
 )
+
+
+class Caller(NamedTuple):
+    """A caller's number as offhook reads it, and whom it belongs to, best match first."""
+
+    number: ParsedNumber
+    matches: list[Match]
+
+
+def read_incoming(raw_number: str, settings: TelephonySettings) -> ParsedNumber:
+    """A number as the phone system delivers it, read with Settings › Telephony."""
+    return parse_incoming(raw_number, numbering_plan(settings))
+
+
+def find_caller(session: Session, raw_number: str, settings: TelephonySettings) -> Caller:
+    """Who a number from the phone system belongs to: what the journal and the lookups show."""
+    number = read_incoming(raw_number, settings)
+    return Caller(number, lookup(session, number, settings.country))
 
 
 def lookup(session: Session, number: ParsedNumber, home_country: str = "") -> list[Match]:

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import pycountry
 
+from offhook.directory.normalization.values import normalized
 from offhook.numbers import NumberingPlan
 from offhook.store.models import Address, Channel
 
@@ -78,9 +79,6 @@ def normalize_channel(
     The rule is the bulk job's (`offhook.directory.normalization.normalized`): a foreign
     client's number written the local way there ("089 3816 230" in Munich) is read in that country.
     """
-    # Imported here: the normalize package builds on this module (names, report links).
-    from offhook.directory.normalization.values import normalized
-
     values = normalized(
         channel.kind, channel.value, plan, address_country(address or channel.address)
     )

@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from offhook import __version__
 from offhook.app import Offhook
+from offhook.crm.work import CallNotFound
 from offhook.web.api import journal
 from offhook.web.api import lookup as api
 from offhook.web.drivers import add_driver_parts
@@ -144,6 +145,10 @@ def create_app(offhook: Offhook) -> FastAPI:
             title=titles.get(exc.status_code, "Something went wrong"),
             detail=exc.detail,
         )
+
+    @app.exception_handler(CallNotFound)
+    async def call_not_found(request: Request, exc: CallNotFound) -> Response:
+        return await http_error(request, HTTPException(404, str(exc)))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:

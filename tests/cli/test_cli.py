@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from offhook.app import Offhook
-from offhook.cli import app
+from offhook.cli.lines import _option_value
+from offhook.cli.main import app
 from offhook.settings.config import Config
 from offhook.store import Store
 from tests.livesite import live_server
@@ -191,8 +192,6 @@ def test_simulate_call_against_a_running_server(
 
 
 def test_option_values_are_json_only_where_meant_as_json() -> None:
-    from offhook.cli import _option_value
-
     assert _option_value("4444") == 4444
     assert _option_value("1234567e0") == "1234567e0"
     assert _option_value("007") == "007"

@@ -11,14 +11,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from offhook.cli.data import demo_data
-from offhook.cli.directory import lookup
+from offhook.cli.intake import demo_data
+from offhook.cli.lookup import lookup
 from offhook.cli.numbers import numbers_app
 from offhook.directory.normalization.job import _exclusive
 from offhook.store import Store
 from tests import factories
 
-# Registered as the offhook command registers them (see offhook/cli/__init__.py).
+# Registered as the offhook command registers them (see offhook/cli/main.py).
 cli = typer.Typer()
 cli.add_typer(numbers_app, name="numbers")
 cli.command("lookup")(lookup)

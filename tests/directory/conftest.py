@@ -9,9 +9,8 @@ from typing import Any
 from sqlalchemy import event
 
 from offhook.directory import lookup as directory
-from offhook.directory.lookup import Match, lookup
-from offhook.numbers import parse_incoming
-from offhook.settings.telephony import TelephonySettings, numbering_plan
+from offhook.directory.lookup import Match, find_caller
+from offhook.settings.telephony import TelephonySettings
 from offhook.store import Store
 
 
@@ -19,8 +18,7 @@ def find(store: Store, number: str) -> list[Match]:
     """Look a caller up the way the server does: parsed as delivered, in one session."""
     with store.session() as session:
         settings = TelephonySettings.load(session)
-        parsed = parse_incoming(number, numbering_plan(settings))
-        return lookup(session, parsed, settings.country)
+        return find_caller(session, number, settings).matches
 
 
 @contextmanager

@@ -494,7 +494,14 @@ def test_activities_are_private_to_their_user(world: World) -> None:
         session.flush()
         activity_id = mine.id
     csrf = log_in(world.client, "ben")
-    assert world.client.get("/activities/new", params={"call": anna_call}).status_code == 404
+    not_mine = world.client.get("/activities/new", params={"call": anna_call})
+    assert not_mine.status_code == 404
+    assert not_mine.json() == {"detail": "There is no such call in your journal."}
+    page = world.client.get(
+        "/activities/new", params={"call": anna_call}, headers={"accept": "text/html"}
+    )
+    assert page.status_code == 404
+    assert "There is no such call in your journal." in page.text
     assert (
         post(
             world.client,

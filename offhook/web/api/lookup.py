@@ -9,9 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy import or_, select
 
 from offhook.crm.choices import projects_for
-from offhook.directory.lookup import lookup
-from offhook.numbers import parse_incoming
-from offhook.settings.telephony import SettingsCache, numbering_plan
+from offhook.directory.lookup import find_caller
+from offhook.settings.telephony import SettingsCache
 from offhook.store.models import Address
 from offhook.web.context import offhook_of
 from offhook.web.security import User_, csrf_protect
@@ -28,8 +27,7 @@ async def api_lookup(
     def work() -> list[dict[str, Any]]:
         with offhook_of(request).store.session() as session:
             settings = SettingsCache.get(session)
-            parsed = parse_incoming(number, numbering_plan(settings))
-            return [m.to_json() for m in lookup(session, parsed, settings.country)]
+            return [m.to_json() for m in find_caller(session, number, settings).matches]
 
     return await asyncio.to_thread(work)
 

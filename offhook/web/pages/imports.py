@@ -199,36 +199,10 @@ async def run_import(request: Request, token: str, user: Admin) -> Response:
     if isinstance(book, CsvFile):
         mapping = [values.get(f"column_{i}", "") for i in range(len(book.headers))]
         mapping = [name if name in FIELDS else "" for name in mapping]
-        if not any(mapping):
+        problem = _mapping_problem(mapping)
+        if problem is not None:
             return _preview_page(
-                request,
-                user,
-                token,
-                meta,
-                book,
-                delimiter,
-                encoding,
-                mapping,
-                error="Choose at least one column to import.",
-            )
-        repeated = [
-            name
-            for name in set(mapping)
-            if name
-            and mapping.count(name) > 1
-            and name not in ("phone", "mobile", "fax", "email", "notes")
-        ]
-        if repeated:
-            return _preview_page(
-                request,
-                user,
-                token,
-                meta,
-                book,
-                delimiter,
-                encoding,
-                mapping,
-                error=f"Only one column can be imported as {FIELDS[repeated[0]]}.",
+                request, user, token, meta, book, delimiter, encoding, mapping, error=problem
             )
     store = offhook_of(request).store
 
@@ -254,3 +228,19 @@ async def run_import(request: Request, token: str, user: Admin) -> Response:
         delimiter=delimiter,
         encoding=encoding,
     )
+
+
+def _mapping_problem(mapping: list[str]) -> str | None:
+    """Why the columns as chosen cannot be imported; None if they can."""
+    if not any(mapping):
+        return "Choose at least one column to import."
+    repeated = [
+        name
+        for name in set(mapping)
+        if name
+        and mapping.count(name) > 1
+        and name not in ("phone", "mobile", "fax", "email", "notes")
+    ]
+    if repeated:
+        return f"Only one column can be imported as {FIELDS[repeated[0]]}."
+    return None

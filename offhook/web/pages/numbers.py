@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from offhook.directory.normalization import Progress, last_run, problems, stale_numbers_exist
-from offhook.directory.normalization.report import PAGE_SIZE
+from offhook.directory.normalization import Progress, last_run, stale_numbers_exist
+from offhook.directory.normalization.report import PAGE_SIZE, problems
 from offhook.web.context import offhook_of
 from offhook.web.security import Admin, csrf_protect
 from offhook.web.templating import flash, render
@@ -19,8 +18,6 @@ from offhook.web.templating import flash, render
 router = APIRouter(
     prefix="/settings/numbers", dependencies=[Depends(csrf_protect)], include_in_schema=False
 )
-# Served from here, not inline: the pages' Content-Security-Policy allows scripts from 'self' only.
-PROGRESS_SCRIPT = (Path(__file__).parents[1] / "templates" / "numbers" / "progress.js").read_text()
 
 
 def _state(request: Request) -> tuple[Progress | None, bool]:
@@ -91,15 +88,6 @@ async def progress(request: Request, user: Admin) -> dict[str, Any]:
     """The current or newest run, for the page to poll."""
     state = await asyncio.to_thread(_state, request)
     return progress_json(*state)
-
-
-@router.get("/progress.js")
-async def progress_script(user: Admin) -> Response:
-    return Response(
-        PROGRESS_SCRIPT,
-        media_type="text/javascript",
-        headers={"Cache-Control": "no-cache"},
-    )
 
 
 def _time(iso: str | None) -> datetime | None:

@@ -5,14 +5,7 @@
   "use strict";
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
 
-  function toast(text, isError) {
-    const box = document.createElement("div");
-    box.className = "crm-toast" + (isError ? " error" : "");
-    box.setAttribute("role", isError ? "alert" : "status");
-    box.textContent = text;
-    document.body.appendChild(box);
-    setTimeout(() => box.remove(), isError ? 6000 : 3500);
-  }
+  const toast = window.offhookToast;  // toast.js
 
   async function getJSON(url) {
     const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });

@@ -28,14 +28,7 @@
     return data;
   }
 
-  function toast(text, isError) {
-    const box = document.createElement("div");
-    box.className = "toast" + (isError ? " error" : "");
-    box.setAttribute("role", isError ? "alert" : "status");
-    box.textContent = text;
-    document.body.appendChild(box);
-    setTimeout(() => box.remove(), 4000);
-  }
+  const toast = window.offhookToast;  // toast.js
 
   async function act(method, url, body) {
     try { return await api(method, url, body); } catch (error) { toast(error.message, true); return null; }

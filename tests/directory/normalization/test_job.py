@@ -14,12 +14,9 @@ from offhook.directory.normalization import (
     NormalizationBusy,
     Normalized,
     Progress,
-    all_problems,
     last_run,
     normalize_numbers,
-    problems,
     stale_numbers_exist,
-    write_report,
 )
 from offhook.directory.normalization.job import (
     _advisory_lock,
@@ -28,6 +25,7 @@ from offhook.directory.normalization.job import (
     _lock_file,
     _write,
 )
+from offhook.directory.normalization.report import all_problems, problems, write_report
 from offhook.intake.synthetic import create_synthetic_crm
 from offhook.settings.telephony import TelephonySettings
 from offhook.store import Store

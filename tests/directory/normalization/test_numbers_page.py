@@ -63,7 +63,7 @@ def test_the_report_links_to_the_addresses(serve: Callable[[], TestClient], stor
     assert f'href="/addresses/{anna.id}"' in page.text
     assert "12345" in page.text and "too short" in page.text
     assert "Up to date" in page.text
-    script = client.get("/settings/numbers/progress.js")
+    script = client.get("/static/numbers-progress.js")
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
 
 

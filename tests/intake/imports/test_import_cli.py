@@ -10,7 +10,7 @@ import typer
 from sqlalchemy import func, select
 from typer.testing import CliRunner, Result
 
-from offhook.cli.data import import_app
+from offhook.cli.intake import import_app
 from offhook.store import Store
 from offhook.store.models import Address
 

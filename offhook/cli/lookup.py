@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+from offhook.cli.common import open_store, out, print_json_lines
+from offhook.directory.lookup import find_caller
+from offhook.numbers import NumberKind
+from offhook.settings.telephony import TelephonySettings
 
 MATCH_LABELS = {
     "exact": "exact",
@@ -27,22 +26,15 @@ def lookup(
     ] = False,
 ) -> None:
     """Find the addresses (or colleagues) a phone number belongs to, best match first."""
-    from offhook.cli import open_store
-    from offhook.directory.lookup import lookup as find
-    from offhook.numbers import NumberKind, parse_incoming
-    from offhook.settings.telephony import TelephonySettings, numbering_plan
-
     store = open_store()
     try:
         with store.session() as session:
             settings = TelephonySettings.load(session)
-            parsed = parse_incoming(number, numbering_plan(settings))
-            matches = find(session, parsed, settings.country)
+            parsed, matches = find_caller(session, number, settings)
     finally:
         store.dispose()
     if as_json:
-        for match in matches:
-            sys.stdout.write(json.dumps(match.to_json(), ensure_ascii=False) + "\n")
+        print_json_lines(match.to_json() for match in matches)
         return
     if parsed.kind is NumberKind.WITHHELD:
         out.print("The number is withheld: there is nothing to look up.")

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import csv
+import time
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+from offhook.cli.common import count, err, fail, open_store, out
+from offhook.intake.imports import (
+    FIELDS,
+    ImportFileError,
+    csv_records,
+    import_addresses,
+    open_csv,
+    open_vcard,
+    parse_mapping,
+    suggest_mapping,
+    vcard_records,
+)
+from offhook.intake.synthetic import create_synthetic_crm
 
 
 def demo_data(
@@ -30,11 +42,6 @@ def demo_data(
     For benchmarks and load tests: it adds to the database in OFFHOOK_DATABASE_URL, fast
     (a million addresses take minutes). Everything is made up.
     """
-    import time
-
-    from offhook.cli import open_store
-    from offhook.intake.synthetic import create_synthetic_crm
-
     store = open_store()
     started = time.monotonic()
     columns = (
@@ -65,6 +72,9 @@ import_app = typer.Typer(
     no_args_is_help=True,
 )
 SHOWN_PROBLEMS = 30
+# The options both imports take.
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Check everything, import nothing.")]
+ProblemsFile = Annotated[Path | None, typer.Option(help="Write every problem to this CSV file.")]
 
 
 @import_app.command("csv")
@@ -85,12 +95,8 @@ def import_csv(
     encoding: Annotated[
         str | None, typer.Option(help="The encoding (default: found out), e.g. cp1252.")
     ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check everything, import nothing.")
-    ] = False,
-    report: Annotated[
-        Path | None, typer.Option(help="Write every problem to this CSV file.")
-    ] = None,
+    dry_run: DryRun = False,
+    report: ProblemsFile = None,
 ) -> None:
     """Import addresses from a CSV file (Excel, Outlook, Google Contacts …).
 
@@ -98,20 +104,11 @@ def import_csv(
     imported is reported with its number, the others are imported. Running the same import
     again adds nothing twice: addresses already there are reported as duplicates.
     """
-    from offhook.intake.imports import (
-        FIELDS,
-        ImportFileError,
-        csv_records,
-        open_csv,
-        parse_mapping,
-        suggest_mapping,
-    )
-
     try:
         book = open_csv(file.read_bytes(), delimiter=_delimiter(delimiter), encoding=encoding)
         columns = parse_mapping(mapping, book.headers) if mapping else suggest_mapping(book.headers)
     except (ImportFileError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     out.print(f"{file.name}: {book.encoding}, columns separated by {book.delimiter_name}.")
     table = Table("Column", "Imported as", "First row")
     first = (book.preview(1) or [[""] * len(book.headers)])[0]
@@ -119,7 +116,7 @@ def import_csv(
         table.add_row(header, FIELDS[name] if name else "[dim](not imported)[/]", value)
     out.print(table)
     if not any(columns):
-        _fail("no column is imported: name them with --map, e.g. --map 'Name=last_name'")
+        fail("no column is imported: name them with --map, e.g. --map 'Name=last_name'")
     _run_import(csv_records(book, columns), dry_run, report)
 
 
@@ -128,32 +125,23 @@ def import_vcard(
     file: Annotated[
         Path, typer.Argument(help="The vCard file (.vcf).", exists=True, dir_okay=False)
     ],
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Check everything, import nothing.")
-    ] = False,
-    report: Annotated[
-        Path | None, typer.Option(help="Write every problem to this CSV file.")
-    ] = None,
+    dry_run: DryRun = False,
+    report: ProblemsFile = None,
 ) -> None:
     """Import addresses from a vCard file (vCard 2.1, 3.0 or 4.0; many cards in one file).
 
     People with an organization become contact persons of that company. Running the same
     import again adds nothing twice.
     """
-    from offhook.intake.imports import ImportFileError, open_vcard, vcard_records
-
     try:
         book = open_vcard(file.read_bytes())
     except ImportFileError as exc:
-        _fail(str(exc))
-    out.print(f"{file.name}: {_count(book.cards, 'card', 'cards')}, {book.encoding}.")
+        fail(str(exc))
+    out.print(f"{file.name}: {count(book.cards, 'card', 'cards')}, {book.encoding}.")
     _run_import(vcard_records(book.text), dry_run, report)
 
 
 def _run_import(items: Any, dry_run: bool, report_path: Path | None) -> None:
-    from offhook.cli import open_store
-    from offhook.intake.imports import import_addresses
-
     store = open_store()
     with Progress(
         TextColumn("Importing"), TextColumn("{task.completed:,} rows"), console=err
@@ -163,8 +151,8 @@ def _run_import(items: Any, dry_run: bool, report_path: Path | None) -> None:
             store, items, dry_run=dry_run, on_progress=lambda rows: bar.update(task, completed=rows)
         )
     store.dispose()
-    created, rows = f"{report.created:,}", _count(report.rows, "row", "rows")
-    companies = _count(report.companies_created, "company", "companies")
+    created, rows = f"{report.created:,}", count(report.rows, "row", "rows")
+    companies = count(report.companies_created, "company", "companies")
     if dry_run:
         done = f"Would import {created} of {rows} and create {companies}"
     else:
@@ -191,8 +179,6 @@ def _run_import(items: Any, dry_run: bool, report_path: Path | None) -> None:
 
 
 def _write_problems(path: Path, problems: list[Any]) -> None:
-    import csv
-
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(("row", "line", "severity", "reason", "address_id"))
@@ -208,20 +194,11 @@ def _write_problems(path: Path, problems: list[Any]) -> None:
             )
 
 
-def _count(amount: int, one: str, many: str) -> str:
-    return f"{amount:,} {one if amount == 1 else many}"
-
-
 def _delimiter(text: str | None) -> str | None:
     if text is None:
         return None
     named = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
     value = named.get(text.casefold(), text)
     if len(value) != 1:
-        _fail(f"the delimiter must be one character (or tab), not {text!r}")
+        fail(f"the delimiter must be one character (or tab), not {text!r}")
     return value
-
-
-def _fail(message: str) -> NoReturn:
-    err.print(f"[bold red]Error:[/] {message}")
-    raise typer.Exit(1)

@@ -1,0 +1,60 @@
+"""What every command group shares: the consoles, failing with a message, the configuration
+and the store."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from offhook.settings.config import Config
+from offhook.store import Store, StoreError
+
+# Soft-wrapped: a long number, path or message stays on one line when piped or copied.
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]Error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def load_config(**overrides: Any) -> Config:
+    try:
+        return Config(**overrides)
+    except Exception as exc:
+        fail(f"the configuration is not valid: {exc}")
+
+
+def open_store(config: Config | None = None, name: str = "offhook") -> Store:
+    config = config or load_config()
+    store = Store(config.resolved_database_url(name))
+    try:
+        store.migrate()
+    except StoreError as exc:
+        fail(str(exc))
+    return store
+
+
+def setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+
+
+def print_json_lines(rows: Iterable[Mapping[str, Any]]) -> None:
+    """One JSON object per line, for scripts (`--json`)."""
+    for row in rows:
+        sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def count(amount: int, one: str, many: str) -> str:
+    """ "1 row", "2,500 rows"."""
+    return f"{amount:,} {one if amount == 1 else many}"

@@ -1,0 +1,77 @@
+"""`offhook serve` and `offhook demo`: run the server, with or without the demo firm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from offhook.app import Offhook
+from offhook.cli.common import fail, load_config, out, setup_logging
+from offhook.intake.demo import DEMO_PASSWORD, seed_demo
+from offhook.store import Store, StoreError
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+) -> None:
+    """Run the offhook server (database from OFFHOOK_DATABASE_URL, else a SQLite file)."""
+    setup_logging(verbose)
+    config = load_config()
+    offhook = Offhook(config)
+    _run(offhook, host, port)
+
+
+def _run(offhook: Offhook, host: str, port: int) -> None:
+    # Imported here, not at the top: the web app (FastAPI, every page, the templates) doubles
+    # the start-up time of every other command, `offhook --help` included.
+    from offhook.web.server import server_for
+
+    try:
+        offhook.prepare()
+    except StoreError as exc:
+        fail(str(exc))
+    server_for(offhook, host, port).run()
+
+
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    call_every: Annotated[
+        float, typer.Option(help="Seconds between calls that come in by themselves (0: none).")
+    ] = 90.0,
+    fresh: Annotated[bool, typer.Option(help="Start over with new demo data.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+) -> None:
+    """Start offhook with a demo firm, two users and a simulated office PBX."""
+    setup_logging(verbose)
+    config = load_config(demo=True)
+    url = config.resolved_database_url("demo")
+    if fresh and url.startswith("sqlite:///"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.removeprefix("sqlite:///") + suffix).unlink(missing_ok=True)
+    store = Store(url)
+    offhook = Offhook(config, store)
+    try:
+        offhook.prepare()
+    except StoreError as exc:
+        fail(str(exc))
+    token = seed_demo(store, call_every=call_every)
+    token_file = config.data_dir / "demo-token"
+    token_file.parent.mkdir(parents=True, exist_ok=True)
+    token_file.write_text(token + "\n")
+    token_file.chmod(0o600)
+    where = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"  # noqa: S104
+    out.print(
+        f"\n[bold]offhook demo[/] is starting at [link={where}]{where}[/link]\n"
+        f"  log in as [bold]anna[/] (or [bold]ben[/]) with the password [bold]{DEMO_PASSWORD}[/]\n"
+        f"  simulate a call: [cyan]offhook simulate call --from '+41 44 668 18 00'"
+        f"{'' if port == 8000 else f' --url {where}'}[/]"
+        f" (to the team's ring group: [cyan]--to 600[/])\n"
+        f"  data: {store.engine.url.render_as_string(hide_password=True)}\n",
+        highlight=False,
+    )
+    _run(offhook, host, port)

@@ -1,0 +1,13 @@
+// A short message at the top of the page, for the journal and the CRM pages alike. Loaded first
+// (head, deferred), so the scripts after it find `offhookToast`. The text is set as text, never
+// as markup: it may hold a caller's name.
+window.offhookToast = function toast(text, isError) {
+  "use strict";
+  const box = document.createElement("div");
+  box.className = "toast" + (isError ? " error" : "");
+  box.setAttribute("role", isError ? "alert" : "status");
+  box.textContent = text;
+  document.body.appendChild(box);
+  // An error stays longer: it is read, not glanced at.
+  setTimeout(() => box.remove(), isError ? 6000 : 3500);
+};
