@@ -12,10 +12,12 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
+from offhook.calls import labels
 from offhook.crm.paging import Page, fetch_page
 from offhook.crm.queries import LIKE_ESCAPE, escape_like
 from offhook.journal import entries as journal
 from offhook.numbers import NumberKind, parse
+from offhook.settings.clock import duration_text
 from offhook.settings.telephony import TelephonySettings, numbering_plan
 from offhook.store.models import (
     Activity,
@@ -26,29 +28,11 @@ from offhook.store.models import (
     Service,
     User,
 )
-from offhook.web.templating import duration_text
-
-DIRECTIONS = {"incoming": "Incoming", "outgoing": "Outgoing"}
-# What the user filters by; "open" are calls still ringing or going on.
-OUTCOMES = {
-    "answered": "Answered",
-    "missed": "Missed",
-    "cancelled": "Not answered",
-    "busy": "Busy",
-    "rejected": "Rejected",
-    "failed": "Failed",
-    "open": "Ringing or ongoing",
-}
-STATE_LABELS = {"ringing": "Ringing", "dialling": "Dialling", "connected": "Connected"}
-HANGUP_LABELS = {"local": "this line", "remote": "the other side"}
 
 
 def outcome(entry: dict[str, Any]) -> tuple[str, str]:
     """CSS class and label of a call's outcome, from its journal entry."""
-    if entry["state"] != "ended":
-        return ("open", STATE_LABELS.get(entry["state"], entry["state"]))
-    reason = entry["end_reason"] or "answered"
-    return (reason, OUTCOMES.get(reason, reason))
+    return labels.outcome(entry["state"], entry["end_reason"])
 
 
 def caller_name(entry: dict[str, Any]) -> str:
@@ -68,8 +52,8 @@ def number_text(entry: dict[str, Any]) -> str:
 
 def subject(entry: dict[str, Any]) -> str:
     if entry["missed"]:
-        return "Missed call"
-    return "Incoming call" if entry["direction"] == "incoming" else "Outgoing call"
+        return labels.MISSED_CALL
+    return labels.call_label(entry["direction"])
 
 
 def summary(entry: dict[str, Any]) -> str:
@@ -123,7 +107,7 @@ def local_midnight(day: date, settings: TelephonySettings) -> datetime:
 def _outcome_clause(value: str) -> ColumnElement[bool] | None:
     if value == "open":
         return Call.state != "ended"
-    if value in OUTCOMES:
+    if value in labels.END_REASON_LABELS:
         return (Call.state == "ended") & (Call.end_reason == value)
     return None
 
@@ -156,7 +140,7 @@ def history_query(flt: CallFilter, settings: TelephonySettings) -> Select[Any]:
         query = query.where(
             Call.started_at < local_midnight(flt.last + timedelta(days=1), settings)
         )
-    if flt.direction in DIRECTIONS:
+    if flt.direction in labels.DIRECTION_LABELS:
         query = query.where(Call.direction == flt.direction)
     if (clause := _outcome_clause(flt.outcome)) is not None:
         query = query.where(clause)
@@ -214,6 +198,6 @@ def detail(session: Session, call: Call, settings: TelephonySettings) -> dict[st
         "activities": activities,
         "services": services,
         "owner": call.line.user.name if call.line and call.line.user else "",
-        "outcomes": OUTCOMES,
-        "hangups": HANGUP_LABELS,
+        "outcomes": labels.OUTCOME_LABELS,
+        "hangups": labels.HANGUP_LABELS,
     }

@@ -17,8 +17,6 @@ from offhook.journal import entries as journal
 from offhook.settings.telephony import TelephonySettings
 from offhook.store.models import Address, Call, Project
 
-DAY = "%d.%m.%Y"
-CLOCK = "%H:%M"
 TEXT_MAX = 20_000
 
 
@@ -48,14 +46,6 @@ def from_call(
     if call is None:
         raise HTTPException(404, "There is no such call in your journal.")
     return FromCall(call, entry_of(session, call, settings))
-
-
-def local_day(value: datetime, zone: ZoneInfo) -> str:
-    return value.astimezone(zone).strftime(DAY)
-
-
-def local_clock(value: datetime | None, zone: ZoneInfo) -> str:
-    return value.astimezone(zone).strftime(CLOCK) if value else ""
 
 
 def moment(

@@ -8,27 +8,13 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload
 
+from offhook.calls import labels
 from offhook.directory.names import display_name, full_address
 from offhook.drivers.registry import available_drivers
 from offhook.numbers import NumberKind, dial_string, display, parse_incoming
+from offhook.settings.clock import date_text, time_text
 from offhook.settings.telephony import SettingsCache, TelephonySettings, numbering_plan
 from offhook.store.models import Activity, Address, Call, Line, Service
-
-# The four kinds of journal icon the product description names.
-ICON_LABELS = {
-    "ringing": "Call while ringing",
-    "ongoing": "Ongoing call",
-    "incoming": "Incoming call",
-    "outgoing": "Outgoing call",
-}
-END_REASON_LABELS = {
-    "answered": "",
-    "missed": "Missed",
-    "busy": "Busy",
-    "rejected": "Rejected",
-    "cancelled": "Not answered",
-    "failed": "Failed",
-}
 
 
 def icon(call: Call) -> str:
@@ -58,7 +44,6 @@ def entry(
     can_dial, can_answer, can_hangup = capabilities or _capabilities(call.line)
     dialable = parsed.kind in (NumberKind.EXTERNAL, NumberKind.INTERNAL)
     open_ = call.state != "ended"
-    local = call.started_at.astimezone(settings.zone)
     address: dict[str, Any] | None = None
     if call.address is not None:
         address = {
@@ -80,15 +65,15 @@ def entry(
         "direction": call.direction,
         "state": call.state,
         "icon": icon(call),
-        "icon_label": ICON_LABELS[icon(call)],
+        "icon_label": labels.ICON_LABELS[icon(call)],
         "end_reason": call.end_reason,
-        "end_reason_label": END_REASON_LABELS.get(call.end_reason or "", ""),
+        "end_reason_label": labels.end_reason_label(call.end_reason),
         "missed": call.direction == "incoming" and call.end_reason == "missed",
         "started_at": _iso(call.started_at),
         "connected_at": _iso(call.connected_at),
         "ended_at": _iso(call.ended_at),
-        "time": local.strftime("%H:%M"),
-        "date": local.strftime("%d.%m.%Y"),
+        "time": time_text(call.started_at, settings.zone),
+        "date": date_text(call.started_at, settings.zone),
         "duration": duration,
         "number": {
             "raw": call.remote_number,
