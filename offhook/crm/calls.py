@@ -16,6 +16,7 @@ from offhook.calls import labels
 from offhook.crm.paging import Page, fetch_page
 from offhook.crm.queries import LIKE_ESCAPE, escape_like
 from offhook.journal import entries as journal
+from offhook.journal.entry import JournalEntry
 from offhook.numbers import NumberKind, parse
 from offhook.settings.clock import duration_text
 from offhook.settings.telephony import TelephonySettings, numbering_plan
@@ -30,45 +31,46 @@ from offhook.store.models import (
 )
 
 
-def outcome(entry: dict[str, Any]) -> tuple[str, str]:
-    """CSS class and label of a call's outcome, from its journal entry."""
-    return labels.outcome(entry["state"], entry["end_reason"])
+def outcome(entry: JournalEntry) -> tuple[str, str]:
+    """The kind of a call's outcome (for its CSS class) and its label, from its journal entry."""
+    kind, label = labels.outcome(entry.state, entry.end_reason)
+    return kind, labels.answered_by_text(label, entry.answered_by)
 
 
-def caller_name(entry: dict[str, Any]) -> str:
+def caller_name(entry: JournalEntry) -> str:
     """Who was on the other end, as well as offhook knows it."""
-    if entry["address"]:
-        return str(entry["address"]["name"])
-    if entry["colleague"]:
-        return str(entry["colleague"]["name"])
-    return str(entry["remote_name"] or "")
+    if entry.address:
+        return entry.address.name
+    if entry.colleague:
+        return entry.colleague.name
+    return entry.remote_name or ""
 
 
-def number_text(entry: dict[str, Any]) -> str:
-    if entry["number"]["kind"] == "withheld":
+def number_text(entry: JournalEntry) -> str:
+    if entry.number.kind == "withheld":
         return "a withheld number"
-    return str(entry["number"]["display"] or entry["number"]["raw"] or "an unknown number")
+    return entry.number.display or entry.number.raw or "an unknown number"
 
 
-def subject(entry: dict[str, Any]) -> str:
-    if entry["missed"]:
+def subject(entry: JournalEntry) -> str:
+    if entry.missed:
         return labels.MISSED_CALL
-    return labels.call_label(entry["direction"])
+    return labels.call_label(entry.direction)
 
 
-def summary(entry: dict[str, Any]) -> str:
+def summary(entry: JournalEntry) -> str:
     """A call in one sentence, for the text of an activity or service: "Incoming call on
     26.11.2026 at 09:41 from 044 668 18 12 (Anna Müller, Muster AG), 4:12 min." """
-    towards = "from" if entry["direction"] == "incoming" else "to"
-    text = f"{subject(entry)} on {entry['date']} at {entry['time']} {towards} {number_text(entry)}"
+    towards = "from" if entry.direction == "incoming" else "to"
+    text = f"{subject(entry)} on {entry.date} at {entry.time} {towards} {number_text(entry)}"
     name = caller_name(entry)
     if name:
         text += f" ({name})"
-    if entry["duration"] is not None and entry["state"] == "ended":
-        minutes = duration_text(entry["duration"])
+    if entry.duration is not None and entry.state == "ended":
+        minutes = duration_text(entry.duration)
         text += f", {minutes} {'h' if minutes.count(':') == 2 else 'min'}"
-    elif entry["state"] == "ended" and not entry["missed"] and entry["end_reason_label"]:
-        text += f", {entry['end_reason_label'].lower()}"
+    elif entry.state == "ended" and not entry.missed and entry.end_reason_label:
+        text += f", {labels.answered_by_text(entry.end_reason_label.lower(), entry.answered_by)}"
     return text + "."
 
 
@@ -82,7 +84,7 @@ def with_details(query: Select[Any]) -> Select[Any]:
     )
 
 
-def entry_of(session: Session, call: Call, settings: TelephonySettings) -> dict[str, Any]:
+def entry_of(session: Session, call: Call, settings: TelephonySettings) -> JournalEntry:
     """The call as the journal shows it: the same number and name everywhere."""
     return journal.entries(session, [call], settings)[0]
 
@@ -153,7 +155,7 @@ def history_query(flt: CallFilter, settings: TelephonySettings) -> Select[Any]:
 
 def history(
     session: Session, flt: CallFilter, settings: TelephonySettings, number: int
-) -> Page[dict[str, Any]]:
+) -> Page[JournalEntry]:
     page = fetch_page(session, history_query(flt, settings), number)
     return Page(
         journal.entries(session, page.items, settings), page.number, page.size, page.has_next

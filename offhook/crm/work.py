@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import HTTPException
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 from offhook.crm.calls import entry_of, subject, summary
 from offhook.directory.names import display_name
 from offhook.journal import entries as journal
+from offhook.journal.entry import JournalEntry
 from offhook.settings.telephony import TelephonySettings
 from offhook.store.models import Address, Call, Project
 
@@ -25,7 +25,7 @@ class FromCall:
     """A call the user makes an activity or a service of, and how the journal shows it."""
 
     call: Call
-    entry: dict[str, Any]
+    entry: JournalEntry
 
     @property
     def subject(self) -> str:

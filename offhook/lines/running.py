@@ -30,6 +30,7 @@ from offhook.calls.recorder import (
 from offhook.drivers.contract import DialRequest, DriverError, LineDriver, LineState, NotSupported
 from offhook.drivers.registry import available_drivers, driver_class
 from offhook.journal import entries as journal
+from offhook.journal.entry import CallChanged, JournalEntry, LineChanged, LineStatus
 from offhook.journal.push import JournalHub
 from offhook.numbers import NumberKind, dial_string, parse
 from offhook.settings.telephony import SettingsCache, numbering_plan
@@ -89,7 +90,8 @@ class LineRunner:
             return
         self.state, self.reason = state, reason
         log.info("line %s is %s%s", self._line_id, state.value, f": {reason}" if reason else "")
-        self._lines.notify(self.user_id, {"type": "line", "line": self.status_json()})
+        message = LineChanged(line=LineStatus.model_validate(self.status_json()))
+        self._lines.notify(self.user_id, message.model_dump(mode="json"))
 
     def reconcile(
         self, live_call_refs: Collection[str], at: datetime | None = None, reason: str = ""
@@ -247,7 +249,7 @@ class Lines:
                 delay = min(delay * 2, 10.0)
         raise RuntimeError("database unavailable for too long")
 
-    def _record_in_store(self, event: CallEvent) -> tuple[int, dict[str, Any] | None]:
+    def _record_in_store(self, event: CallEvent) -> tuple[int, JournalEntry | None]:
         """Record the event and read the changed entry back in the same transaction."""
         with self.store.session() as session:
             change = record(session, event)
@@ -295,16 +297,16 @@ class Lines:
     # --- pushing -------------------------------------------------------------------------------
 
     async def publish_call(self, user_id: int, call_id: int) -> None:
-        def load() -> dict[str, Any] | None:
+        def load() -> JournalEntry | None:
             with self.store.session() as session:
                 return journal.one(session, call_id)
 
         await self._push_entry(user_id, await asyncio.to_thread(load))
 
-    async def _push_entry(self, user_id: int, data: dict[str, Any] | None) -> None:
-        if data is not None:
-            data["line"]["status"] = self.status(data["line"]["id"])
-            await self.hub.publish(user_id, {"type": "call", "entry": data})
+    async def _push_entry(self, user_id: int, entry: JournalEntry | None) -> None:
+        if entry is not None:
+            entry.line.status = LineStatus.model_validate(self.status(entry.line.id))
+            await self.hub.publish(user_id, CallChanged(entry=entry).model_dump(mode="json"))
 
     def notify(self, user_id: int, message: dict[str, Any]) -> None:
         task = asyncio.get_running_loop().create_task(self.hub.publish(user_id, message))
