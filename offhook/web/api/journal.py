@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from offhook.crm.addresses import link_call
 from offhook.directory.lookup import lookup
 from offhook.journal import entries as journal
 from offhook.journal.entry import STREAM_MESSAGES, JournalSnapshot, LineOverview, StreamMessage
@@ -175,14 +176,7 @@ async def choose_address(
             address = session.get(Address, choice.address_id)
             if address is None:
                 raise HTTPException(404, "There is no such address.")
-            settings = SettingsCache.get(session)
-            parsed = parse_incoming(call.remote_number, numbering_plan(settings))
-            matching = {m.address_id: m for m in lookup(session, parsed, settings.country)}
-            match = matching.get(address.id)
-            call.address_id = address.id
-            call.channel_id = match.channel_id if match else None
-            call.match = match.match if match else None
-            call.address_chosen = True
+            link_call(session, user.id, call_id, address, SettingsCache.get(session))
 
     await asyncio.to_thread(work)
     await app.lines.publish_call(user.id, call_id)
