@@ -80,7 +80,7 @@ def entry(
         end_reason=call.end_reason,
         end_reason_label=labels.end_reason_label(call.end_reason),
         missed=call.direction == "incoming" and call.end_reason == "missed",
-        started_at=_iso(call.started_at) or "",
+        started_at=call.started_at.astimezone(UTC).isoformat(),
         connected_at=_iso(call.connected_at),
         ended_at=_iso(call.ended_at),
         time=time_text(call.started_at, settings.zone),
