@@ -16,11 +16,10 @@ from offhook.crm.work import (
     TEXT_MAX,
     FromCall,
     address_fields,
-    local_clock,
-    local_day,
     moment,
     project_field,
 )
+from offhook.settings.clock import date_text, time_text
 from offhook.settings.telephony import TelephonySettings
 from offhook.store.models import Activity, Address
 
@@ -77,13 +76,13 @@ def blank(
             "call_id": str(source.call.id),
             "subject": source.subject,
             "text": source.text,
-            "day": local_day(source.call.started_at, zone),
-            "time": local_clock(source.call.started_at, zone),
+            "day": date_text(source.call.started_at, zone),
+            "time": time_text(source.call.started_at, zone),
         }
         address = source.call.address or address
     else:
         now = datetime.now(UTC)
-        values |= {"day": local_day(now, zone), "time": local_clock(now, zone)}
+        values |= {"day": date_text(now, zone), "time": time_text(now, zone)}
     return values | address_fields(address)
 
 
@@ -92,8 +91,8 @@ def of_activity(activity: Activity, settings: TelephonySettings) -> dict[str, st
         "subject": activity.subject,
         "text": activity.text,
         "project_id": str(activity.project_id or ""),
-        "day": local_day(activity.occurred_at, settings.zone),
-        "time": local_clock(activity.occurred_at, settings.zone),
+        "day": date_text(activity.occurred_at, settings.zone),
+        "time": time_text(activity.occurred_at, settings.zone),
         "call_id": str(activity.call_id or ""),
     } | address_fields(activity.address)
 

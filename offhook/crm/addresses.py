@@ -16,7 +16,7 @@ from offhook.crm.calls import with_details
 from offhook.crm.forms import Form
 from offhook.crm.paging import PAGE_SIZE
 from offhook.crm.queries import LIKE_ESCAPE, escape_like
-from offhook.directory.lookup import read_incoming
+from offhook.directory.lookup import lookup, read_incoming
 from offhook.directory.names import (
     ADDRESS_KINDS,
     CHANNEL_KINDS,
@@ -493,15 +493,24 @@ def not_normalized(address: Address) -> list[Channel]:
 def link_call(
     session: Session, user_id: int, call_id: int, address: Address, settings: TelephonySettings
 ) -> bool:
-    """Make a call from an unknown number point to the address just created for it.
+    """Make the user's call point to `address`: the one they chose among the several its number
+    belongs to, or the one just created for an unknown number. The choice sticks for the call.
     Only the user's own calls; False if the call is not theirs."""
     call = journal.user_call(session, user_id, call_id)
     if call is None:
         return False
     parsed = read_incoming(call.remote_number, settings)
-    channel = next((c for c in address.channels if parsed.e164 and c.e164 == parsed.e164), None)
+    session.flush()  # an address just created is found like any other
+    match = next(
+        (m for m in lookup(session, parsed, settings.country) if m.address_id == address.id), None
+    )
+    if match is not None:
+        call.channel_id, call.match = match.channel_id, match.match
+    else:
+        # Not in the number index yet: its channel with the very number, if it has one.
+        channel = next((c for c in address.channels if parsed.e164 and c.e164 == parsed.e164), None)
+        call.channel_id = channel.id if channel else None
+        call.match = "exact" if channel else None
     call.address_id = address.id
-    call.channel_id = channel.id if channel else None
-    call.match = "exact" if channel else None
     call.address_chosen = True
     return True

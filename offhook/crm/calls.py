@@ -12,10 +12,13 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
+from offhook.calls import labels
 from offhook.crm.paging import Page, fetch_page
 from offhook.crm.queries import LIKE_ESCAPE, escape_like
 from offhook.journal import entries as journal
+from offhook.journal.entry import JournalEntry
 from offhook.numbers import NumberKind, parse
+from offhook.settings.clock import duration_text
 from offhook.settings.telephony import TelephonySettings, numbering_plan
 from offhook.store.models import (
     Activity,
@@ -26,65 +29,48 @@ from offhook.store.models import (
     Service,
     User,
 )
-from offhook.web.templating import duration_text
-
-DIRECTIONS = {"incoming": "Incoming", "outgoing": "Outgoing"}
-# What the user filters by; "open" are calls still ringing or going on.
-OUTCOMES = {
-    "answered": "Answered",
-    "missed": "Missed",
-    "cancelled": "Not answered",
-    "busy": "Busy",
-    "rejected": "Rejected",
-    "failed": "Failed",
-    "open": "Ringing or ongoing",
-}
-STATE_LABELS = {"ringing": "Ringing", "dialling": "Dialling", "connected": "Connected"}
-HANGUP_LABELS = {"local": "this line", "remote": "the other side"}
 
 
-def outcome(entry: dict[str, Any]) -> tuple[str, str]:
-    """CSS class and label of a call's outcome, from its journal entry."""
-    if entry["state"] != "ended":
-        return ("open", STATE_LABELS.get(entry["state"], entry["state"]))
-    reason = entry["end_reason"] or "answered"
-    return (reason, OUTCOMES.get(reason, reason))
+def outcome(entry: JournalEntry) -> tuple[str, str]:
+    """The kind of a call's outcome (for its CSS class) and its label, from its journal entry."""
+    kind, label = labels.outcome(entry.state, entry.end_reason)
+    return kind, labels.answered_by_text(label, entry.answered_by)
 
 
-def caller_name(entry: dict[str, Any]) -> str:
+def caller_name(entry: JournalEntry) -> str:
     """Who was on the other end, as well as offhook knows it."""
-    if entry["address"]:
-        return str(entry["address"]["name"])
-    if entry["colleague"]:
-        return str(entry["colleague"]["name"])
-    return str(entry["remote_name"] or "")
+    if entry.address:
+        return entry.address.name
+    if entry.colleague:
+        return entry.colleague.name
+    return entry.remote_name or ""
 
 
-def number_text(entry: dict[str, Any]) -> str:
-    if entry["number"]["kind"] == "withheld":
+def number_text(entry: JournalEntry) -> str:
+    if entry.number.kind == "withheld":
         return "a withheld number"
-    return str(entry["number"]["display"] or entry["number"]["raw"] or "an unknown number")
+    return entry.number.display or entry.number.raw or "an unknown number"
 
 
-def subject(entry: dict[str, Any]) -> str:
-    if entry["missed"]:
-        return "Missed call"
-    return "Incoming call" if entry["direction"] == "incoming" else "Outgoing call"
+def subject(entry: JournalEntry) -> str:
+    if entry.missed:
+        return labels.MISSED_CALL
+    return labels.call_label(entry.direction)
 
 
-def summary(entry: dict[str, Any]) -> str:
+def summary(entry: JournalEntry) -> str:
     """A call in one sentence, for the text of an activity or service: "Incoming call on
     26.11.2026 at 09:41 from 044 668 18 12 (Anna Müller, Muster AG), 4:12 min." """
-    towards = "from" if entry["direction"] == "incoming" else "to"
-    text = f"{subject(entry)} on {entry['date']} at {entry['time']} {towards} {number_text(entry)}"
+    towards = "from" if entry.direction == "incoming" else "to"
+    text = f"{subject(entry)} on {entry.date} at {entry.time} {towards} {number_text(entry)}"
     name = caller_name(entry)
     if name:
         text += f" ({name})"
-    if entry["duration"] is not None and entry["state"] == "ended":
-        minutes = duration_text(entry["duration"])
+    if entry.duration is not None and entry.state == "ended":
+        minutes = duration_text(entry.duration)
         text += f", {minutes} {'h' if minutes.count(':') == 2 else 'min'}"
-    elif entry["state"] == "ended" and not entry["missed"] and entry["end_reason_label"]:
-        text += f", {entry['end_reason_label'].lower()}"
+    elif entry.state == "ended" and not entry.missed and entry.end_reason_label:
+        text += f", {labels.answered_by_text(entry.end_reason_label.lower(), entry.answered_by)}"
     return text + "."
 
 
@@ -95,10 +81,11 @@ def with_details(query: Select[Any]) -> Select[Any]:
         joinedload(Call.address).joinedload(Address.company),
         joinedload(Call.channel),
         joinedload(Call.colleague),
+        joinedload(Call.answered_by),
     )
 
 
-def entry_of(session: Session, call: Call, settings: TelephonySettings) -> dict[str, Any]:
+def entry_of(session: Session, call: Call, settings: TelephonySettings) -> JournalEntry:
     """The call as the journal shows it: the same number and name everywhere."""
     return journal.entries(session, [call], settings)[0]
 
@@ -123,7 +110,7 @@ def local_midnight(day: date, settings: TelephonySettings) -> datetime:
 def _outcome_clause(value: str) -> ColumnElement[bool] | None:
     if value == "open":
         return Call.state != "ended"
-    if value in OUTCOMES:
+    if value in labels.END_REASON_LABELS:
         return (Call.state == "ended") & (Call.end_reason == value)
     return None
 
@@ -156,7 +143,7 @@ def history_query(flt: CallFilter, settings: TelephonySettings) -> Select[Any]:
         query = query.where(
             Call.started_at < local_midnight(flt.last + timedelta(days=1), settings)
         )
-    if flt.direction in DIRECTIONS:
+    if flt.direction in labels.DIRECTION_LABELS:
         query = query.where(Call.direction == flt.direction)
     if (clause := _outcome_clause(flt.outcome)) is not None:
         query = query.where(clause)
@@ -169,7 +156,7 @@ def history_query(flt: CallFilter, settings: TelephonySettings) -> Select[Any]:
 
 def history(
     session: Session, flt: CallFilter, settings: TelephonySettings, number: int
-) -> Page[dict[str, Any]]:
+) -> Page[JournalEntry]:
     page = fetch_page(session, history_query(flt, settings), number)
     return Page(
         journal.entries(session, page.items, settings), page.number, page.size, page.has_next
@@ -214,6 +201,6 @@ def detail(session: Session, call: Call, settings: TelephonySettings) -> dict[st
         "activities": activities,
         "services": services,
         "owner": call.line.user.name if call.line and call.line.user else "",
-        "outcomes": OUTCOMES,
-        "hangups": HANGUP_LABELS,
+        "outcomes": labels.OUTCOME_LABELS,
+        "hangups": labels.HANGUP_LABELS,
     }

@@ -15,11 +15,10 @@ from offhook.crm.work import (
     TEXT_MAX,
     FromCall,
     address_fields,
-    local_clock,
-    local_day,
     moment,
     project_field,
 )
+from offhook.settings.clock import date_text, time_text
 from offhook.settings.telephony import TelephonySettings
 from offhook.store.models import Address, Service, ServiceType
 
@@ -86,7 +85,7 @@ def blank(
         "text": "",
         "project_id": project_field(session, project_id),
         "service_type_id": str(kind.id) if kind is not None and kind.active else "",
-        "day": (day or today(settings)).strftime("%d.%m.%Y"),
+        "day": date_text(day or today(settings)),
         "start": "",
         "end": "",
         "minutes": "",
@@ -98,9 +97,9 @@ def blank(
             values |= {
                 "call_id": str(call.id),
                 "text": source.text,
-                "day": local_day(call.connected_at, zone),
-                "start": local_clock(call.connected_at, zone),
-                "end": local_clock(call.ended_at, zone),
+                "day": date_text(call.connected_at, zone),
+                "start": time_text(call.connected_at, zone),
+                "end": time_text(call.ended_at, zone),
                 "minutes": str(settings.billable_minutes(seconds)),
             }
         address = call.address or address
@@ -113,9 +112,9 @@ def of_service(service: Service, settings: TelephonySettings) -> dict[str, str]:
         "text": service.text,
         "project_id": str(service.project_id or ""),
         "service_type_id": str(service.service_type_id or ""),
-        "day": service.day.strftime("%d.%m.%Y"),
-        "start": local_clock(service.started_at, zone),
-        "end": local_clock(service.ended_at, zone),
+        "day": date_text(service.day),
+        "start": time_text(service.started_at, zone),
+        "end": time_text(service.ended_at, zone),
         "minutes": str(service.minutes),
         "call_id": str(service.call_id or ""),
     } | address_fields(service.address)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -13,11 +12,10 @@ from sqlalchemy.orm import Session
 from offhook.crm.calls import entry_of, subject, summary
 from offhook.directory.names import display_name
 from offhook.journal import entries as journal
+from offhook.journal.entry import JournalEntry
 from offhook.settings.telephony import TelephonySettings
 from offhook.store.models import Address, Call, Project
 
-DAY = "%d.%m.%Y"
-CLOCK = "%H:%M"
 TEXT_MAX = 20_000
 
 
@@ -30,7 +28,7 @@ class FromCall:
     """A call the user makes an activity or a service of, and how the journal shows it."""
 
     call: Call
-    entry: dict[str, Any]
+    entry: JournalEntry
 
     @property
     def subject(self) -> str:
@@ -51,14 +49,6 @@ def from_call(
     if call is None:
         raise CallNotFound("There is no such call in your journal.")
     return FromCall(call, entry_of(session, call, settings))
-
-
-def local_day(value: datetime, zone: ZoneInfo) -> str:
-    return value.astimezone(zone).strftime(DAY)
-
-
-def local_clock(value: datetime | None, zone: ZoneInfo) -> str:
-    return value.astimezone(zone).strftime(CLOCK) if value else ""
 
 
 def moment(

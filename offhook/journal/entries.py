@@ -3,35 +3,30 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, joinedload
 
+from offhook.calls import labels
+from offhook.calls.events import CallState, Direction
 from offhook.directory.names import display_name, full_address
 from offhook.drivers.registry import available_drivers
+from offhook.journal.entry import (
+    EntryAddress,
+    EntryCapabilities,
+    EntryColleague,
+    EntryLine,
+    EntryNumber,
+    Icon,
+    JournalEntry,
+)
 from offhook.numbers import NumberKind, dial_string, display, parse_incoming
+from offhook.settings.clock import date_text, time_text
 from offhook.settings.telephony import SettingsCache, TelephonySettings, numbering_plan
 from offhook.store.models import Activity, Address, Call, Line, Service
 
-# The four kinds of journal icon the product description names.
-ICON_LABELS = {
-    "ringing": "Call while ringing",
-    "ongoing": "Ongoing call",
-    "incoming": "Incoming call",
-    "outgoing": "Outgoing call",
-}
-END_REASON_LABELS = {
-    "answered": "",
-    "missed": "Missed",
-    "busy": "Busy",
-    "rejected": "Rejected",
-    "cancelled": "Not answered",
-    "failed": "Failed",
-}
 
-
-def icon(call: Call) -> str:
+def icon(call: Call) -> Icon:
     if call.state in ("ringing", "dialling"):
         return "ringing"
     if call.state == "connected":
@@ -49,73 +44,79 @@ def entry(
     *,
     capabilities: tuple[bool, bool, bool] | None = None,
     worked: tuple[int | None, int | None] = (None, None),
-) -> dict[str, Any]:
-    """One journal entry as JSON; every text in it is plain text for the browser to escape."""
+) -> JournalEntry:
+    """One journal entry; every text in it is plain text for whoever shows it to escape."""
     plan = numbering_plan(settings)
     parsed = parse_incoming(call.remote_number, plan)
     as_entered = call.channel.value if call.channel is not None and call.address_id else None
-    number_display = display(parsed, plan, as_entered)
     can_dial, can_answer, can_hangup = capabilities or _capabilities(call.line)
     dialable = parsed.kind in (NumberKind.EXTERNAL, NumberKind.INTERNAL)
     open_ = call.state != "ended"
-    local = call.started_at.astimezone(settings.zone)
-    address: dict[str, Any] | None = None
+    address = None
     if call.address is not None:
-        address = {
-            "id": call.address.id,
-            "name": display_name(call.address),
-            "full_address": full_address(call.address, settings.country),
-            "match": call.match,
-            "chosen": call.address_chosen,
-        }
-    colleague = {"id": call.colleague.id, "name": call.colleague.name} if call.colleague else None
+        address = EntryAddress(
+            id=call.address.id,
+            name=display_name(call.address),
+            full_address=full_address(call.address, settings.country),
+            match=call.match,
+            chosen=call.address_chosen,
+        )
+    colleague = (
+        EntryColleague(id=call.colleague.id, name=call.colleague.name) if call.colleague else None
+    )
     duration = None
     if call.connected_at:
         until = call.ended_at or datetime.now(UTC)
         duration = max(0, int((until - call.connected_at).total_seconds()))
     activity_id, service_id = worked
-    return {
-        "id": call.id,
-        "line": {"id": call.line.id, "title": call.line.title},
-        "direction": call.direction,
-        "state": call.state,
-        "icon": icon(call),
-        "icon_label": ICON_LABELS[icon(call)],
-        "end_reason": call.end_reason,
-        "end_reason_label": END_REASON_LABELS.get(call.end_reason or "", ""),
-        "missed": call.direction == "incoming" and call.end_reason == "missed",
-        "started_at": _iso(call.started_at),
-        "connected_at": _iso(call.connected_at),
-        "ended_at": _iso(call.ended_at),
-        "time": local.strftime("%H:%M"),
-        "date": local.strftime("%d.%m.%Y"),
-        "duration": duration,
-        "number": {
-            "raw": call.remote_number,
-            "display": number_display,
-            "e164": parsed.e164,
-            "kind": parsed.kind.value,
-            "dial": dial_string(parsed, plan) if dialable else None,
-        },
-        "remote_name": call.remote_name,
-        "address": address,
-        "colleague": colleague,
-        "match_count": call.match_count,
-        "ended_by_offhook": call.ended_by_offhook,
-        "activity_id": activity_id,
-        "service_id": service_id,
-        "can": {
-            "dial": dialable and can_dial,
-            "tel": dialable and not can_dial,
-            "answer": can_answer and call.state == "ringing",
-            "hangup": can_hangup and open_,
-            "create_address": parsed.kind is NumberKind.EXTERNAL and call.address is None,
-            "choose_address": call.match_count > 1,
-            "activity": True,
-            "service": call.state == "ended" and call.connected_at is not None,
-            "call_back": call.state == "ended" and call.connected_at is None and dialable,
-        },
-    }
+    kind = icon(call)
+    return JournalEntry(
+        id=call.id,
+        line=EntryLine(id=call.line.id, title=call.line.title),
+        direction=Direction(call.direction),
+        state=CallState(call.state),
+        icon=kind,
+        icon_label=labels.ICON_LABELS[kind],
+        end_reason=call.end_reason,
+        end_reason_label=labels.end_reason_label(call.end_reason),
+        missed=call.direction == "incoming" and call.end_reason == "missed",
+        started_at=call.started_at.astimezone(UTC).isoformat(),
+        connected_at=_iso(call.connected_at),
+        ended_at=_iso(call.ended_at),
+        time=time_text(call.started_at, settings.zone),
+        date=date_text(call.started_at, settings.zone),
+        duration=duration,
+        number=EntryNumber(
+            raw=call.remote_number,
+            display=display(parsed, plan, as_entered),
+            e164=parsed.e164,
+            kind=parsed.kind,
+            dial=dial_string(parsed, plan) if dialable else None,
+        ),
+        remote_name=call.remote_name,
+        address=address,
+        colleague=colleague,
+        answered_by=call.answered_by.name if call.answered_by is not None else None,
+        match_count=call.match_count,
+        ended_by_offhook=call.ended_by_offhook,
+        activity_id=activity_id,
+        service_id=service_id,
+        can=EntryCapabilities(
+            dial=dialable and can_dial,
+            tel=dialable and not can_dial,
+            answer=can_answer and call.state == "ringing",
+            hangup=can_hangup and open_,
+            create_address=parsed.kind is NumberKind.EXTERNAL and call.address is None,
+            choose_address=call.match_count > 1,
+            activity=True,
+            service=call.state == "ended" and call.connected_at is not None,
+            # A ring-group call a colleague answered needs no call back from here.
+            call_back=call.state == "ended"
+            and call.connected_at is None
+            and call.end_reason != "answered_elsewhere"
+            and dialable,
+        ),
+    )
 
 
 def _capabilities(line: Line) -> tuple[bool, bool, bool]:
@@ -151,6 +152,7 @@ def _with_details(query: Select[Call]) -> Select[Call]:
         joinedload(Call.address).joinedload(Address.company),
         joinedload(Call.channel),
         joinedload(Call.colleague),
+        joinedload(Call.answered_by),
     )
 
 
@@ -160,14 +162,12 @@ def _calls_query(user_id: int) -> Select[Call]:
     )
 
 
-def entries(
-    session: Session, calls: list[Call], settings: TelephonySettings
-) -> list[dict[str, Any]]:
+def entries(session: Session, calls: list[Call], settings: TelephonySettings) -> list[JournalEntry]:
     done = _work_done(session, [call.id for call in calls])
     return [entry(call, settings, worked=done.get(call.id, (None, None))) for call in calls]
 
 
-def today(session: Session, user_id: int, now: datetime | None = None) -> list[dict[str, Any]]:
+def today(session: Session, user_id: int, now: datetime | None = None) -> list[JournalEntry]:
     """The user's journal: calls on their lines that started today, newest first."""
     settings = SettingsCache.get(session)
     start, end = settings.local_day_bounds(now)
@@ -187,7 +187,7 @@ def today(session: Session, user_id: int, now: datetime | None = None) -> list[d
     return entries(session, calls, settings)
 
 
-def one(session: Session, call_id: int) -> dict[str, Any] | None:
+def one(session: Session, call_id: int) -> JournalEntry | None:
     call = session.scalar(_with_details(select(Call)).where(Call.id == call_id))
     if call is None:
         return None

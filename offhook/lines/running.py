@@ -40,6 +40,7 @@ from offhook.drivers.contract import (
 )
 from offhook.drivers.registry import available_drivers, driver_class
 from offhook.journal import entries as journal
+from offhook.journal.entry import CallChanged, JournalEntry, LineChanged, LineStatus
 from offhook.journal.push import JournalHub
 from offhook.numbers import NumberKind, dial_string, parse
 from offhook.settings.telephony import SettingsCache, numbering_plan
@@ -168,7 +169,8 @@ class SystemRunner:
 
     def _announce(self, line_id: int) -> None:
         info = self._line_infos[line_id]
-        self._lines.notify(info.user_id, {"type": "line", "line": self.line_status(line_id)})
+        message = LineChanged(line=LineStatus.model_validate(self.line_status(line_id)))
+        self._lines.notify(info.user_id, message.model_dump(mode="json"))
 
 
 class Lines:
@@ -308,7 +310,8 @@ class Lines:
         runner.set_lines(driver_class(runner.driver_name), loaded[1])
         for line_id in gone - set(runner.lines):
             owner = await asyncio.to_thread(self._owner_of_line, line_id)
-            self.notify(owner, {"type": "line", "line": self.status(line_id)})
+            gone_line = LineChanged(line=LineStatus.model_validate(self.status(line_id)))
+            self.notify(owner, gone_line.model_dump(mode="json"))
         await runner.driver.lines_changed()
 
     def _driver_of(self, system_id: int) -> str | None:
@@ -374,7 +377,7 @@ class Lines:
 
     def _record_in_store(
         self, event: CallEvent
-    ) -> tuple[int, dict[str, Any] | None, tuple[tuple[int, int], ...]]:
+    ) -> tuple[int, JournalEntry | None, tuple[tuple[int, int], ...]]:
         """Record the event and read the changed entry back in the same transaction."""
         with self.store.session() as session:
             change = record(session, event)
@@ -423,16 +426,16 @@ class Lines:
     # --- pushing -------------------------------------------------------------------------------
 
     async def publish_call(self, user_id: int, call_id: int) -> None:
-        def load() -> dict[str, Any] | None:
+        def load() -> JournalEntry | None:
             with self.store.session() as session:
                 return journal.one(session, call_id)
 
         await self._push_entry(user_id, await asyncio.to_thread(load))
 
-    async def _push_entry(self, user_id: int, data: dict[str, Any] | None) -> None:
-        if data is not None:
-            data["line"]["status"] = self.status(data["line"]["id"])
-            await self.hub.publish(user_id, {"type": "call", "entry": data})
+    async def _push_entry(self, user_id: int, entry: JournalEntry | None) -> None:
+        if entry is not None:
+            entry.line.status = LineStatus.model_validate(self.status(entry.line.id))
+            await self.hub.publish(user_id, CallChanged(entry=entry).model_dump(mode="json"))
 
     def notify(self, user_id: int, message: dict[str, Any]) -> None:
         task = asyncio.get_running_loop().create_task(self.hub.publish(user_id, message))

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from starlette.requests import HTTPConnection
 
-if TYPE_CHECKING:
-    from offhook.app import Offhook
+from offhook.app import Offhook
 
 
 def offhook_of(request: HTTPConnection) -> Offhook:

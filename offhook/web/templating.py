@@ -11,6 +11,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from offhook import __version__
+from offhook.calls import labels
+from offhook.crm import calls
+from offhook.settings import clock
 from offhook.settings.telephony import SettingsCache
 from offhook.web.context import offhook_of
 from offhook.web.drivers import page_scripts
@@ -27,24 +30,12 @@ def _page_basics(request: Request) -> tuple[Any, list[str]]:
         return SettingsCache.get(session).zone, page_scripts(session)
 
 
-def minutes_text(minutes: int | None) -> str:
-    if minutes is None:
-        return ""
-    hours, rest = divmod(int(minutes), 60)
-    return f"{hours}:{rest:02d} h" if hours else f"{rest} min"
-
-
-def duration_text(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-env.filters["minutes"] = minutes_text
-env.filters["duration"] = duration_text
+env.filters["minutes"] = clock.minutes_text
+env.filters["duration"] = clock.duration_text
+env.globals["call_outcome"] = calls.outcome
+env.globals["call_label"] = labels.call_label
+# Macros see only the environment's globals; a day needs no time zone.
+env.globals["date_text"] = clock.date_text
 
 
 def flash(request: Request, message: str, kind: str = "ok") -> None:
@@ -63,11 +54,20 @@ def render(
     app = offhook_of(request)
     zone, scripts = _page_basics(request)
 
-    def local(value: datetime | None, fmt: str = "%d.%m.%Y %H:%M") -> str:
-        return value.astimezone(zone).strftime(fmt) if value else ""
+    def date_text(value: date | datetime | None) -> str:
+        return clock.date_text(value, zone)
 
-    def day(value: date | None) -> str:
-        return value.strftime("%d.%m.%Y") if value else ""
+    def time_text(value: datetime | None, seconds: bool = False) -> str:
+        return clock.time_text(value, zone, seconds)
+
+    def datetime_text(value: datetime | None, seconds: bool = False) -> str:
+        return clock.datetime_text(value, zone, seconds)
+
+    def weekday_text(value: date | datetime | None) -> str:
+        return clock.weekday_text(value, zone)
+
+    def long_date_text(value: date | datetime | None) -> str:
+        return clock.long_date_text(value, zone)
 
     messages = request.session.pop("flash", []) if "session" in request.scope else []
     base = {
@@ -76,8 +76,11 @@ def render(
         "csrf": csrf_token(request),
         "demo": app.demo,
         "version": __version__,
-        "local": local,
-        "day": day,
+        "date_text": date_text,
+        "time_text": time_text,
+        "datetime_text": datetime_text,
+        "weekday_text": weekday_text,
+        "long_date_text": long_date_text,
         "now": datetime.now(UTC).astimezone(zone),
         "messages": messages,
         "path": request.url.path,

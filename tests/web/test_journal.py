@@ -283,3 +283,40 @@ def test_click_to_dial_shows_dialling_at_once_then_connected(
         client.post("/api/dial", json={"number": ""}, headers={"X-CSRF-Token": csrf}).status_code
         == 422
     )
+
+
+def test_choosing_among_several_addresses_sticks(
+    serve: Callable[[], TestClient], store: Store
+) -> None:
+    factories.user_with_line(store)
+    factories.user_with_line(store, "ben", role="user")
+    client = serve()
+    first = factories.address(store)
+    second = factories.address(store, first="Beat", last="Keller", company="Keller GmbH")
+    csrf = log_in(client, "anna")
+    simulate(client, csrf, number="+41 44 668 18 12", outcome="ringing")
+    [entry] = wait_for(lambda: journal(client), "the ringing call")
+    assert entry["match_count"] == 2 and entry["can"]["choose_address"]
+    call = f"/api/calls/{entry['id']}"
+    assert {c["address_id"] for c in client.get(f"{call}/candidates").json()} == {
+        first.id,
+        second.id,
+    }
+    chosen = client.post(
+        f"{call}/address", json={"address_id": second.id}, headers={"X-CSRF-Token": csrf}
+    )
+    assert chosen.is_success
+    [entry] = journal(client)
+    assert entry["address"]["id"] == second.id
+    assert (entry["address"]["match"], entry["address"]["chosen"]) == ("exact", True)
+    missing = client.post(
+        f"{call}/address", json={"address_id": 9999}, headers={"X-CSRF-Token": csrf}
+    )
+    assert missing.status_code == 404
+    # Nobody chooses for somebody else's call.
+    client.cookies.clear()
+    ben_csrf = log_in(client, "ben")
+    other = client.post(
+        f"{call}/address", json={"address_id": first.id}, headers={"X-CSRF-Token": ben_csrf}
+    )
+    assert other.status_code == 404

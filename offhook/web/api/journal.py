@@ -12,8 +12,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from offhook.crm.addresses import link_call
 from offhook.directory.lookup import lookup
 from offhook.journal import entries as journal
+from offhook.journal.entry import STREAM_MESSAGES, JournalSnapshot, LineOverview, StreamMessage
 from offhook.lines.running import LineError
 from offhook.numbers import parse_incoming
 from offhook.settings.telephony import SettingsCache, numbering_plan
@@ -27,38 +29,58 @@ PANEL = "journal_panel"
 KEEPALIVE_SECONDS = 15.0
 
 
-def _lines_status(request: Request, user_id: int) -> list[dict[str, Any]]:
+class EventStream(StreamingResponse):
+    media_type = "text/event-stream"
+
+
+# What /api/docs says about the stream: each `event:` line names a message, and the `data:` line
+# after it is that message as JSON.
+STREAM_RESPONSE: dict[str, Any] = {
+    "model": StreamMessage,
+    "description": "Server-sent events, each a JSON message of the type its `event:` names:\n\n"
+    + "\n".join(
+        f"- `{name}`: {(model.__doc__ or '').strip()}" for name, model in STREAM_MESSAGES.items()
+    ),
+}
+
+
+def _lines_status(request: Request, user_id: int) -> list[LineOverview]:
     app = offhook_of(request)
     with app.store.session() as session:
         lines = session.scalars(select(Line).where(Line.user_id == user_id).order_by(Line.id))
         return [
-            {**app.lines.status(line.id), "title": line.title, "driver": line.driver}
+            LineOverview(**app.lines.status(line.id), title=line.title, driver=line.driver)
             for line in lines
         ]
 
 
-def snapshot(request: Request, user_id: int) -> dict[str, Any]:
+def snapshot(request: Request, user_id: int) -> JournalSnapshot:
     app = offhook_of(request)
     with app.store.session() as session:
         entries = journal.today(session, user_id)
-    return {"type": "snapshot", "entries": entries, "lines": _lines_status(request, user_id)}
+    return JournalSnapshot(entries=entries, lines=_lines_status(request, user_id))
 
 
-@router.get("/journal")
-async def get_journal(request: Request, user: User_) -> dict[str, Any]:
+@router.get("/journal", response_model=JournalSnapshot)
+async def get_journal(request: Request, user: User_) -> JournalSnapshot:
     """The user's journal: today's calls, newest first, and the state of their lines."""
     return await asyncio.to_thread(snapshot, request, user.id)
 
 
-@router.get("/journal/stream")
-async def stream_journal(request: Request, user: User_) -> StreamingResponse:
-    """Server-sent events: a snapshot first, then every change as it happens."""
+@router.get(
+    "/journal/stream",
+    response_class=EventStream,
+    responses={200: STREAM_RESPONSE},
+)
+async def stream_journal(request: Request, user: User_) -> EventStream:
+    """Server-sent events: a `snapshot` first, then every change as it happens (`call`, `line`),
+    and a fresh `snapshot` whenever the browser fell behind."""
     app = offhook_of(request)
 
     async def events() -> AsyncIterator[str]:
         async with app.hub.subscribe(user.id) as queue:
             first = await asyncio.to_thread(snapshot, request, user.id)
-            yield f"event: snapshot\ndata: {json.dumps(first)}\n\n"
+            yield f"event: snapshot\ndata: {json.dumps(first.model_dump(mode='json'))}\n\n"
             while True:
                 try:
                     message = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
@@ -70,12 +92,12 @@ async def stream_journal(request: Request, user: User_) -> StreamingResponse:
                 if message.get("type") == "bye":
                     return
                 if message.get("type") == "resync":
-                    message = await asyncio.to_thread(snapshot, request, user.id)
+                    again = await asyncio.to_thread(snapshot, request, user.id)
+                    message = again.model_dump(mode="json")
                 yield f"event: {message['type']}\ndata: {json.dumps(message)}\n\n"
 
-    return StreamingResponse(
+    return EventStream(
         events(),
-        media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
@@ -154,14 +176,7 @@ async def choose_address(
             address = session.get(Address, choice.address_id)
             if address is None:
                 raise HTTPException(404, "There is no such address.")
-            settings = SettingsCache.get(session)
-            parsed = parse_incoming(call.remote_number, numbering_plan(settings))
-            matching = {m.address_id: m for m in lookup(session, parsed, settings.country)}
-            match = matching.get(address.id)
-            call.address_id = address.id
-            call.channel_id = match.channel_id if match else None
-            call.match = match.match if match else None
-            call.address_chosen = True
+            link_call(session, user.id, call_id, address, SettingsCache.get(session))
 
     await asyncio.to_thread(work)
     await app.lines.publish_call(user.id, call_id)

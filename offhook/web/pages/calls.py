@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from offhook.calls import labels
 from offhook.crm import calls
 from offhook.crm.forms import parse_day
 from offhook.crm.paging import page_number
@@ -48,8 +49,8 @@ async def index(
         flt=flt,
         first=start or first,
         last=end or last,
-        directions=calls.DIRECTIONS,
-        outcomes=calls.OUTCOMES,
+        directions=labels.DIRECTION_LABELS,
+        outcomes=labels.OUTCOME_LABELS,
         pager=pager(request, data["page"]),
         filtered=bool(first or last or direction or outcome or q),
         bad_dates=bool((first and not start) or (last and not end)),

@@ -74,6 +74,9 @@
     if (entry.state === "ringing") return ["ringing", "Ringing"];
     if (entry.state === "dialling") return ["ringing", "Dialling"];
     if (entry.state === "connected") return ["ongoing", "Connected"];
+    if (entry.end_reason_label && entry.answered_by) {
+      return [entry.end_reason, `${entry.end_reason_label} (by ${entry.answered_by})`];
+    }
     if (entry.end_reason_label) return [entry.end_reason, entry.end_reason_label];
     return ["", ""];
   }

@@ -1,0 +1,59 @@
+"""Every word offhook uses for a call's kind, state and outcome: the journal, the call history,
+the pages and the texts of activities all take them from here."""
+
+from __future__ import annotations
+
+# The four kinds of journal icon the product description names.
+ICON_LABELS = {
+    "ringing": "Call while ringing",
+    "ongoing": "Ongoing call",
+    "incoming": "Incoming call",
+    "outgoing": "Outgoing call",
+}
+MISSED_CALL = "Missed call"
+DIRECTION_LABELS = {"incoming": "Incoming", "outgoing": "Outgoing"}
+# A call not yet ended.
+STATE_LABELS = {"ringing": "Ringing", "dialling": "Dialling", "connected": "Connected"}
+# Why a call ended, as the journal says it next to the call; an answered call needs no word.
+END_REASON_LABELS = {
+    "answered": "",
+    "missed": "Missed",
+    "cancelled": "Not answered",
+    "busy": "Busy",
+    "rejected": "Rejected",
+    "failed": "Failed",
+    # A ring-group call that a colleague took instead.
+    "answered_elsewhere": "Answered elsewhere",
+}
+OPEN = "open"
+# A call's outcome as the call history names it and filters by; "open" are calls still ringing
+# or going on.
+OUTCOME_LABELS = {
+    "answered": "Answered",
+    **{reason: label for reason, label in END_REASON_LABELS.items() if label},
+    OPEN: "Ringing or ongoing",
+}
+# Who hung up.
+HANGUP_LABELS = {"local": "this line", "remote": "the other side"}
+
+
+def call_label(direction: str) -> str:
+    """ "Incoming call" or "Outgoing call", as the icon of an ended call says it."""
+    return ICON_LABELS["incoming" if direction == "incoming" else "outgoing"]
+
+
+def end_reason_label(end_reason: str | None) -> str:
+    return END_REASON_LABELS.get(end_reason or "", "")
+
+
+def outcome(state: str, end_reason: str | None) -> tuple[str, str]:
+    """The kind of a call's outcome ("open", "answered", "missed"…) and its label."""
+    if state != "ended":
+        return (OPEN, STATE_LABELS.get(state, state))
+    reason = end_reason or "answered"
+    return (reason, OUTCOME_LABELS.get(reason, reason))
+
+
+def answered_by_text(label: str, answered_by: str | None) -> str:
+    """ "Answered elsewhere (by Anna Müller)" when it is known who took the call."""
+    return f"{label} (by {answered_by})" if answered_by else label
