@@ -3,11 +3,12 @@
     context = RecordingContext(options={"port": 5038}, lines={1: "201", 2: "202"})
     driver = MyDriver(context)
     await driver.start()
-    call = await context.wait_for_call(CallState.RINGING, line_id=1)
+    await context.connected()
+    call = await context.call(CallState.RINGING, line_id=1, number="446681812")
 
-Like the core, it keeps a view of each call per line (calls only move forward; reconciliation
-ends the calls it is not told about), so a test waits on what a user would see. It waits on
-conditions with a timeout, never on the clock.
+Like the core, it keeps a view of each call (`calls`, by the driver's call reference) and of
+its leg on each line it rings on: states only move forward, and reconciliation ends the calls
+it is not told about. Tests wait on that view with a timeout, never on the clock.
 """
 
 from __future__ import annotations
@@ -20,23 +21,38 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from offhook.calls.events import CallEvent, CallState
+from offhook.calls.events import CallEvent, CallState, Direction
 from offhook.drivers.contract import LineInfo, LineState
 
 T = TypeVar("T")
 
+#: How long `wait_for` and its friends wait by default: generous, for real peers on a busy
+#: machine; a test that passes never waits this long.
+TIMEOUT = 15.0
+
 
 @dataclass
 class CallView:
-    """One call on one line as the core would hold it after the events so far."""
+    """One call as the core would hold it after the events so far."""
 
-    line_id: int
     call_ref: str
-    state: CallState
+    direction: Direction
     remote_number: str
     remote_name: str
-    events: list[CallEvent] = field(default_factory=list)
+    dial_ref: str | None
+    #: The latest event that moved the call forward.
+    last: CallEvent
+    #: Its state on each line it is on (a ring group rings several).
+    legs: dict[int, CallState] = field(default_factory=dict)
     ended_by_reconcile: bool = False
+
+    @property
+    def state(self) -> CallState:
+        """The call's state as a whole: the furthest any leg got, ended once all legs are."""
+        states = set(self.legs.values())
+        if states == {CallState.ENDED}:
+            return CallState.ENDED
+        return max(states - {CallState.ENDED}, key=lambda s: s.rank, default=CallState.ENDED)
 
 
 class RecordingContext:
@@ -49,12 +65,18 @@ class RecordingContext:
         system_id: int = 1,
     ) -> None:
         self.options: Mapping[str, Any] = dict(options or {})
-        self.lines_by_id = dict(lines if lines is not None else {1: "201"})
+        self.addresses: dict[int, str] = dict(lines if lines is not None else {1: "201"})
         self.system_id = system_id
         self.events: list[CallEvent] = []
-        self.statuses: list[tuple[LineState, str, int | None]] = []
-        self.reconciliations: list[tuple[set[str], int | None]] = []
-        self.calls: dict[tuple[int, str], CallView] = {}
+        #: The phone system's states, with the reason.
+        self.statuses: list[tuple[LineState, str]] = []
+        #: States a driver reported for single lines.
+        self.line_statuses: dict[int, list[tuple[LineState, str]]] = {}
+        #: The live calls named at each reconciliation, when, and for which line (None: all).
+        self.reconciliations: list[set[str]] = []
+        self.reconciled_at: list[datetime | None] = []
+        self.reconciled_lines: list[int | None] = []
+        self.calls: dict[str, CallView] = {}
         self._changed = asyncio.Event()
 
     # --- PhoneSystemContext ----------------------------------------------------------------------
@@ -63,29 +85,40 @@ class RecordingContext:
     def lines(self) -> Mapping[int, LineInfo]:
         return {
             line_id: LineInfo(id=line_id, address=address, user_id=line_id)
-            for line_id, address in self.lines_by_id.items()
+            for line_id, address in self.addresses.items()
         }
 
     def line_for(self, address: str) -> LineInfo | None:
         return next((i for i in self.lines.values() if i.address == address.strip()), None)
 
     def emit(self, event: CallEvent) -> None:
-        if event.line_id not in self.lines_by_id:
+        if event.line_id not in self.addresses:
             raise AssertionError(f"event for line {event.line_id}, not a line of this system")
         self.events.append(event)
-        key = (event.line_id, event.call_ref)
-        view = self.calls.get(key)
+        view = self.calls.get(event.call_ref)
         if view is None:
-            view = self.calls[key] = CallView(
-                event.line_id, event.call_ref, event.state, event.remote_number, event.remote_name
+            view = self.calls[event.call_ref] = CallView(
+                event.call_ref,
+                event.direction,
+                event.remote_number,
+                event.remote_name,
+                event.dial_ref,
+                event,
             )
-        elif event.state.rank > view.state.rank:
-            view.state = event.state
-        view.events.append(event)
+        before = view.legs.get(event.line_id)
+        if before is None or event.state.rank > before.rank:
+            view.legs[event.line_id] = event.state
+            view.last = event
+        view.dial_ref = view.dial_ref or event.dial_ref
+        view.remote_number = view.remote_number or event.remote_number
+        view.remote_name = view.remote_name or event.remote_name
         self._changed.set()
 
     def set_status(self, state: LineState, reason: str = "", line_id: int | None = None) -> None:
-        self.statuses.append((state, reason, line_id))
+        if line_id is None:
+            self.statuses.append((state, reason))
+        else:
+            self.line_statuses.setdefault(line_id, []).append((state, reason))
         self._changed.set()
 
     def reconcile(
@@ -96,12 +129,16 @@ class RecordingContext:
         line_id: int | None = None,
     ) -> None:
         live = set(live_call_refs)
-        self.reconciliations.append((live, line_id))
+        self.reconciliations.append(live)
+        self.reconciled_at.append(at)
+        self.reconciled_lines.append(line_id)
         for view in self.calls.values():
-            on_line = line_id is None or view.line_id == line_id
-            if on_line and view.state is not CallState.ENDED and view.call_ref not in live:
-                view.state = CallState.ENDED
-                view.ended_by_reconcile = True
+            if view.call_ref in live:
+                continue
+            for leg, state in view.legs.items():
+                if (line_id is None or leg == line_id) and state is not CallState.ENDED:
+                    view.legs[leg] = CallState.ENDED
+                    view.ended_by_reconcile = True
         self._changed.set()
 
     # --- for tests -------------------------------------------------------------------------------
@@ -109,11 +146,10 @@ class RecordingContext:
     @property
     def state(self) -> LineState | None:
         """The phone system's latest state."""
-        whole = [state for state, _reason, line_id in self.statuses if line_id is None]
-        return whole[-1] if whole else None
+        return self.statuses[-1][0] if self.statuses else None
 
     async def wait_for(
-        self, condition: Callable[[], T | None], what: str, timeout: float = 10.0
+        self, condition: Callable[[], T | None], what: str, timeout: float = TIMEOUT
     ) -> T:
         """Wait until `condition()` is truthy; return its value."""
         deadline = time.monotonic() + timeout
@@ -128,20 +164,48 @@ class RecordingContext:
                 await asyncio.wait_for(self._changed.wait(), min(remaining, 0.2))
         return result
 
-    async def wait_for_call(
-        self, state: CallState, line_id: int | None = None, timeout: float = 10.0
+    async def call(
+        self,
+        state: CallState,
+        *,
+        line_id: int | None = None,
+        direction: Direction | None = None,
+        number: str | None = None,
+        dial_ref: str | None = None,
+        timeout: float = TIMEOUT,
     ) -> CallView:
-        """The first call (on `line_id`, if given) that has reached `state`."""
+        """Wait for a call that is or was in `state` (on `line_id`, if given; `number`: part of
+        its remote number). "Was": a short call may ring and end before the test looks."""
 
-        def found() -> CallView | None:
-            return next(
-                (
-                    view
-                    for view in self.calls.values()
-                    if view.state is state and (line_id is None or view.line_id == line_id)
-                ),
-                None,
+        def been(view: CallView) -> bool:
+            return any(
+                event.call_ref == view.call_ref
+                and event.state is state
+                and (line_id is None or event.line_id == line_id)
+                for event in self.events
             )
 
+        def find() -> CallView | None:
+            for view in self.calls.values():
+                now = view.legs.get(line_id) if line_id is not None else view.state
+                if (
+                    (now is state or been(view))
+                    and (direction is None or view.direction is direction)
+                    and (number is None or number in view.remote_number)
+                    and (dial_ref is None or view.dial_ref == dial_ref)
+                ):
+                    return view
+            return None
+
         where = f" on line {line_id}" if line_id is not None else ""
-        return await self.wait_for(found, f"a {state.value} call{where}", timeout)
+        wanted = f"a {state.value} call{where}" + (f" with {number}" if number else "")
+        return await self.wait_for(find, wanted, timeout)
+
+    async def connected(self, timeout: float = TIMEOUT) -> None:
+        """Wait until the phone system reports itself connected."""
+        await self.wait_for(
+            lambda: self.state is LineState.CONNECTED, "the phone system connected", timeout
+        )
+
+    def open_calls(self) -> list[CallView]:
+        return [view for view in self.calls.values() if view.state is not CallState.ENDED]

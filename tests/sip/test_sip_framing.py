@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-from conftest import RecordingContext
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -24,6 +23,7 @@ from offhook.drivers.contract import LineState
 from offhook.drivers.sip import SipDriver
 from offhook.drivers.sip.ctrl import BaresipControl, ConnectionLost, ControlError
 from offhook.drivers.sip.netstring import NetstringDecoder, encode
+from offhook.drivers.testing import RecordingContext
 
 
 def frame(message: dict[str, Any]) -> bytes:

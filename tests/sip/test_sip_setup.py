@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import RecordingContext
 from pydantic import ValidationError
 
 from offhook.drivers.contract import LineState
@@ -19,6 +18,7 @@ from offhook.drivers.sip.process import (
     account_line,
 )
 from offhook.drivers.sip.uris import dial_target
+from offhook.drivers.testing import RecordingContext
 
 Options = SipDriver.Options
 
