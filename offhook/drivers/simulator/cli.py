@@ -22,12 +22,14 @@ app = typer.Typer(
     help="Simulated calls on a running server (the simulator driver).",
     no_args_is_help=True,
 )
-console = Console()
+# Soft-wrapped like offhook's own commands: a URL in a message stays on one line.
+console = Console(highlight=False, soft_wrap=True)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
 OUTCOMES: tuple[Outcome, ...] = ("ringing", "answered", "missed", "rejected", "busy")
 
 
 def _fail(message: str) -> NoReturn:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
+    errors.print(f"[bold red]Error:[/] {message}")
     raise typer.Exit(1)
 
 

@@ -380,11 +380,21 @@ def _lines_context(request: Request, user: CurrentUser) -> dict[str, Any]:
         )
         if not user.is_admin:
             query = query.where(Line.user_id == user.id)
+        shared = set(
+            session.scalars(
+                select(Line.phone_system_id)
+                .group_by(Line.phone_system_id)
+                .having(func.count(func.distinct(Line.user_id)) > 1)
+            )
+        )
         rows = [
             {
                 "line": line,
                 "status": app.lines.status(line.id),
                 "options": public_options(line.driver, line.options, "line"),
+                # Restarting a line restarts its phone system: the admin's call when
+                # colleagues' lines are on it too.
+                "restartable": user.is_admin or line.phone_system_id not in shared,
             }
             for line in session.scalars(query)
         ]
@@ -472,10 +482,28 @@ def _own_line(request: Request, user: CurrentUser, line_id: int, admin: bool) ->
         return line
 
 
+def _shared(request: Request, line: Line) -> bool:
+    """Whether other users' lines are on the line's phone system too."""
+    with offhook_of(request).store.session() as session:
+        others = session.scalar(
+            select(func.count(Line.id)).where(
+                Line.phone_system_id == line.phone_system_id, Line.user_id != line.user_id
+            )
+        )
+        return bool(others)
+
+
 @router.post("/lines/{line_id}/restart")
 async def restart_line(request: Request, line_id: int, user: User_) -> Response:
+    """Restart the line's connection: its phone system. A user may do so for a phone system of
+    their own (a softphone); one that serves colleagues too is the admin's to restart."""
     line = await asyncio.to_thread(_own_line, request, user, line_id, False)
     app = offhook_of(request)
+    if not user.is_admin and await asyncio.to_thread(_shared, request, line):
+        raise HTTPException(
+            403,
+            "Your line shares its phone system with colleagues; an administrator can restart it.",
+        )
     if line.driver not in app.lines.loaded:
         flash(request, f"The {line.driver} driver is not loaded; an admin can load it.", "error")
     else:
