@@ -81,7 +81,6 @@ def with_details(query: Select[Any]) -> Select[Any]:
         joinedload(Call.address).joinedload(Address.company),
         joinedload(Call.channel),
         joinedload(Call.colleague),
-        joinedload(Call.answered_by),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session, joinedload
 
 from offhook.calls import labels
@@ -96,7 +96,8 @@ def entry(
         remote_name=call.remote_name,
         address=address,
         colleague=colleague,
-        answered_by=call.answered_by.name if call.answered_by is not None else None,
+        # Loaded only for the few calls a colleague answered: no join on every entry for it.
+        answered_by=call.answered_by.name if call.answered_by_id and call.answered_by else None,
         match_count=call.match_count,
         ended_by_offhook=call.ended_by_offhook,
         activity_id=activity_id,
@@ -127,21 +128,29 @@ def _capabilities(line: Line) -> tuple[bool, bool, bool]:
     return (cls.can_dial, cls.can_answer, cls.can_hangup)
 
 
+# Both kinds of work done on calls in one round trip: 0 = activity, 1 = service. Built once:
+# this runs for every call event the server pushes.
+_WORK_DONE = union_all(
+    select(Activity.call_id, literal(0).label("kind"), Activity.id).where(
+        Activity.call_id.in_(bindparam("call_ids", expanding=True))
+    ),
+    select(Service.call_id, literal(1).label("kind"), Service.id).where(
+        Service.call_id.in_(bindparam("call_ids", expanding=True))
+    ),
+)
+
+
 def _work_done(session: Session, call_ids: list[int]) -> dict[int, tuple[int | None, int | None]]:
     """The newest activity and service entered for each call, to mark the entry as done."""
-    done: dict[int, list[int | None]] = {call_id: [None, None] for call_id in call_ids}
     if not call_ids:
         return {}
-    for call_id, activity_id in session.execute(
-        select(Activity.call_id, Activity.id).where(Activity.call_id.in_(call_ids))
-    ):
-        if call_id is not None:
-            done[call_id][0] = activity_id
-    for call_id, service_id in session.execute(
-        select(Service.call_id, Service.id).where(Service.call_id.in_(call_ids))
-    ):
-        if call_id is not None:
-            done[call_id][1] = service_id
+    done: dict[int, list[int | None]] = {call_id: [None, None] for call_id in call_ids}
+    for call_id, kind, work_id in session.execute(_WORK_DONE, {"call_ids": call_ids}):
+        if call_id is None:  # pragma: no cover - the query asks for these calls only
+            continue
+        current = done[call_id][kind]
+        if current is None or work_id > current:
+            done[call_id][kind] = work_id
     return {key: (value[0], value[1]) for key, value in done.items()}
 
 
@@ -152,8 +161,11 @@ def _with_details(query: Select[Call]) -> Select[Call]:
         joinedload(Call.address).joinedload(Address.company),
         joinedload(Call.channel),
         joinedload(Call.colleague),
-        joinedload(Call.answered_by),
     )
+
+
+# The statement for one call, built once (it runs for every call event the server pushes).
+_ONE_CALL = _with_details(select(Call)).where(Call.id == bindparam("call_id"))
 
 
 def _calls_query(user_id: int) -> Select[Call]:
@@ -188,7 +200,7 @@ def today(session: Session, user_id: int, now: datetime | None = None) -> list[J
 
 
 def one(session: Session, call_id: int) -> JournalEntry | None:
-    call = session.scalar(_with_details(select(Call)).where(Call.id == call_id))
+    call = session.scalar(_ONE_CALL, {"call_id": call_id})
     if call is None:
         return None
     return entries(session, [call], SettingsCache.get(session))[0]
