@@ -4,11 +4,12 @@ counted."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from offhook.crm.services import of_day
+from offhook.crm.services import today as service_day
 from offhook.settings.telephony import TelephonySettings
 from offhook.store.models import Activity, Call, Line, Service
 
@@ -27,18 +28,10 @@ class Today:
 
 
 def today(session: Session, user_id: int, settings: TelephonySettings) -> Today:
-    """The day in the firm's zone: services by the day they are booked on, activities and calls
-    by when they happened."""
+    """The day in the firm's zone: services by the day they are booked on (as the Services page
+    lists them), activities and calls by when they happened."""
     start, end = settings.local_day_bounds()
-    local_today = datetime.now(UTC).astimezone(settings.zone).date()
-    services = list(
-        session.scalars(
-            select(Service)
-            .where(Service.user_id == user_id, Service.day == local_today)
-            .options(joinedload(Service.project), joinedload(Service.address))
-            .order_by(Service.started_at, Service.id)
-        )
-    )
+    services = of_day(session, user_id, service_day(settings))
     activities = list(
         session.scalars(
             select(Activity)
