@@ -18,6 +18,7 @@ from offhook.crm.work import (
     address_fields,
     moment,
     project_field,
+    save_work,
 )
 from offhook.settings.clock import date_text, time_text
 from offhook.settings.telephony import TelephonySettings
@@ -130,10 +131,4 @@ def save(
     user_id: int,
     source: FromCall | None = None,
 ) -> Activity:
-    if activity is None:
-        activity = Activity(user_id=user_id, call_id=source.call.id if source else None)
-        session.add(activity)
-    for name, value in data.fields.items():
-        setattr(activity, name, value)
-    session.flush()
-    return activity
+    return save_work(session, activity, Activity, data, user_id, source)

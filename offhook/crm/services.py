@@ -17,6 +17,7 @@ from offhook.crm.work import (
     address_fields,
     moment,
     project_field,
+    save_work,
 )
 from offhook.settings.clock import date_text, time_text
 from offhook.settings.telephony import TelephonySettings
@@ -197,10 +198,4 @@ def save(
     user_id: int,
     source: FromCall | None = None,
 ) -> Service:
-    if service is None:
-        service = Service(user_id=user_id, call_id=source.call.id if source else None)
-        session.add(service)
-    for name, value in data.fields.items():
-        setattr(service, name, value)
-    session.flush()
-    return service
+    return save_work(session, service, Service, data, user_id, source)

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from offhook.crm.calls import entry_of, subject, summary
+from offhook.crm.forms import Submitted
 from offhook.directory.names import display_name
 from offhook.journal import entries as journal
 from offhook.journal.entry import JournalEntry
 from offhook.settings.telephony import TelephonySettings
-from offhook.store.models import Address, Call, Project
+from offhook.store.models import Activity, Address, Call, Project, Service
 
 TEXT_MAX = 20_000
+Work = TypeVar("Work", Activity, Service)
 
 
 class CallNotFound(LookupError):
@@ -79,3 +82,22 @@ def project_field(session: Session, project_id: int | None) -> str:
     """A project preselected from the journal's dropdown, if it can be booked on."""
     project = session.get(Project, project_id) if project_id else None
     return str(project.id) if project is not None and project.active else ""
+
+
+def save_work(
+    session: Session,
+    work: Work | None,
+    new: type[Work],
+    data: Submitted,
+    user_id: int,
+    source: FromCall | None,
+) -> Work:
+    """Create (a `new` one, the user's, made from the call `source` if any) or update an
+    activity or a service with the checked form's fields, in the caller's transaction."""
+    if work is None:
+        work = new(user_id=user_id, call_id=source.call.id if source else None)
+        session.add(work)
+    for name, value in data.fields.items():
+        setattr(work, name, value)
+    session.flush()
+    return work

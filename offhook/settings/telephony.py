@@ -18,10 +18,11 @@ from typing import Literal, Self
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from offhook.numbers import NumberingPlan
-from offhook.store.models import Setting
+from offhook.store.models import ServiceType, Setting
 
 TELEPHONY = "telephony"
 
@@ -169,6 +170,23 @@ class TelephonySettings(BaseModel):
             row.value = self.model_dump()
             row.updated_at = datetime.now(UTC)
         SettingsCache.invalidate()
+
+
+def replace_settings(session: Session, settings: TelephonySettings) -> bool:
+    """Store `settings` in place of the current ones; True if they number differently, so the
+    stored numbers must be normalized again."""
+    before = TelephonySettings.load(session).fingerprint()
+    settings.save(session)
+    return before != settings.fingerprint()
+
+
+def service_types(session: Session) -> list[ServiceType]:
+    """The active service types, by name: the choice of a call's default service type."""
+    return list(
+        session.scalars(
+            select(ServiceType).where(ServiceType.active.is_(True)).order_by(ServiceType.name)
+        )
+    )
 
 
 class SettingsCache:

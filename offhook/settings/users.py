@@ -114,3 +114,80 @@ def user_for_token(session: Session, token: str) -> User | None:
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
         row.last_used_at = now  # coarse, so busy API clients do not write on every request
     return row.user
+
+
+# --- what an admin does with users, and a user with their own profile ---------------------------
+
+
+class UserNotFound(LookupError):
+    """There is no user with this id; interfaces answer "not found"."""
+
+
+def all_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.login)))
+
+
+def _user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserNotFound(user_id)
+    return user
+
+
+def _other_user(session: Session, user_id: int, admin_id: int) -> User:
+    """A user an admin changes the role or activity of: never the admin themselves, so that
+    there is always an admin left who can undo it."""
+    user = _user(session, user_id)
+    if user.id == admin_id:
+        raise AuthError("you cannot change your own role or deactivate yourself")
+    return user
+
+
+def set_password(session: Session, user_id: int, password: str) -> User:
+    """An admin sets a user's password (their sessions are logged out by it)."""
+    user = _user(session, user_id)
+    user.password_hash = hash_password(password)
+    return user
+
+
+def set_role(session: Session, user_id: int, role: str, admin_id: int) -> User:
+    """Anything but "admin" makes a plain user: a mistyped role grants nothing."""
+    user = _other_user(session, user_id, admin_id)
+    user.role = "admin" if role == "admin" else "user"
+    return user
+
+
+def set_active(session: Session, user_id: int, active: bool, admin_id: int) -> User:
+    user = _other_user(session, user_id, admin_id)
+    user.active = active
+    return user
+
+
+def change_own_password(
+    session: Session, user_id: int, current: str, password: str, confirm: str
+) -> User:
+    """A user changes their password, proving they know the current one."""
+    user = _user(session, user_id)
+    if not verify_password(user, current):
+        raise AuthError("your current password is not right")
+    if password != confirm:
+        raise AuthError("the new passwords do not match")
+    user.password_hash = hash_password(password)
+    session.flush()
+    return user
+
+
+def tokens_of(session: Session, user_id: int) -> list[ApiToken]:
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at)
+        )
+    )
+
+
+def revoke_token(session: Session, user_id: int, token_id: int) -> None:
+    """Only the user's own tokens: another user's answers as if it did not exist."""
+    token = session.get(ApiToken, token_id)
+    if token is None or token.user_id != user_id:
+        raise AuthError("no such token")
+    session.delete(token)

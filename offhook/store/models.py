@@ -231,7 +231,7 @@ def _keep_sort_name(mapper: Any, connection: Any, address: Address) -> None:
     address.sort_name = sort_name(address.first_name, address.last_name, address.company_name)
 
 
-# The address search matches word prefixes in any case (offhook.crm.addresses).
+# The address search matches word prefixes in any case (offhook.crm.address_search).
 for _column in ("last_name", "first_name", "company_name", "city", "postcode"):
     Index(
         f"ix_addresses_{_column}_lower",

@@ -25,12 +25,13 @@ from offhook.web.pages import (
     addresses,
     calls,
     imports,
+    login,
     numbers,
-    pages,
     phone_systems,
     projects,
     services,
     settings,
+    today,
 )
 from offhook.web.security import LoginRequired
 from offhook.web.templating import render
@@ -40,7 +41,8 @@ SESSION_DAYS = 14
 ROUTERS = [
     module.router
     for module in (
-        pages,
+        login,
+        today,
         journal,
         api,
         addresses,

@@ -17,7 +17,7 @@ from sqlalchemy import select, tuple_
 from offhook.app import Offhook
 from offhook.calls.events import CallEvent, CallState, Direction, EndReason
 from offhook.calls.recorder import record
-from offhook.crm.addresses import SORT_KEY, search, search_query
+from offhook.crm.address_search import SORT_KEY, search, search_query
 from offhook.lines.admin import add_line_with_system, install_driver
 from offhook.settings.config import Config
 from offhook.settings.telephony import SettingsCache, TelephonySettings

@@ -11,7 +11,7 @@ from offhook.lines.admin import install_driver
 from offhook.settings.telephony import TelephonySettings
 from offhook.settings.users import add_user
 from offhook.store import Store
-from offhook.store.models import Call, InstalledDriver, Line, PhoneSystem, User
+from offhook.store.models import ApiToken, Call, InstalledDriver, Line, PhoneSystem, User
 from tests import factories
 from tests.web.conftest import log_in
 from tests.web.test_journal import journal, simulate, wait_for
@@ -270,9 +270,8 @@ def test_users_admin_and_password_change(serve: Callable[[], TestClient], store:
     assert (
         form_post(
             client,
-            "/settings/profile",
+            "/settings/profile/password",
             csrf,
-            action="password",
             current=factories.PASSWORD,
             password="a-new-password",
             confirm="a-new-password",
@@ -294,10 +293,62 @@ def test_api_token_from_the_profile_page(serve: Callable[[], TestClient], store:
     factories.user_with_line(store)
     client = serve()
     csrf = log_in(client, "anna")
-    assert form_post(client, "/settings/profile", csrf, action="token", name="script") == 303
+    assert form_post(client, "/settings/profile/tokens", csrf, name="script") == 303
     page = client.get("/settings/profile").text
     token = page.split("data-new-token>")[1].split("<")[0]
     assert token.startswith("ohk_")
     assert "data-new-token" not in client.get("/settings/profile").text  # shown once
     client.cookies.clear()
     assert client.get("/api/journal", headers={"Authorization": f"Bearer {token}"}).is_success
+
+
+def test_one_route_per_change_of_a_user(serve: Callable[[], TestClient], store: Store) -> None:
+    anna, _ = factories.user_with_line(store)
+    ben, _ = factories.user_with_line(store, "ben", role="user")
+    client = serve()
+    csrf = log_in(client, "anna")
+    assert form_post(client, f"/settings/users/{ben.id}/role", csrf, role="admin") == 303
+    assert form_post(client, f"/settings/users/{ben.id}/deactivate", csrf) == 303
+    with store.session() as session:
+        changed = session.get(User, ben.id)
+        assert changed is not None and changed.role == "admin" and not changed.active
+    assert form_post(client, f"/settings/users/{ben.id}/role", csrf, role="root") == 303
+    assert form_post(client, f"/settings/users/{ben.id}/activate", csrf) == 303
+    assert (
+        form_post(client, f"/settings/users/{ben.id}/password", csrf, password="ben-new-pw") == 303
+    )
+    # An admin cannot demote or deactivate themselves; a user that does not exist is not found.
+    assert form_post(client, f"/settings/users/{anna.id}/deactivate", csrf) == 303
+    assert form_post(client, "/settings/users/999999/role", csrf, role="admin") == 404
+    with store.session() as session:
+        changed = session.get(User, ben.id)
+        me = session.get(User, anna.id)
+        assert changed is not None and changed.role == "user" and changed.active
+        assert me is not None and me.active and me.role == "admin"
+    # The old form `action` dispatch is gone: nothing answers it.
+    assert form_post(client, f"/settings/users/{ben.id}", csrf, action="deactivate") == 404
+    assert form_post(client, "/settings/profile", csrf, action="token") == 405
+    client.cookies.clear()
+    log_in(client, "ben", "ben-new-pw")
+
+
+def test_tokens_are_revoked_by_their_owner_only(
+    serve: Callable[[], TestClient], store: Store
+) -> None:
+    factories.user_with_line(store)
+    factories.user_with_line(store, "ben", role="user")
+    client = serve()
+    csrf = log_in(client, "anna")
+    assert form_post(client, "/settings/profile/tokens", csrf, name="script") == 303
+    with store.session() as session:
+        token = session.scalars(select(ApiToken)).one()
+    client.cookies.clear()
+    other_csrf = log_in(client, "ben")
+    assert form_post(client, f"/settings/profile/tokens/{token.id}/delete", other_csrf) == 303
+    assert "No such token." in client.get("/settings/profile").text
+    client.cookies.clear()
+    csrf = log_in(client, "anna")
+    assert form_post(client, f"/settings/profile/tokens/{token.id}/delete", csrf) == 303
+    assert "Token revoked." in client.get("/settings/profile").text
+    with store.session() as session:
+        assert session.scalars(select(ApiToken)).all() == []

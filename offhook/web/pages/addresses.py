@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from offhook.crm import addresses
-from offhook.crm.addresses import AddressInput
+from offhook.crm import address_form, address_search, addresses
+from offhook.crm.address_form import AddressInput
 from offhook.directory.names import display_name
 from offhook.settings.telephony import SettingsCache
 from offhook.store.models import Address
@@ -36,7 +36,7 @@ async def index(
 ) -> Response:
     def work(session: Session) -> Any:
         settings = SettingsCache.get(session)
-        return addresses.search(session, q, settings, ref(after), ref(before))
+        return address_search.search(session, q, settings, ref(after), ref(before))
 
     found, e164 = await in_session(request, work)
     links = {
@@ -50,7 +50,7 @@ async def index(
 async def suggest(request: Request, user: User_, q: Text = "") -> list[dict[str, Any]]:
     """Addresses for the address pickers of the activity, service and project forms."""
     return await in_session(
-        request, lambda session: addresses.suggestions(session, q, SettingsCache.get(session))
+        request, lambda session: address_search.suggestions(session, q, SettingsCache.get(session))
     )
 
 
@@ -70,7 +70,7 @@ def _form_page(
         data=data,
         address=address,
         call_id=call_id,
-        countries=addresses.countries(),
+        countries=address_form.countries(),
     )
 
 
@@ -84,7 +84,7 @@ async def new(
     company: Text = "",
 ) -> Response:
     def work(session: Session) -> AddressInput:
-        data = addresses.blank(SettingsCache.get(session), number)
+        data = address_form.blank(SettingsCache.get(session), number)
         parent = session.get(Address, ref(company)) if ref(company) else None
         if parent is not None and parent.kind == "company":
             data.values |= {"kind": "contact", "company": parent.company_name}
@@ -104,10 +104,10 @@ async def create(request: Request, user: User_) -> Response:
 
     def work(session: Session) -> tuple[AddressInput, Address | None, list[str], bool]:
         settings = SettingsCache.get(session)
-        data = addresses.read(session, form)
+        data = address_form.read(session, form)
         if not data.ok:
             return data, None, [], False
-        address = addresses.save(session, None, data, settings)
+        address = address_form.save(session, None, data, settings)
         linked = call_id.isdigit() and addresses.link_call(
             session, user.id, int(call_id), address, settings
         )
@@ -123,7 +123,7 @@ async def create(request: Request, user: User_) -> Response:
 
 
 def _problems(address: Address) -> list[str]:
-    return [f"{c.value} ({c.normalize_error})" for c in addresses.not_normalized(address)]
+    return [f"{c.value} ({c.normalize_error})" for c in address_form.not_normalized(address)]
 
 
 def _saved(request: Request, message: str, problems: list[str]) -> None:
@@ -161,7 +161,7 @@ async def show(request: Request, address_id: int, user: User_) -> Response:
 @router.get("/addresses/{address_id}/edit")
 async def edit(request: Request, address_id: int, user: User_) -> Response:
     address = await _address(request, address_id)
-    return _form_page(request, user, addresses.of_address(address), address)
+    return _form_page(request, user, address_form.of_address(address), address)
 
 
 @router.post("/addresses/{address_id}/edit")
@@ -172,10 +172,10 @@ async def update(request: Request, address_id: int, user: User_) -> Response:
         address = addresses.load(session, address_id)
         if address is None:
             raise not_found("address")
-        data = addresses.read(session, form, address)
+        data = address_form.read(session, form, address)
         if not data.ok:
             return data, address, None
-        addresses.save(session, address, data, SettingsCache.get(session))
+        address_form.save(session, address, data, SettingsCache.get(session))
         return data, address, _problems(address)
 
     data, address, problems = await in_session(request, work)

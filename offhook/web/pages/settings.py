@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from offhook.settings.telephony import TelephonySettings
-from offhook.settings.users import AuthError, add_user, create_token, hash_password, verify_password
+from offhook.settings import users as accounts
+from offhook.settings.telephony import TelephonySettings, replace_settings, service_types
+from offhook.settings.users import AuthError, UserNotFound
 from offhook.store.models import ApiToken, ServiceType, User
 from offhook.web.context import offhook_of
 from offhook.web.security import Admin, CurrentUser, User_, csrf_protect, log_in
@@ -61,13 +63,7 @@ def _telephony_page(
 ) -> Response:
     def load_types() -> list[ServiceType]:
         with offhook_of(request).store.session() as session:
-            return list(
-                session.scalars(
-                    select(ServiceType)
-                    .where(ServiceType.active.is_(True))
-                    .order_by(ServiceType.name)
-                )
-            )
+            return service_types(session)
 
     return render(
         request,
@@ -107,9 +103,7 @@ async def save_telephony(request: Request, user: Admin) -> Response:
 
     def work() -> bool:
         with offhook_of(request).store.session() as session:
-            before = TelephonySettings.load(session).fingerprint()
-            settings.save(session)
-            return before != settings.fingerprint()
+            return replace_settings(session, settings)
 
     renumber = await asyncio.to_thread(work)
     note = " Stored numbers are normalized again for the new settings." if renumber else ""
@@ -123,17 +117,18 @@ async def save_telephony(request: Request, user: Admin) -> Response:
 # --- Users -------------------------------------------------------------------------------------
 
 
+def _all_users(request: Request) -> list[User]:
+    with offhook_of(request).store.session() as session:
+        return accounts.all_users(session)
+
+
 @router.get("/users")
 async def users(request: Request, user: Admin) -> Response:
-    def work() -> list[User]:
-        with offhook_of(request).store.session() as session:
-            return list(session.scalars(select(User).order_by(User.login)))
-
     return render(
         request,
         "settings/users.html",
         user,
-        users=await asyncio.to_thread(work),
+        users=await asyncio.to_thread(_all_users, request),
         form={},
         error=None,
     )
@@ -145,7 +140,7 @@ async def create_user(request: Request, user: Admin) -> Response:
 
     def work() -> None:
         with offhook_of(request).store.session() as session:
-            add_user(
+            accounts.add_user(
                 session,
                 form.get("login", ""),
                 form.get("name", ""),
@@ -158,18 +153,13 @@ async def create_user(request: Request, user: Admin) -> Response:
     try:
         await asyncio.to_thread(work)
     except AuthError as exc:
-
-        def load() -> list[User]:
-            with offhook_of(request).store.session() as session:
-                return list(session.scalars(select(User).order_by(User.login)))
-
         form.pop("password", None)
         return render(
             request,
             "settings/users.html",
             user,
             status_code=422,
-            users=await asyncio.to_thread(load),
+            users=await asyncio.to_thread(_all_users, request),
             form=form,
             error=str(exc),
         )
@@ -177,34 +167,64 @@ async def create_user(request: Request, user: Admin) -> Response:
     return _see_other("/settings/users")
 
 
-@router.post("/users/{user_id}")
-async def change_user(request: Request, user_id: int, user: Admin) -> Response:
-    form = await _form(request)
-    action = form.get("action", "")
+async def _change_user(
+    request: Request, change: Callable[[Session], str], url: str, as_sentence: bool = False
+) -> Response:
+    """Run one change in a transaction; its message, or the refusal (`as_sentence`: with a
+    capital and a full stop), is flashed on `url`."""
 
     def work() -> str:
         with offhook_of(request).store.session() as session:
-            target = session.get(User, user_id)
-            if target is None:
-                raise HTTPException(404, "There is no such user.")
-            if action == "password":
-                target.password_hash = hash_password(form.get("password", ""))
-                return f"New password set for {target.login}."
-            if target.id == user.id:
-                raise AuthError("you cannot change your own role or deactivate yourself")
-            if action == "role":
-                target.role = "admin" if form.get("role") == "admin" else "user"
-                return f"{target.login} is now {target.role}."
-            if action in ("activate", "deactivate"):
-                target.active = action == "activate"
-                return f"{target.login} is {'active' if target.active else 'deactivated'}."
-            raise AuthError("unknown action")
+            return change(session)
 
     try:
         flash(request, await asyncio.to_thread(work))
+    except UserNotFound as exc:
+        raise HTTPException(404, "There is no such user.") from exc
     except AuthError as exc:
-        flash(request, str(exc), "error")
-    return _see_other("/settings/users")
+        text = str(exc)
+        flash(request, text[:1].upper() + text[1:] + "." if as_sentence else text, "error")
+    return _see_other(url)
+
+
+@router.post("/users/{user_id}/password")
+async def set_password(request: Request, user_id: int, user: Admin) -> Response:
+    password = (await _form(request)).get("password", "")
+
+    def change(session: Session) -> str:
+        target = accounts.set_password(session, user_id, password)
+        return f"New password set for {target.login}."
+
+    return await _change_user(request, change, "/settings/users")
+
+
+@router.post("/users/{user_id}/role")
+async def set_role(request: Request, user_id: int, user: Admin) -> Response:
+    role = (await _form(request)).get("role", "")
+
+    def change(session: Session) -> str:
+        target = accounts.set_role(session, user_id, role, user.id)
+        return f"{target.login} is now {target.role}."
+
+    return await _change_user(request, change, "/settings/users")
+
+
+async def _set_active(request: Request, user_id: int, user: CurrentUser, active: bool) -> Response:
+    def change(session: Session) -> str:
+        target = accounts.set_active(session, user_id, active, user.id)
+        return f"{target.login} is {'active' if target.active else 'deactivated'}."
+
+    return await _change_user(request, change, "/settings/users")
+
+
+@router.post("/users/{user_id}/activate")
+async def activate(request: Request, user_id: int, user: Admin) -> Response:
+    return await _set_active(request, user_id, user, True)
+
+
+@router.post("/users/{user_id}/deactivate")
+async def deactivate(request: Request, user_id: int, user: Admin) -> Response:
+    return await _set_active(request, user_id, user, False)
 
 
 # --- Profile -----------------------------------------------------------------------------------
@@ -214,13 +234,7 @@ async def change_user(request: Request, user_id: int, user: Admin) -> Response:
 async def profile(request: Request, user: User_) -> Response:
     def work() -> list[ApiToken]:
         with offhook_of(request).store.session() as session:
-            return list(
-                session.scalars(
-                    select(ApiToken)
-                    .where(ApiToken.user_id == user.id)
-                    .order_by(ApiToken.created_at)
-                )
-            )
+            return accounts.tokens_of(session, user.id)
 
     new_token = request.session.pop("new_token", None)
     return render(
@@ -232,38 +246,41 @@ async def profile(request: Request, user: User_) -> Response:
     )
 
 
-@router.post("/profile")
-async def change_profile(request: Request, user: User_) -> Response:
+@router.post("/profile/password")
+async def change_password(request: Request, user: User_) -> Response:
     form = await _form(request)
-    action = form.get("action", "")
-    app = offhook_of(request)
 
-    def work() -> str:
-        with app.store.session() as session:
-            me = session.get(User, user.id)
-            assert me is not None
-            if action == "password":
-                if not verify_password(me, form.get("current", "")):
-                    raise AuthError("your current password is not right")
-                if form.get("password") != form.get("confirm"):
-                    raise AuthError("the new passwords do not match")
-                me.password_hash = hash_password(form.get("password", ""))
-                session.flush()
-                log_in(request, me)  # keep this session; every other one is logged out
-                return "Password changed. Other sessions are logged out."
-            if action == "token":
-                request.session["new_token"] = create_token(session, me, form.get("name", ""))
-                return "API token created. Copy it now: it is shown only once."
-            if action == "revoke":
-                token = session.get(ApiToken, int(form.get("token_id") or 0))
-                if token is None or token.user_id != me.id:
-                    raise AuthError("no such token")
-                session.delete(token)
-                return "Token revoked."
-            raise AuthError("unknown action")
+    def change(session: Session) -> str:
+        me = accounts.change_own_password(
+            session,
+            user.id,
+            form.get("current", ""),
+            form.get("password", ""),
+            form.get("confirm", ""),
+        )
+        log_in(request, me)  # keep this session; every other one is logged out
+        return "Password changed. Other sessions are logged out."
 
-    try:
-        flash(request, await asyncio.to_thread(work))
-    except AuthError as exc:
-        flash(request, str(exc)[:1].upper() + str(exc)[1:] + ".", "error")
-    return _see_other("/settings/profile")
+    return await _change_user(request, change, "/settings/profile", as_sentence=True)
+
+
+@router.post("/profile/tokens")
+async def create_token(request: Request, user: User_) -> Response:
+    name = (await _form(request)).get("name", "")
+
+    def change(session: Session) -> str:
+        me = session.get(User, user.id)
+        assert me is not None
+        request.session["new_token"] = accounts.create_token(session, me, name)
+        return "API token created. Copy it now: it is shown only once."
+
+    return await _change_user(request, change, "/settings/profile", as_sentence=True)
+
+
+@router.post("/profile/tokens/{token_id}/delete")
+async def revoke_token(request: Request, token_id: int, user: User_) -> Response:
+    def change(session: Session) -> str:
+        accounts.revoke_token(session, user.id, token_id)
+        return "Token revoked."
+
+    return await _change_user(request, change, "/settings/profile", as_sentence=True)

@@ -1,0 +1,208 @@
+"""The address form: its content as typed, read and checked from a submitted form, and saved
+with the address's numbers normalized."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from offhook.crm.addresses import contact_count
+from offhook.crm.forms import Form
+from offhook.directory.names import (
+    ADDRESS_KINDS,
+    CHANNEL_KINDS,
+    NUMBER_KINDS,
+    country_name,
+    normalize_address,
+)
+from offhook.settings.telephony import TelephonySettings, numbering_plan
+from offhook.store.models import Address, Channel
+
+# Text fields of the form: name → (label in messages, longest allowed).
+FIELDS: dict[str, tuple[str, int]] = {
+    "salutation": ("salutation", 80),
+    "first_name": ("first name", 200),
+    "last_name": ("last name", 200),
+    "company_name": ("company name", 300),
+    "position": ("position", 200),
+    "street": ("street", 300),
+    "postcode": ("postcode", 20),
+    "city": ("city", 200),
+    "notes": ("notes", 20_000),
+}
+PERSON_FIELDS = ("salutation", "first_name", "last_name", "position")
+MAX_CHANNELS = 40
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@cache
+def countries() -> list[tuple[str, str]]:
+    """(code, name) of every country a phone number can belong to, by name."""
+    return sorted(
+        ((code, country_name(code)) for code in phonenumbers.SUPPORTED_REGIONS),
+        key=lambda item: item[1],
+    )
+
+
+@dataclass
+class AddressInput:
+    """The address form's content, as typed: read from a submitted form or from an address."""
+
+    values: dict[str, str]
+    channels: list[dict[str, str]]
+    errors: dict[str, str] = field(default_factory=dict)
+    company_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def blank(settings: TelephonySettings, number: str = "") -> AddressInput:
+    """A new address; with `number` (from the journal) a phone channel holding it."""
+    values = dict.fromkeys(FIELDS, "")
+    values |= {"kind": "person", "country": settings.country, "company": ""}
+    channels = [{"id": "", "kind": "phone", "value": number, "label": ""}]
+    if not number:
+        channels.append({"id": "", "kind": "email", "value": "", "label": ""})
+    return AddressInput(values, channels)
+
+
+def of_address(address: Address) -> AddressInput:
+    values = {name: str(getattr(address, name) or "") for name in FIELDS}
+    values |= {
+        "kind": address.kind,
+        "country": address.country,
+        "company": address.company.company_name if address.company else "",
+    }
+    channels = [
+        {"id": str(c.id), "kind": c.kind, "value": c.value, "label": c.label}
+        for c in address.channels
+    ]
+    return AddressInput(values, channels, company_id=address.company_id)
+
+
+def _read_channels(form: Form) -> tuple[list[dict[str, str]], dict[str, str]]:
+    kinds, values = form.getlist("ch_kind"), form.getlist("ch_value")
+    labels, ids = form.getlist("ch_label"), form.getlist("ch_id")
+    rows: list[dict[str, str]] = []
+    errors: dict[str, str] = {}
+    for index, (kind, value) in enumerate(zip(kinds, values, strict=False)):
+        label = labels[index] if index < len(labels) else ""
+        row_id = ids[index] if index < len(ids) else ""
+        if not value:
+            continue  # an empty row is a row not used
+        row = {
+            "id": row_id if row_id.isdigit() else "",
+            "kind": kind,
+            "value": value,
+            "label": label,
+        }
+        key = f"channel-{len(rows)}"
+        if kind not in CHANNEL_KINDS:
+            errors[key] = "Choose phone, mobile, fax or e-mail."
+        elif len(value) > 300 or len(label) > 80:
+            errors[key] = "Too long: at most 300 characters, and 80 for the label."
+        elif kind == "email" and not _EMAIL.match(value):
+            errors[key] = f"“{value}” is no e-mail address; write it like name@example.com."
+        rows.append(row)
+    if len(rows) > MAX_CHANNELS:
+        errors["channels"] = f"At most {MAX_CHANNELS} numbers and e-mail addresses."
+    return rows, errors
+
+
+def _read_company(session: Session, form: Form, values: dict[str, str]) -> int | None:
+    """The company of a contact person: the one picked from the list, else the one company
+    with exactly this name."""
+    name, picked = values["company"], form.ref("company_id")
+    if not name:
+        form.error("company", "Choose the company this person works for.")
+        return None
+    if picked is not None:
+        chosen = session.get(Address, picked)
+        if chosen is not None and chosen.kind == "company" and chosen.company_name == name:
+            return chosen.id
+    same_name = list(
+        session.scalars(
+            select(Address.id)
+            .where(Address.kind == "company", Address.company_name == name)
+            .limit(2)
+        )
+    )
+    if len(same_name) == 1:
+        return same_name[0]
+    if same_name:
+        form.error("company", f"Several companies are named “{name}”: choose one from the list.")
+    else:
+        form.error(
+            "company",
+            f"There is no company named “{name}”. Create the company first, then choose it here.",
+        )
+    return None
+
+
+def read(session: Session, form: Form, address: Address | None = None) -> AddressInput:
+    values = {name: form.text(name, label, limit) for name, (label, limit) in FIELDS.items()}
+    values["kind"] = kind = form.get("kind")
+    values["company"] = form.get("company")
+    values["country"] = country = form.get("country").upper()
+    if kind not in ADDRESS_KINDS:
+        form.error("kind", "Choose person, company or contact person.")
+    if kind == "company" and not values["company_name"]:
+        form.error("company_name", "Please enter the company's name.")
+    if kind in ("person", "contact") and not (values["first_name"] or values["last_name"]):
+        form.error("last_name", "Please enter a name.")
+    if country and country not in phonenumbers.SUPPORTED_REGIONS:
+        form.error("country", f"“{country}” is no country code; choose one from the list.")
+    contacts = contact_count(session, address.id) if address and address.kind == "company" else 0
+    if contacts and kind != "company":
+        form.error(
+            "kind",
+            f"This company has {contacts} contact person(s); it must stay a company.",
+        )
+    company_id = _read_company(session, form, values) if kind == "contact" else None
+    channels, channel_errors = _read_channels(form)
+    return AddressInput(values, channels, {**form.errors, **channel_errors}, company_id)
+
+
+def save(
+    session: Session, address: Address | None, data: AddressInput, settings: TelephonySettings
+) -> Address:
+    """Create or update the address and normalize its numbers, in the caller's transaction."""
+    if address is None:
+        address = Address(kind=data.values["kind"])
+        session.add(address)
+    was_company = address.kind == "company"
+    kind = data.values["kind"]
+    for name in FIELDS:
+        setattr(address, name, data.values[name])
+    if kind == "company":
+        for name in PERSON_FIELDS:
+            setattr(address, name, "")
+    elif was_company and address.id is not None:
+        address.company_name = ""  # a former company's name would show as a person's company
+    address.kind = kind
+    address.country = data.values["country"]
+    address.company_id = data.company_id if kind == "contact" else None
+    address.company = session.get(Address, data.company_id) if address.company_id else None
+    existing = {c.id: c for c in address.channels}
+    channels = []
+    for position, row in enumerate(data.channels):
+        channel = existing.pop(int(row["id"]), None) if row["id"] else None
+        channel = channel or Channel()
+        channel.kind, channel.value, channel.label = row["kind"], row["value"], row["label"]
+        channel.position = position
+        channels.append(channel)
+    address.channels = channels  # channels left out are deleted (delete-orphan)
+    normalize_address(address, numbering_plan(settings), settings.fingerprint())
+    session.flush()
+    return address
+
+
+def not_normalized(address: Address) -> list[Channel]:
+    return [c for c in address.channels if c.kind in NUMBER_KINDS and c.normalize_error]
