@@ -118,10 +118,14 @@ class SystemRunner:
 
     def emit(self, event: CallEvent) -> None:
         if event.line_id not in self._line_infos:
-            raise ValueError(
-                f"the driver of phone system {self._system_id} emitted an event for line "
-                f"{event.line_id}, which is not one of its lines"
+            # A line just removed from the phone system (its calls were ended then), or a
+            # driver's mistake: either way not this phone system's to report on.
+            log.warning(
+                "phone system %s reported a call on line %s, which is not one of its lines",
+                self._system_id,
+                event.line_id,
             )
+            return
         self._lines.queue.put_nowait(event)
 
     def set_status(self, state: LineState, reason: str = "", line_id: int | None = None) -> None:
@@ -309,6 +313,10 @@ class Lines:
         gone = set(runner.lines)
         runner.set_lines(driver_class(runner.driver_name), loaded[1])
         for line_id in gone - set(runner.lines):
+            # Its calls can no longer be reported: they end now, not at the line's next start.
+            self.queue.put_nowait(
+                _Reconcile((line_id,), frozenset(), datetime.now(UTC), "the line was switched off")
+            )
             owner = await asyncio.to_thread(self._owner_of_line, line_id)
             gone_line = LineChanged(line=LineStatus.model_validate(self.status(line_id)))
             self.notify(owner, gone_line.model_dump(mode="json"))

@@ -12,6 +12,7 @@ from offhook.settings.users import add_user
 from offhook.store import Store
 from tests import factories
 from tests.web.conftest import log_in
+from tests.web.test_journal import journal, simulate, wait_for
 
 
 def test_a_shared_phone_system_is_restarted_by_an_admin_only(
@@ -48,3 +49,36 @@ def test_a_softphone_of_ones_own_is_restarted_by_its_user(
     csrf = log_in(client, "ben")
     done = client.post(f"/settings/lines/{line.id}/restart", data={"csrf_token": csrf})
     assert done.status_code == 303
+
+
+def test_switching_a_line_off_ends_its_calls_now(
+    serve: Callable[[], TestClient], store: Store
+) -> None:
+    with store.session() as session:
+        install_driver(session, "simulator", auto_load=True)
+        anna = add_user(session, "anna", "Anna", factories.PASSWORD, "admin")
+        pbx = add_phone_system(session, "simulator", "Office PBX")
+        line_id = add_line(session, anna, pbx, "201").id
+        add_line(session, anna, pbx, "202")
+    client = serve()
+    csrf = log_in(client, "anna")
+    simulate(
+        client, csrf, number="+41446681812", outcome="answered", ring_seconds=0, line_id=line_id
+    )
+    connected = wait_for(
+        lambda: [e for e in journal(client) if e["state"] == "connected"], "the call connected"
+    )[0]
+    assert (
+        client.post(f"/settings/lines/{line_id}/disable", data={"csrf_token": csrf}).status_code
+        == 303
+    )
+    ended = wait_for(
+        lambda: [
+            e for e in journal(client) if e["id"] == connected["id"] and e["state"] == "ended"
+        ],
+        "the call ended with its line",
+    )[0]
+    assert ended["ended_by_offhook"] == "the line was switched off"
+    # The phone system's other line goes on.
+    states = {s["title"]: s["state"] for s in client.get("/api/journal").json()["lines"]}
+    assert states["202"] == "connected"

@@ -156,6 +156,13 @@ class SipDriver(Driver):
         self._clean_runtime_dir()
         self.context.set_status(LineState.STOPPED)
 
+    async def lines_changed(self) -> None:
+        # The softphone's one line was edited, or replaced by another: restart for it.
+        await self.stop()
+        self.line_id = min(self.context.lines, default=0)
+        self._calls = LineCalls(self.line_id)
+        await self.start()
+
     async def dial(self, line_id: int, request: DialRequest) -> None:
         target = dial_target(request.dial_string, self.options.dial_uri_template)
         if not _DIAL_STRING.match(target):
