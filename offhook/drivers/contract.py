@@ -145,8 +145,10 @@ class Driver(ABC):
     line_address_example: ClassVar[str] = "201"
     #: Files the web server serves at /drivers/<name>/static/ (scripts, styles, images).
     static_dir: ClassVar[Path | None] = None
-    #: Scripts in `static_dir` that every page loads while the driver is installed.
+    #: Scripts and style sheets in `static_dir` that every page loads while the driver is
+    #: installed.
     page_scripts: ClassVar[tuple[str, ...]] = ()
+    page_styles: ClassVar[tuple[str, ...]] = ()
     #: HTTP routes (webhooks, an agent endpoint, an API of its own) as "module:attribute" of a
     #: FastAPI `APIRouter`, served while the driver is installed. Paths must start with
     #: /drivers/<name>/ or /api/drivers/<name>/. A route reaches the running app through

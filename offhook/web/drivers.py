@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
@@ -64,14 +65,24 @@ def add_driver_parts(app: FastAPI) -> None:
         app.include_router(router, dependencies=[Depends(_installed(name))])
 
 
-def page_scripts(session: Session) -> list[str]:
-    """The scripts every page loads for the installed drivers."""
+@dataclass(frozen=True, slots=True)
+class PageAssets:
+    """What every page loads for the installed drivers."""
+
+    scripts: list[str]
+    styles: list[str]
+
+
+def page_assets(session: Session) -> PageAssets:
     installed = set(
         session.scalars(select(InstalledDriver.name).where(InstalledDriver.installed.is_(True)))
     )
-    return [
-        f"/drivers/{name}/static/{script}"
+    drivers = [
+        (name, info.driver)
         for name, info in available_drivers().items()
         if name in installed and info.driver is not None
-        for script in info.driver.page_scripts
     ]
+    return PageAssets(
+        scripts=[f"/drivers/{n}/static/{f}" for n, cls in drivers for f in cls.page_scripts],
+        styles=[f"/drivers/{n}/static/{f}" for n, cls in drivers for f in cls.page_styles],
+    )

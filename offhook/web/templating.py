@@ -16,7 +16,7 @@ from offhook.crm import calls
 from offhook.settings import clock
 from offhook.settings.telephony import SettingsCache
 from offhook.web.context import offhook_of
-from offhook.web.drivers import page_scripts
+from offhook.web.drivers import PageAssets, page_assets
 from offhook.web.security import CurrentUser, csrf_token
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -24,10 +24,11 @@ env = TEMPLATES.env
 env.autoescape = True
 
 
-def _page_basics(request: Request) -> tuple[Any, list[str]]:
-    """The firm's time zone and the drivers' page scripts, in one trip to the store."""
+def _page_basics(request: Request) -> tuple[Any, PageAssets]:
+    """The firm's time zone and the drivers' page scripts and styles, in one trip to the
+    store."""
     with offhook_of(request).store.session() as session:
-        return SettingsCache.get(session).zone, page_scripts(session)
+        return SettingsCache.get(session).zone, page_assets(session)
 
 
 env.filters["minutes"] = clock.minutes_text
@@ -52,7 +53,7 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     app = offhook_of(request)
-    zone, scripts = _page_basics(request)
+    zone, assets = _page_basics(request)
 
     def date_text(value: date | datetime | None) -> str:
         return clock.date_text(value, zone)
@@ -84,7 +85,7 @@ def render(
         "now": datetime.now(UTC).astimezone(zone),
         "messages": messages,
         "path": request.url.path,
-        "driver_scripts": scripts if user is not None else [],
+        "driver_assets": assets if user is not None else PageAssets([], []),
     }
     return TEMPLATES.TemplateResponse(
         request, template, {**base, **context}, status_code=status_code

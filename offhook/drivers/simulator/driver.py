@@ -73,6 +73,7 @@ class SimulatorDriver(Driver):
     line_address_example: ClassVar[str] = "201"
     static_dir: ClassVar[Path | None] = Path(__file__).with_name("static")
     page_scripts: ClassVar[tuple[str, ...]] = ("simulator.js",)
+    page_styles: ClassVar[tuple[str, ...]] = ("simulator.css",)
     routes: ClassVar[str | None] = "offhook.drivers.simulator.web:router"
     commands: ClassVar[str | None] = "offhook.drivers.simulator.cli:app"
 
