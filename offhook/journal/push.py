@@ -57,6 +57,7 @@ class JournalHub:
         # resync.
         self._unsent: set[int] = set()
         self._reachable: bool | None = None
+        self._retry = RETRY_FIRST  # the listener's back-off; reset once Redis answers
         self.resyncs = 0  # how often the subscription was (re)established: for tests and logs
 
     @property
@@ -138,7 +139,6 @@ class JournalHub:
         self._reachable = reachable
 
     async def _listen(self) -> None:
-        delay = RETRY_FIRST
         while True:
             try:
                 await self._follow()
@@ -146,11 +146,9 @@ class JournalHub:
                 raise
             except Exception as exc:
                 self._seen(False, exc)
-                log.debug("Redis subscription failed, retrying in %.2f s: %s", delay, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX)
-            else:
-                delay = RETRY_FIRST
+                log.debug("Redis subscription failed, retrying in %.2f s: %s", self._retry, exc)
+                await asyncio.sleep(self._retry)
+                self._retry = min(self._retry * 2, RETRY_MAX)
 
     async def _follow(self) -> None:
         loop = asyncio.get_running_loop()
@@ -174,6 +172,7 @@ class JournalHub:
                     # own): from here on every update reaches us, so a snapshot taken now is
                     # complete. Whatever was published before may have been missed.
                     self._seen(True)
+                    self._retry = RETRY_FIRST
                     self.resyncs += 1
                     self.resync_all()
                     self._owe_resyncs()
