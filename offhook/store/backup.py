@@ -65,9 +65,12 @@ def backup(database: Path, target: Path) -> Copy:
     if target.exists():
         raise BackupError(f"{target} exists already; choose another file name.")
     _check_database(database)
-    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial.unlink(missing_ok=True)
+    except OSError as exc:
+        raise BackupError(f"cannot write to {target.parent}: {exc.strerror or exc}") from exc
     try:
         with _open(database, read_only=True) as source:
             # One read transaction: the counts and the copy see the same moment of the store.
@@ -82,9 +85,9 @@ def backup(database: Path, target: Path) -> Copy:
         partial.chmod(0o600)
         _verify(partial, rows)
         partial.rename(target)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:
         partial.unlink(missing_ok=True)
-        raise BackupError(f"could not back up {database}: {exc}") from exc
+        raise BackupError(f"could not back up {database} to {target}: {exc}") from exc
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
