@@ -20,9 +20,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(offhook: Offhook) -> Iterator[str]:
-    """Serve `offhook` until the block ends; yields the base URL."""
-    port = free_port()
+def live_server(offhook: Offhook, port: int | None = None) -> Iterator[str]:
+    """Serve `offhook` until the block ends (on `port`, else a free one); yields the base URL."""
+    port = port or free_port()
     server = server_for(offhook, "127.0.0.1", port, log_level="warning")
     thread = threading.Thread(target=server.run, name="offhook-live-server", daemon=True)
     thread.start()

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from offhook import __version__
+from offhook.cli.backup import backup, restore
 from offhook.cli.common import out
 from offhook.cli.drivers import add_driver_commands
 from offhook.cli.intake import demo_data, import_app
@@ -42,6 +43,8 @@ app.add_typer(numbers_app, name="numbers")
 app.add_typer(import_app, name="import")
 app.command("lookup")(lookup)
 app.command("demo-data")(demo_data)
+app.command()(backup)
+app.command()(restore)
 # Last: a driver's command group may not take a name offhook uses.
 add_driver_commands(app)
 

@@ -3,6 +3,13 @@
 Each server keeps its own subscribers. With `OFFHOOK_REDIS_URL` set, updates also travel over
 Redis pub/sub, so a team can run several servers behind a load balancer and a call recorded on
 one shows up on browsers connected to any.
+
+Redis pub/sub forgets what it could not deliver, so the hub heals every gap with a snapshot
+instead of trying to replay: when its subscription is (re)established, every local stream is
+told to resync; when an update could not be passed on, the other servers are told to resync
+that user's streams as soon as Redis takes messages again. Redis is never in the way of a
+recording: local streams get every update at once, and updates leave for Redis through a
+queue of their own. A server starts without Redis and joins when it comes.
 """
 
 from __future__ import annotations
@@ -24,13 +31,34 @@ QUEUE_SIZE = 256
 RESYNC: dict[str, Any] = {"type": "resync"}
 BYE: dict[str, Any] = {"type": "bye"}
 
+# Updates waiting to leave for Redis; beyond this the users concerned are resynced instead.
+OUTBOX_SIZE = 1024
+# Back-off between attempts to reach Redis; capped low, since browsers stay stale until then.
+RETRY_FIRST = 0.25
+RETRY_MAX = 4.0
+# A subscription that hears nothing, not even the answer to a ping, is treated as lost: a
+# connection cut without a reset (a paused Redis, a dropped route) would otherwise look idle.
+PING_EVERY = 2.0
+SILENT_LIMIT = 6.0
+# Bounds for one command, so a stalled Redis holds up the outbox only this long.
+COMMAND_TIMEOUT = 3.0
+
+Outgoing = tuple[int, dict[str, Any]] | None  # None: only pass on the resyncs still owed
+
 
 class JournalHub:
     def __init__(self) -> None:
         self._subscribers: dict[int, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
         self.server_id = uuid.uuid4().hex
         self._redis: Any = None
-        self._listener: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._outbox: asyncio.Queue[Outgoing] | None = None
+        # Users with updates the other servers never got: they owe those users' streams a
+        # resync.
+        self._unsent: set[int] = set()
+        self._reachable: bool | None = None
+        self._retry = RETRY_FIRST  # the listener's back-off; reset once Redis answers
+        self.resyncs = 0  # how often the subscription was (re)established: for tests and logs
 
     @property
     def subscriber_count(self) -> int:
@@ -58,6 +86,11 @@ class JournalHub:
                     queue.get_nowait()
                 queue.put_nowait(RESYNC)
 
+    def resync_all(self) -> None:
+        """Every local stream fetches its journal afresh (after updates may have been missed)."""
+        for user_id in list(self._subscribers):
+            self.deliver(user_id, RESYNC)
+
     def goodbye(self) -> None:
         """The server is stopping: end every live stream now instead of when it times out."""
         for user_id in list(self._subscribers):
@@ -65,36 +98,124 @@ class JournalHub:
 
     async def publish(self, user_id: int, message: dict[str, Any]) -> None:
         self.deliver(user_id, message)
-        if self._redis is not None:
-            payload = json.dumps({"server": self.server_id, "user": user_id, "message": message})
-            try:
-                await self._redis.publish(CHANNEL, payload)
-            except Exception as exc:  # other servers miss this update; ours has it already
-                log.warning("could not pass a journal update to the other servers: %s", exc)
+        if self._outbox is None:
+            return
+        try:
+            self._outbox.put_nowait((user_id, message))
+        except asyncio.QueueFull:
+            self._unsent.add(user_id)
 
     async def connect_redis(self, url: str) -> None:
+        """Share updates with other servers through Redis at `url`, now or once it is reachable."""
         from redis import asyncio as aioredis
 
-        self._redis = aioredis.from_url(url)
-        await self._redis.ping()
-        self._listener = asyncio.create_task(self._listen(), name="journal-hub-redis")
+        self._redis = aioredis.from_url(
+            url, socket_timeout=COMMAND_TIMEOUT, socket_connect_timeout=COMMAND_TIMEOUT
+        )
+        self._outbox = asyncio.Queue(OUTBOX_SIZE)
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="journal-hub-listen"),
+            asyncio.create_task(self._send(), name="journal-hub-send"),
+        ]
+
+    def _seen(self, reachable: bool, error: BaseException | None = None) -> None:
+        # Logged on a change only: an outage is one line, not one per attempt.
+        if reachable == self._reachable:
+            return
+        if reachable:
+            log.info("Redis reached: journal updates are shared with the other servers")
+        elif self._reachable is None:
+            log.warning(
+                "Redis is not reachable (%s): this server starts anyway and its browsers see "
+                "only its own updates until Redis answers",
+                error,
+            )
+        else:
+            log.warning(
+                "lost Redis (%s): journal updates stay on this server until it is back, "
+                "then every browser gets a fresh journal",
+                error,
+            )
+        self._reachable = reachable
 
     async def _listen(self) -> None:
-        delay = 0.5
         while True:
             try:
-                async with self._redis.pubsub() as pubsub:
-                    await pubsub.subscribe(CHANNEL)
-                    delay = 0.5
-                    async for raw in pubsub.listen():
-                        if raw.get("type") == "message":
-                            self._from_redis(raw["data"])
+                await self._follow()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("lost Redis, retrying in %.1f s: %s", delay, exc)
+                self._seen(False, exc)
+                log.debug("Redis subscription failed, retrying in %.2f s: %s", self._retry, exc)
+                await asyncio.sleep(self._retry)
+                self._retry = min(self._retry * 2, RETRY_MAX)
+
+    async def _follow(self) -> None:
+        loop = asyncio.get_running_loop()
+        async with self._redis.pubsub() as pubsub:
+            await pubsub.subscribe(CHANNEL)
+            heard = loop.time()
+            while True:
+                raw = await pubsub.get_message(timeout=PING_EVERY)
+                now = loop.time()
+                if raw is None:
+                    if now - heard > SILENT_LIMIT:
+                        raise ConnectionError(f"Redis has not answered for {SILENT_LIMIT:.0f} s")
+                    await pubsub.ping()
+                    continue
+                heard = now
+                kind = raw.get("type")
+                if kind == "message":
+                    self._from_redis(raw["data"])
+                elif kind == "subscribe":
+                    # Redis confirms the subscription (also after redis-py reconnected on its
+                    # own): from here on every update reaches us, so a snapshot taken now is
+                    # complete. Whatever was published before may have been missed.
+                    self._seen(True)
+                    self._retry = RETRY_FIRST
+                    self.resyncs += 1
+                    self.resync_all()
+                    self._owe_resyncs()
+
+    def _owe_resyncs(self) -> None:
+        # Nudge the sender: resyncs still owed to the others go out now that Redis answers.
+        if self._unsent and self._outbox is not None:
+            with contextlib.suppress(asyncio.QueueFull):
+                self._outbox.put_nowait(None)
+
+    async def _send(self) -> None:
+        assert self._outbox is not None
+        outbox = self._outbox
+        delay = RETRY_FIRST
+        while True:
+            item = await outbox.get()
+            try:
+                for user_id in sorted(self._unsent):
+                    await self._publish(user_id, RESYNC)
+                    self._unsent.discard(user_id)
+                if item is not None:
+                    await self._publish(*item)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._seen(False, exc)
+                if item is not None:
+                    self._unsent.add(item[0])
+                while not outbox.empty():  # nothing queued now would get through either
+                    queued = outbox.get_nowait()
+                    if queued is not None:
+                        self._unsent.add(queued[0])
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+                delay = min(delay * 2, RETRY_MAX)
+                self._owe_resyncs()
+            else:
+                if delay > RETRY_FIRST:
+                    self._seen(True)
+                delay = RETRY_FIRST
+
+    async def _publish(self, user_id: int, message: dict[str, Any]) -> None:
+        payload = json.dumps({"server": self.server_id, "user": user_id, "message": message})
+        await self._redis.publish(CHANNEL, payload)
 
     def _from_redis(self, data: bytes | str) -> None:
         try:
@@ -106,9 +227,11 @@ class JournalHub:
             log.warning("ignored a malformed journal update from Redis: %s", exc)
 
     async def close(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._listener
+                await task
+        self._tasks = []
         if self._redis is not None:
             await self._redis.aclose()

@@ -82,10 +82,12 @@ def decode(data: bytes) -> tuple[str, str]:
 
 def open_csv(data: bytes, delimiter: str | None = None, encoding: str | None = None) -> CsvFile:
     """Decode and sniff a CSV file (raises ImportFileError when it has no columns)."""
+    if delimiter and (len(delimiter) != 1 or delimiter in '"\r\n\x00'):
+        raise ImportFileError(f"the delimiter must be one character, not {delimiter!r}")
     if encoding:
         try:
             text, name = data.decode(encoding), encoding
-        except (LookupError, UnicodeDecodeError) as exc:
+        except (LookupError, ValueError) as exc:  # ValueError: UnicodeError of any codec
             raise ImportFileError(f"the file cannot be read as {encoding}: {exc}") from exc
         text = text.removeprefix("\ufeff")
     else:
@@ -96,7 +98,10 @@ def open_csv(data: bytes, delimiter: str | None = None, encoding: str | None = N
     if not any(line.strip() for line in sample):
         raise ImportFileError("the file is empty")
     chosen = delimiter or sniff_delimiter(sample)
-    headers = next(csv.reader(io.StringIO(text, newline=""), delimiter=chosen), [])
+    try:
+        headers = next(csv.reader(io.StringIO(text, newline=""), delimiter=chosen), [])
+    except csv.Error as exc:
+        raise ImportFileError(f"the first row, the column names, cannot be read: {exc}") from exc
     headers = [header.strip() or f"Column {index + 1}" for index, header in enumerate(headers)]
     return CsvFile(text, name, chosen, headers)
 

@@ -305,6 +305,11 @@
   }, 1000);
 
   // --- live updates ---------------------------------------------------------------------------
+  // A stream that drops (a server restart, the network, a proxy answering 502) is opened again
+  // here, with back-off: EventSource gives up for good on some of these. Every stream starts
+  // with a snapshot, which replaces whatever this page missed meanwhile.
+  const RETRY_FIRST = 1000, RETRY_MAX = 15000;
+  let retry = RETRY_FIRST;
   function connect() {
     const source = new EventSource("/api/journal/stream");
     source.addEventListener("snapshot", (event) => {
@@ -314,6 +319,7 @@
       lineStates = data.lines;
       renderLines(lineStates);
       redraw();
+      retry = RETRY_FIRST;
       conn.textContent = "live";
       conn.classList.remove("lost");
       panel.dataset.live = "true";
@@ -321,9 +327,13 @@
     source.addEventListener("call", (event) => upsert(JSON.parse(event.data).entry));
     source.addEventListener("line", (event) => updateLine(JSON.parse(event.data).line));
     source.onerror = () => {
+      source.close();
       conn.textContent = "reconnecting…";
       conn.classList.add("lost");
       panel.dataset.live = "false";
+      // Jitter, so the browsers of a restarted server do not all come back at the same moment.
+      setTimeout(connect, retry * (0.75 + Math.random() / 2));
+      retry = Math.min(retry * 2, RETRY_MAX);
     };
   }
 
