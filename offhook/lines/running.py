@@ -22,8 +22,15 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from offhook.calls.events import CallEvent, CallState, Direction, EndReason
+from offhook.calls.events import (
+    DIGEST_PREFIX,
+    CallEvent,
+    CallState,
+    Direction,
+    EndReason,
+)
 from offhook.calls.recorder import (
+    driver_ref,
     end_call,
     expire_ringing,
     identify,
@@ -524,12 +531,19 @@ class Lines:
     async def _act(self, call: Call, action: Literal["answer", "hang up"]) -> None:
         driver = self._runner_for(call.line_id).driver
         act = driver.answer if action == "answer" else driver.hangup
+        call_ref = call.call_ref
+        if call_ref.startswith(DIGEST_PREFIX):  # a long reference, stored as its digest
+            call_ref = await asyncio.to_thread(self._driver_ref, call)
         try:
-            await act(call.line_id, call.call_ref)
+            await act(call.line_id, call_ref)
         except NotSupported as exc:
             raise LineError(str(exc)) from exc
         except DriverError as exc:
             raise LineError(f"could not {action}: {exc}") from exc
+
+    def _driver_ref(self, call: Call) -> str:
+        with self.store.session() as session:
+            return driver_ref(session, call)
 
     async def end_unreachable(self, user_id: int, call_id: int) -> None:
         """Close a call by hand when its line cannot tell (driver stopped, phone system gone)."""
