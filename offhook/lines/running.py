@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -56,6 +56,12 @@ from offhook.store.models import Call, InstalledDriver, Line, PhoneSystem
 
 log = logging.getLogger(__name__)
 
+#: A crashed driver is restarted after this many seconds, doubling with each crash in a row up
+#: to `RESTART_MAX`; a driver that ran `RESTART_STABLE` seconds before crashing starts over.
+RESTART_FIRST = 1.0
+RESTART_MAX = 60.0
+RESTART_STABLE = 60.0
+
 
 class LineError(Exception):
     """A line cannot do what was asked; the message is meant for the user."""
@@ -88,7 +94,13 @@ class SystemRunner:
         self.reason = ""
         # A line's own state, where the driver reported one (its phone is unregistered …).
         self._line_states: dict[int, tuple[LineState, str]] = {}
+        self.driver_cls = driver_cls
         self.driver = driver_cls(self)
+        #: The driver's tasks started through `spawn`, still running.
+        self._supervised: set[asyncio.Task[None]] = set()
+        self._restart: asyncio.Task[None] | None = None
+        self._crashes = 0  # in a row, for the back-off
+        self._started_at = 0.0
 
     def set_lines(self, driver_cls: type[Driver], rows: list[Line]) -> None:
         self._line_infos = {
@@ -164,6 +176,82 @@ class SystemRunner:
         self._lines.queue.put_nowait(
             _Reconcile(line_ids, frozenset(live_call_refs), at or datetime.now(UTC), reason)
         )
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._supervised.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    # --- supervision ---------------------------------------------------------------------------
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._supervised.discard(task)
+        if task.cancelled() or (exc := task.exception()) is None:
+            return
+        log.error(
+            "phone system %s: the driver's task %r died",
+            self._system_id,
+            task.get_name(),
+            exc_info=exc,
+        )
+        self.crashed(f"the driver failed ({type(exc).__name__}: {exc})")
+
+    def crashed(self, reason: str) -> None:
+        """The driver stopped working: show it failed and restart it after a back-off."""
+        if self._restart is not None and not self._restart.done():
+            return  # already restarting; one crash is reported, not every dying task
+        if self._lines.running.get(self._system_id) is not self:
+            return  # stopped meanwhile: nothing to restart
+        self._restart = asyncio.get_running_loop().create_task(
+            self._restart_driver(reason), name=f"restart phone system {self._system_id}"
+        )
+
+    async def _restart_driver(self, reason: str) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._started_at > RESTART_STABLE:
+            self._crashes = 0
+        delay = min(RESTART_MAX, RESTART_FIRST * 2**self._crashes)
+        self._crashes += 1
+        await self.stop_driver()
+        # After stop: the stopped driver says "stopped", the user needs to read why.
+        self.set_status(LineState.FAILED, f"{reason}; restarting in {delay:g} s")
+        await asyncio.sleep(delay)
+        if self._lines.running.get(self._system_id) is not self:
+            return
+        log.info("phone system %s: restarting its driver", self._system_id)
+        self._restart = None  # from here on, a new crash (even of this start) restarts again
+        self.driver = self.driver_cls(self)
+        self.set_status(LineState.CONNECTING)
+        await self.start_driver()
+
+    async def start_driver(self) -> None:
+        self._started_at = asyncio.get_running_loop().time()
+        try:
+            await self.driver.start()
+        except Exception as exc:
+            log.exception("phone system %s failed to start", self._system_id)
+            self.crashed(f"could not start: {exc or type(exc).__name__}")
+
+    async def stop_driver(self) -> None:
+        """Stop the driver, and whatever it spawned that its `stop` left running."""
+        try:
+            await self.driver.stop()
+        except Exception:
+            log.exception("phone system %s did not stop cleanly", self._system_id)
+        leftover = list(self._supervised)
+        for task in leftover:
+            task.cancel()
+        if leftover:
+            await asyncio.wait(leftover)
+
+    async def stop(self) -> None:
+        """For good: no restart after this."""
+        restart, self._restart = self._restart, None
+        if restart is not None and restart is not asyncio.current_task():
+            restart.cancel()
+            await asyncio.wait([restart])
+        await self.stop_driver()
 
     # --- the core's side -----------------------------------------------------------------------
 
@@ -285,21 +373,14 @@ class Lines:
             raise LineError(f"{system.name} cannot start: {exc}") from exc
         self.running[system_id] = runner
         runner.set_status(LineState.CONNECTING)
-        try:
-            await runner.driver.start()
-        except Exception as exc:
-            log.exception("phone system %s failed to start", system_id)
-            runner.set_status(LineState.FAILED, str(exc) or type(exc).__name__)
+        await runner.start_driver()
         return runner
 
     async def stop_system(self, system_id: int) -> None:
         runner = self.running.pop(system_id, None)
         if runner is None:
             return
-        try:
-            await runner.driver.stop()
-        except Exception:
-            log.exception("phone system %s did not stop cleanly", system_id)
+        await runner.stop()
         runner.set_status(LineState.STOPPED)
 
     async def lines_changed(self, system_id: int) -> None:

@@ -136,14 +136,16 @@ class SipDriver(Driver):
             return
         self._stopping = False
         self.context.set_status(LineState.CONNECTING, self._where())
-        self._task = asyncio.create_task(self._run(), name=f"sip line {self.line_id}")
+        # Supervised: should the loop ever die of a bug, the core shows the line failed and
+        # restarts the driver (it never stays "connected" without a connection).
+        self._task = self.context.spawn(self._run(), f"sip line {self.line_id}")
 
     async def stop(self) -> None:
         self._stopping = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # `wait`, not `await`: a task that died of an error must not stop the cleanup.
+            await asyncio.wait([self._task])
             self._task = None
         await self._disconnect()
         if self._process is not None:
