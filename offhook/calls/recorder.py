@@ -249,6 +249,8 @@ def reconcile(
     live = {stored_ref(ref) for ref in live_call_refs}
     for call in open_calls(session, line_id):
         if call.call_ref not in live and not call.call_ref.startswith("dial:"):
+            # `at` is the last moment the line was watched (the caller's best knowledge);
+            # `end_call` keeps the end no earlier than the call's last state change.
             end_call(call, at or datetime.now(UTC), why)
             ended.append(call.id)
     return ended
@@ -265,5 +267,18 @@ def expire_ringing(session: Session, older_than: datetime) -> list[tuple[int, in
     ended = []
     for call in stale:
         end_call(call, call.updated_at, "no news from the phone system")
+        ended.append((call.id, call.line_id))
+    return ended
+
+
+def expire_connected(session: Session, older_than: datetime, why: str) -> list[tuple[int, int]]:
+    """End connected calls without news since `older_than` (their line stopped reporting):
+    as of their last news, the last moment they were known to exist. (call id, line id)."""
+    stale = session.scalars(
+        select(Call).where(Call.state == CallState.CONNECTED.value, Call.updated_at < older_than)
+    )
+    ended = []
+    for call in stale:
+        end_call(call, call.updated_at, why)
         ended.append((call.id, call.line_id))
     return ended

@@ -32,6 +32,7 @@ from offhook.calls.events import (
 from offhook.calls.recorder import (
     driver_ref,
     end_call,
+    expire_connected,
     expire_ringing,
     identify,
     reconcile,
@@ -52,7 +53,7 @@ from offhook.journal.push import JournalHub
 from offhook.numbers import NumberKind, dial_string, parse
 from offhook.settings.telephony import SettingsCache, numbering_plan
 from offhook.store import Store
-from offhook.store.models import Call, InstalledDriver, Line, PhoneSystem
+from offhook.store.models import Call, InstalledDriver, Line, PhoneSystem, Setting
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,12 @@ log = logging.getLogger(__name__)
 RESTART_FIRST = 1.0
 RESTART_MAX = 60.0
 RESTART_STABLE = 60.0
+#: The setting where a server notes that its lines are watched (every few seconds).
+ALIVE_SETTING = "lines_alive_at"
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds:g} s"
 
 
 class LineError(Exception):
@@ -155,6 +162,8 @@ class SystemRunner:
             return
         if (state, reason) == (self.state, self.reason):
             return
+        if self.state is LineState.CONNECTED and state is not LineState.CONNECTED:
+            self._lines.unwatched_since[self._system_id] = datetime.now(UTC)
         self.state, self.reason = state, reason
         if state in (LineState.STOPPED, LineState.CONNECTING, LineState.RECONNECTING):
             # The connection itself went; what the driver said of single lines no longer holds.
@@ -173,9 +182,17 @@ class SystemRunner:
         line_id: int | None = None,
     ) -> None:
         line_ids = tuple(self._line_infos) if line_id is None else (line_id,)
-        self._lines.queue.put_nowait(
-            _Reconcile(line_ids, frozenset(live_call_refs), at or datetime.now(UTC), reason)
-        )
+        at = at or datetime.now(UTC)
+        # Calls that ended unseen end at the last moment they were known to exist: when the
+        # line lost its connection (or this server last ran), not now; never before their last
+        # state change (see `recorder.end_call`).
+        unwatched = self._lines.unwatched_since.get(self._system_id)
+        if unwatched is not None:
+            at = min(at, unwatched)
+        if self.state is LineState.CONNECTED and line_id is None:
+            # Watched again and told what exists: from now on the line knows first hand.
+            self._lines.unwatched_since.pop(self._system_id, None)
+        self._lines.queue.put_nowait(_Reconcile(line_ids, frozenset(live_call_refs), at, reason))
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro, name=name)
@@ -271,10 +288,24 @@ class SystemRunner:
 class Lines:
     """Every running phone system of this server, and so every running line."""
 
-    def __init__(self, store: Store, hub: JournalHub, ring_timeout: float = 300.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        hub: JournalHub,
+        ring_timeout: float = 300.0,
+        connected_timeout: float = 12 * 3600.0,
+    ) -> None:
         self.store = store
         self.hub = hub
         self.ring_timeout = ring_timeout
+        self.connected_timeout = connected_timeout
+        #: When this server's lines were last known to run, as the previous run left it in the
+        #: store (read at start): calls its phone systems no longer have ended by then.
+        self.previous_run_alive_at: datetime | None = None
+        #: Since when each phone system (by id) has not been watched: it lost its connection or
+        #: was stopped in this run, or this server last ran before its first start.
+        self.unwatched_since: dict[int, datetime] = {}
+        self._started_once: set[int] = set()
         self.queue: asyncio.Queue[CallEvent | _Reconcile] = asyncio.Queue()
         self.running: dict[int, SystemRunner] = {}  # by phone system id
         self.loaded: set[str] = set()  # drivers loaded in this server run
@@ -284,6 +315,7 @@ class Lines:
     # --- life cycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self.previous_run_alive_at = await asyncio.to_thread(self._alive_at)
         self._tasks = [
             asyncio.create_task(self._record_events(), name="record-call-events"),
             asyncio.create_task(self._expire_ringing(), name="expire-ringing-calls"),
@@ -304,6 +336,8 @@ class Lines:
     async def stop(self) -> None:
         for system_id in list(self.running):
             await self.stop_system(system_id)
+        with contextlib.suppress(Exception):  # a database that is away loses only precision
+            await asyncio.to_thread(self._still_alive)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.queue.join(), timeout=5)
         for task in self._tasks:
@@ -372,6 +406,10 @@ class Lines:
         except Exception as exc:
             raise LineError(f"{system.name} cannot start: {exc}") from exc
         self.running[system_id] = runner
+        if system_id not in self._started_once:
+            self._started_once.add(system_id)
+            if self.previous_run_alive_at is not None:
+                self.unwatched_since.setdefault(system_id, self.previous_run_alive_at)
         runner.set_status(LineState.CONNECTING)
         await runner.start_driver()
         return runner
@@ -488,19 +526,44 @@ class Lines:
             await self.publish_call(user_id, call_id)
 
     async def _expire_ringing(self) -> None:
+        timeout = min(self.ring_timeout, self.connected_timeout)
         while True:
-            await asyncio.sleep(min(15.0, max(self.ring_timeout / 4, 0.05)))
+            await asyncio.sleep(min(15.0, max(timeout / 4, 0.05)))
             try:
+                await asyncio.to_thread(self._still_alive)
                 await self.expire_ringing_now()
             except Exception:
-                log.exception("could not end calls that rang for too long")
+                log.exception("could not end calls that rang or were connected for too long")
+
+    def _alive_at(self) -> datetime | None:
+        with self.store.session() as session:
+            row = session.get(Setting, ALIVE_SETTING)
+            if row is None or not isinstance(row.value.get("at"), str):
+                return None
+            return datetime.fromisoformat(row.value["at"])
+
+    def _still_alive(self) -> None:
+        """Note that this server's lines are watched now, for after a crash (see `reconcile`)."""
+        with self.store.session() as session:
+            row = session.get(Setting, ALIVE_SETTING)
+            value = {"at": datetime.now(UTC).isoformat()}
+            if row is None:
+                session.add(Setting(key=ALIVE_SETTING, value=value))
+            else:
+                row.value = value
 
     async def expire_ringing_now(self) -> None:
-        cutoff = datetime.now(UTC) - timedelta(seconds=self.ring_timeout)
+        """End calls that rang without news for `ring_timeout` and calls that were connected
+        without news for `connected_timeout`."""
+        now = datetime.now(UTC)
+        cutoff = now - timedelta(seconds=self.ring_timeout)
+        connected_cutoff = now - timedelta(seconds=self.connected_timeout)
+        why = f"no news from the phone system for {_hours(self.connected_timeout)} while connected"
 
         def work() -> list[tuple[int, int]]:
             with self.store.session() as session:
                 stale = expire_ringing(session, cutoff)
+                stale += expire_connected(session, connected_cutoff, why)
                 return [(call_id, self._owner(session, line_id)) for call_id, line_id in stale]
 
         for call_id, user_id in await asyncio.to_thread(work):

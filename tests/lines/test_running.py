@@ -6,16 +6,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 
+from offhook.calls.events import CallEvent, CallState, Direction
+from offhook.calls.recorder import record
 from offhook.drivers.contract import LineState
 from offhook.drivers.simulator import SimulatorDriver
 from offhook.journal.push import JournalHub
 from offhook.lines import running
 from offhook.lines.running import Lines
 from offhook.store import Store
+from offhook.store.models import Call
 from tests import factories
 
 
@@ -127,3 +132,62 @@ async def test_a_stopped_system_is_not_restarted(
     await lines.stop_system(runner.system_id)
     assert state_of(lines, line.id)[0] == "stopped"
     assert not lines.running
+
+
+def _connected_call(store: Store, line_id: int, ref: str) -> None:
+    with store.session() as session:
+        for state in (CallState.RINGING, CallState.CONNECTED):
+            record(session, CallEvent(line_id, ref, Direction.INCOMING, state, remote_number="044"))
+
+
+def _call(store: Store, ref: str) -> Call:
+    with store.session() as session:
+        call = session.scalar(select(Call).where(Call.call_ref == ref))
+        assert call is not None
+        session.expunge(call)
+        return call
+
+
+async def test_a_connected_call_without_news_is_ended_after_the_bound(
+    sqlite_store: Store,
+) -> None:
+    _, line = factories.user_with_line(sqlite_store)
+    _connected_call(sqlite_store, line.id, "quiet")
+    _connected_call(sqlite_store, line.id, "recent")
+    last_news = datetime.now(UTC) - timedelta(hours=13)
+    with sqlite_store.session() as session:
+        session.execute(
+            update(Call)
+            .where(Call.call_ref == "quiet")
+            .values(started_at=last_news, connected_at=last_news, updated_at=last_news)
+        )
+    lines = Lines(sqlite_store, JournalHub(), connected_timeout=12 * 3600)
+    await lines.expire_ringing_now()
+    quiet, recent = _call(sqlite_store, "quiet"), _call(sqlite_store, "recent")
+    assert (quiet.state, quiet.end_reason, quiet.ended_at) == ("ended", "answered", last_news)
+    assert quiet.ended_by_offhook and "12 h" in quiet.ended_by_offhook
+    assert recent.state == "connected"
+
+
+async def test_calls_gone_while_the_line_was_down_end_when_it_went_down(
+    lines: Lines, sqlite_store: Store
+) -> None:
+    _, line = factories.user_with_line(sqlite_store)
+    await lines.start()
+    runner = await until(lambda: lines.runner_of_line(line.id), "the line to run")
+    await until(lambda: state_of(lines, line.id)[0] == "connected", "the line to connect")
+    await lines.flush()  # the simulator's own reconciliation at start
+    _connected_call(sqlite_store, line.id, "talking")
+    last_news = _call(sqlite_store, "talking").updated_at
+    runner.set_status(LineState.RECONNECTING, "lost the phone system")
+    went_down = lines.unwatched_since[runner.system_id]
+    runner.set_status(LineState.CONNECTED)
+    runner.reconcile([])  # back, and the call is gone
+    await lines.flush()
+    talking = _call(sqlite_store, "talking")
+    assert talking.state == "ended" and talking.ended_by_offhook
+    assert talking.connected_at is not None and talking.ended_at is not None
+    assert talking.ended_at == max(went_down, last_news) == went_down
+    assert talking.ended_at < datetime.now(UTC)
+    # Watched again: a later reconciliation knows first hand.
+    assert runner.system_id not in lines.unwatched_since
