@@ -40,6 +40,7 @@ from offhook.drivers.contract import (
 )
 from offhook.drivers.sip.ctrl import (
     CLOSED_BY_BARESIP,
+    MAX_COMMAND_TEXT,
     BaresipControl,
     ControlError,
     NotListening,
@@ -255,7 +256,25 @@ class SipDriver(Driver):
         at once plus an exact race.
         """
         control = self._connected()
-        commands = [*self._select_account(account), ("callfind", call_ref), (command, None)]
+        select = self._select_account(account)
+        if len(f"callfind {call_ref}".encode()) > MAX_COMMAND_TEXT:
+            # baresip cuts commands at 255 bytes, so a caller's long Call-ID cannot be named.
+            # The only call of the account is baresip's current call anyway: act on it as is.
+            others = [c for c in self._calls.live() if c.call_ref != call_ref]
+            if any(other.account == account for other in others):
+                raise DriverError(
+                    f"could not {verb} the call: its caller's Call-ID is too long for baresip "
+                    "to pick it out while another call is on the line; use the softphone"
+                )
+            try:
+                responses = await control.batch([*select, (command, None)])
+            except ControlError as exc:
+                raise DriverError(f"could not {verb} the call: {exc}") from None
+            if not responses[-1].ok:
+                why = plain(responses[-1].data).strip() or "baresip refused"
+                raise DriverError(f"could not {verb} the call: {why}")
+            return
+        commands = [*select, ("callfind", call_ref), (command, None)]
         try:
             responses = await control.batch(commands)
         except ControlError as exc:
