@@ -25,7 +25,12 @@ class Offhook:
         self.config = config or Config()
         self.store = store or Store(self.config.resolved_database_url())
         self.hub = JournalHub()
-        self.lines = Lines(self.store, self.hub, ring_timeout=self.config.ring_timeout)
+        self.lines = Lines(
+            self.store,
+            self.hub,
+            ring_timeout=self.config.ring_timeout,
+            connected_timeout=self.config.connected_timeout,
+        )
         # "Normalize phone numbers" in the background: after a change of the numbering plan,
         # and on start when a run was cut short.
         self.normalization = NormalizationRunner(self.store)

@@ -6,11 +6,42 @@ webhooks) into these. Everything after this point is driver-neutral.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from offhook.store.types import utcnow
+
+#: The longest call reference kept as the driver gave it; `calls.call_ref` holds this many.
+STORED_REF_LENGTH = 200
+#: What marks a stored reference that is a digest (see `stored_ref`).
+DIGEST_PREFIX = "sha256:"
+#: The longest call reference a driver may hand in (a SIP Call-ID has no limit of its own, and
+#: the caller chooses it). Longer ones are replaced by their digest on the event itself, so
+#: that no event record ever holds a megabyte of a caller's text.
+MAX_CALL_REF = 2000
+#: Dial references are offhook's own (`calls.dial_ref` holds 64 characters).
+MAX_DIAL_REF = 64
+#: Remote numbers and names longer than this are cut on the event: the store keeps 300
+#: characters, and a number is parsed before it is stored.
+MAX_REMOTE_TEXT = 1000
+
+
+def stored_ref(call_ref: str) -> str:
+    """The form of a call reference that the store holds and looks up.
+
+    References up to `STORED_REF_LENGTH` characters are kept as they are (every reference a
+    phone system normally makes, and every one stored before this rule). Longer ones become a
+    SHA-256 digest of the whole reference: fixed length, so it fits the column and its unique
+    index on every database (PostgreSQL cannot index text of any length), and two references
+    that share a long prefix stay two calls. A short reference that looks like a digest is
+    digested too, so a caller cannot choose a reference that collides with a long one.
+    Widening the column instead would only move the limit.
+    """
+    if len(call_ref) <= STORED_REF_LENGTH and not call_ref.startswith(DIGEST_PREFIX):
+        return call_ref
+    return DIGEST_PREFIX + hashlib.sha256(call_ref.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Direction(StrEnum):
@@ -59,8 +90,10 @@ class CallEvent:
     """One thing that happened to one call on one line.
 
     `call_ref` is the driver's own reference for the call (a SIP Call-ID, an Asterisk Linkedid…),
-    unique on its line. Events may arrive twice, late or out of order; the state machine in
-    `offhook.calls.machine` copes with that, so drivers report what they see and nothing more.
+    unique on its line, of any length (the store keeps long ones as a digest, see `stored_ref`;
+    beyond `MAX_CALL_REF` characters the event itself holds the digest). Events may arrive
+    twice, late or out of order; the state machine in `offhook.calls.machine` copes with that,
+    so drivers report what they see and nothing more.
 
     `end_reason` may be left empty on an `ended` event when the driver cannot tell (baresip says
     "Connection reset by peer" both for a missed call and a remote hang-up): the state machine
@@ -88,6 +121,14 @@ class CallEvent:
     def __post_init__(self) -> None:
         if not self.call_ref:
             raise ValueError("a call event needs the driver's call reference")
+        if len(self.call_ref) > MAX_CALL_REF:
+            object.__setattr__(self, "call_ref", stored_ref(self.call_ref))
+        if self.dial_ref is not None and len(self.dial_ref) > MAX_DIAL_REF:
+            # Not one offhook made: it matches no call, so it must not reach the store.
+            object.__setattr__(self, "dial_ref", None)
+        for name in ("remote_number", "remote_name"):
+            if len(getattr(self, name)) > MAX_REMOTE_TEXT:
+                object.__setattr__(self, name, getattr(self, name)[:MAX_REMOTE_TEXT])
         if self.at.tzinfo is None:
             raise ValueError("call event times must carry a time zone")
         if self.state is CallState.RINGING and self.direction is Direction.OUTGOING:

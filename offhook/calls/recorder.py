@@ -10,7 +10,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from offhook.calls.events import CallEvent, CallState, Direction, EndReason, HangupSide
+from offhook.calls.events import (
+    DIGEST_PREFIX,
+    CallEvent,
+    CallState,
+    Direction,
+    EndReason,
+    HangupSide,
+    stored_ref,
+)
 from offhook.calls.machine import CallFacts, apply, begin
 from offhook.directory.lookup import find_caller, read_incoming
 from offhook.settings.telephony import SettingsCache
@@ -87,16 +95,15 @@ def identify(session: Session, call: Call) -> None:
 
 
 def _find(session: Session, event: CallEvent) -> Call | None:
-    call = session.scalar(
-        select(Call).where(Call.line_id == event.line_id, Call.call_ref == event.call_ref)
-    )
+    ref = stored_ref(event.call_ref)
+    call = session.scalar(select(Call).where(Call.line_id == event.line_id, Call.call_ref == ref))
     if call is None and event.dial_ref:
         # The first event of a call offhook dialled: adopt the phone system's reference.
         call = session.scalar(
             select(Call).where(Call.line_id == event.line_id, Call.dial_ref == event.dial_ref)
         )
         if call is not None:
-            call.call_ref = event.call_ref[:200]
+            call.call_ref = ref
     return call
 
 
@@ -109,7 +116,7 @@ def record(session: Session, event: CallEvent) -> CallChange:
     created = call is None
     if call is None:
         facts = begin(event)
-        call = Call(line_id=line.id, call_ref=event.call_ref[:200], dial_ref=event.dial_ref)
+        call = Call(line_id=line.id, call_ref=stored_ref(event.call_ref), dial_ref=event.dial_ref)
         _store_facts(call, facts)
         identify(session, call)
         session.add(call)
@@ -188,6 +195,26 @@ def _answered_here(session: Session, call: Call, line: Line) -> tuple[tuple[int,
     return tuple(changed)
 
 
+def driver_ref(session: Session, call: Call) -> str:
+    """The call's reference as its driver knows it, for asking the driver to act on the call.
+
+    Usually the stored one; a long reference is stored as its digest (`stored_ref`), and every
+    event record keeps the reference as the driver sent it.
+    """
+    if not call.call_ref.startswith(DIGEST_PREFIX):
+        return call.call_ref
+    details = session.scalars(
+        select(CallEventRecord.detail)
+        .where(CallEventRecord.call_id == call.id)
+        .order_by(CallEventRecord.id.desc())
+    )
+    for detail in details:
+        ref = detail.get("call_ref") if isinstance(detail, dict) else None
+        if isinstance(ref, str) and stored_ref(ref) == call.call_ref:
+            return ref
+    return call.call_ref
+
+
 def open_calls(session: Session, line_id: int) -> list[Call]:
     return list(
         session.scalars(select(Call).where(Call.line_id == line_id, Call.state.in_(OPEN_STATES)))
@@ -219,8 +246,11 @@ def reconcile(
     """End every open call on the line that the phone system no longer has; their ids."""
     ended: list[int] = []
     why = reason or "ended while the line was not connected"
+    live = {stored_ref(ref) for ref in live_call_refs}
     for call in open_calls(session, line_id):
-        if call.call_ref not in live_call_refs and not call.call_ref.startswith("dial:"):
+        if call.call_ref not in live and not call.call_ref.startswith("dial:"):
+            # `at` is the last moment the line was watched (the caller's best knowledge);
+            # `end_call` keeps the end no earlier than the call's last state change.
             end_call(call, at or datetime.now(UTC), why)
             ended.append(call.id)
     return ended
@@ -237,5 +267,18 @@ def expire_ringing(session: Session, older_than: datetime) -> list[tuple[int, in
     ended = []
     for call in stale:
         end_call(call, call.updated_at, "no news from the phone system")
+        ended.append((call.id, call.line_id))
+    return ended
+
+
+def expire_connected(session: Session, older_than: datetime, why: str) -> list[tuple[int, int]]:
+    """End connected calls without news since `older_than` (their line stopped reporting):
+    as of their last news, the last moment they were known to exist. (call id, line id)."""
+    stale = session.scalars(
+        select(Call).where(Call.state == CallState.CONNECTED.value, Call.updated_at < older_than)
+    )
+    ended = []
+    for call in stale:
+        end_call(call, call.updated_at, why)
         ended.append((call.id, call.line_id))
     return ended

@@ -25,8 +25,9 @@ commands and static files (see the class attributes and hooks of `Driver`).
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -120,6 +121,19 @@ class PhoneSystemContext(Protocol):
         `line_id` only) that is not in `live_call_refs` has ended while nobody was listening,
         and is ended as of `at`. `reason` says why for the call history (e.g. "baresip
         stopped"), if the driver knows.
+        """
+        ...
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """Run one of the driver's background tasks (its connection loop, a timer) under the
+        core's supervision, and return it.
+
+        If the task ends with an exception, the core logs it, shows every line of the phone
+        system as failed with the reason, stops the driver and starts a new instance after a
+        back-off (1 s, doubling up to a minute). A task that returns has simply finished; one
+        cancelled by the driver's `stop` is fine. The core cancels whatever is still running
+        after `stop`. A driver may create its own tasks instead, as before: then it alone must
+        make sure none dies unnoticed.
         """
         ...
 

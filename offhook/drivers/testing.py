@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Coroutine, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -77,6 +77,10 @@ class RecordingContext:
         self.reconciled_at: list[datetime | None] = []
         self.reconciled_lines: list[int | None] = []
         self.calls: dict[str, CallView] = {}
+        #: Why tasks started with `spawn` died, oldest first. The core would show the phone
+        #: system failed and restart the driver; here a test sees it, and is told.
+        self.crashes: list[str] = []
+        self._tasks: set[asyncio.Task[None]] = set()
         self._changed = asyncio.Event()
 
     # --- PhoneSystemContext ----------------------------------------------------------------------
@@ -140,6 +144,20 @@ class RecordingContext:
                     view.legs[leg] = CallState.ENDED
                     view.ended_by_reconcile = True
         self._changed.set()
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled() or (exc := task.exception()) is None:
+            return
+        reason = f"{task.get_name()} died ({type(exc).__name__}: {exc})"
+        self.crashes.append(reason)
+        self.set_status(LineState.FAILED, reason)
 
     # --- for tests -------------------------------------------------------------------------------
 

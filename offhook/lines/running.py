@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -22,9 +22,17 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from offhook.calls.events import CallEvent, CallState, Direction, EndReason
+from offhook.calls.events import (
+    DIGEST_PREFIX,
+    CallEvent,
+    CallState,
+    Direction,
+    EndReason,
+)
 from offhook.calls.recorder import (
+    driver_ref,
     end_call,
+    expire_connected,
     expire_ringing,
     identify,
     reconcile,
@@ -45,9 +53,21 @@ from offhook.journal.push import JournalHub
 from offhook.numbers import NumberKind, dial_string, parse
 from offhook.settings.telephony import SettingsCache, numbering_plan
 from offhook.store import Store
-from offhook.store.models import Call, InstalledDriver, Line, PhoneSystem
+from offhook.store.models import Call, InstalledDriver, Line, PhoneSystem, Setting
 
 log = logging.getLogger(__name__)
+
+#: A crashed driver is restarted after this many seconds, doubling with each crash in a row up
+#: to `RESTART_MAX`; a driver that ran `RESTART_STABLE` seconds before crashing starts over.
+RESTART_FIRST = 1.0
+RESTART_MAX = 60.0
+RESTART_STABLE = 60.0
+#: The setting where a server notes that its lines are watched (every few seconds).
+ALIVE_SETTING = "lines_alive_at"
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds:g} s"
 
 
 class LineError(Exception):
@@ -81,7 +101,13 @@ class SystemRunner:
         self.reason = ""
         # A line's own state, where the driver reported one (its phone is unregistered …).
         self._line_states: dict[int, tuple[LineState, str]] = {}
+        self.driver_cls = driver_cls
         self.driver = driver_cls(self)
+        #: The driver's tasks started through `spawn`, still running.
+        self._supervised: set[asyncio.Task[None]] = set()
+        self._restart: asyncio.Task[None] | None = None
+        self._crashes = 0  # in a row, for the back-off
+        self._started_at = 0.0
 
     def set_lines(self, driver_cls: type[Driver], rows: list[Line]) -> None:
         self._line_infos = {
@@ -140,6 +166,8 @@ class SystemRunner:
             return
         if (state, reason) == (self.state, self.reason):
             return
+        if self.state is LineState.CONNECTED and state is not LineState.CONNECTED:
+            self._lines.unwatched_since[self._system_id] = datetime.now(UTC)
         self.state, self.reason = state, reason
         if state in (LineState.STOPPED, LineState.CONNECTING, LineState.RECONNECTING):
             # The connection itself went; what the driver said of single lines no longer holds.
@@ -158,9 +186,93 @@ class SystemRunner:
         line_id: int | None = None,
     ) -> None:
         line_ids = tuple(self._line_infos) if line_id is None else (line_id,)
-        self._lines.queue.put_nowait(
-            _Reconcile(line_ids, frozenset(live_call_refs), at or datetime.now(UTC), reason)
+        at = at or datetime.now(UTC)
+        # Calls that ended unseen end at the last moment they were known to exist: when the
+        # line lost its connection (or this server last ran), not now; never before their last
+        # state change (see `recorder.end_call`).
+        unwatched = self._lines.unwatched_since.get(self._system_id)
+        if unwatched is not None:
+            at = min(at, unwatched)
+        if self.state is LineState.CONNECTED and line_id is None:
+            # Watched again and told what exists: from now on the line knows first hand.
+            self._lines.unwatched_since.pop(self._system_id, None)
+        self._lines.queue.put_nowait(_Reconcile(line_ids, frozenset(live_call_refs), at, reason))
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._supervised.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    # --- supervision ---------------------------------------------------------------------------
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._supervised.discard(task)
+        if task.cancelled() or (exc := task.exception()) is None:
+            return
+        log.error(
+            "phone system %s: the driver's task %r died",
+            self._system_id,
+            task.get_name(),
+            exc_info=exc,
         )
+        self.crashed(f"the driver failed ({type(exc).__name__}: {exc})")
+
+    def crashed(self, reason: str) -> None:
+        """The driver stopped working: show it failed and restart it after a back-off."""
+        if self._restart is not None and not self._restart.done():
+            return  # already restarting; one crash is reported, not every dying task
+        if self._lines.running.get(self._system_id) is not self:
+            return  # stopped meanwhile: nothing to restart
+        self._restart = asyncio.get_running_loop().create_task(
+            self._restart_driver(reason), name=f"restart phone system {self._system_id}"
+        )
+
+    async def _restart_driver(self, reason: str) -> None:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._started_at > RESTART_STABLE:
+            self._crashes = 0
+        delay = min(RESTART_MAX, RESTART_FIRST * 2**self._crashes)
+        self._crashes += 1
+        await self.stop_driver()
+        # After stop: the stopped driver says "stopped", the user needs to read why.
+        self.set_status(LineState.FAILED, f"{reason}; restarting in {delay:g} s")
+        await asyncio.sleep(delay)
+        if self._lines.running.get(self._system_id) is not self:
+            return
+        log.info("phone system %s: restarting its driver", self._system_id)
+        self._restart = None  # from here on, a new crash (even of this start) restarts again
+        self.driver = self.driver_cls(self)
+        self.set_status(LineState.CONNECTING)
+        await self.start_driver()
+
+    async def start_driver(self) -> None:
+        self._started_at = asyncio.get_running_loop().time()
+        try:
+            await self.driver.start()
+        except Exception as exc:
+            log.exception("phone system %s failed to start", self._system_id)
+            self.crashed(f"could not start: {exc or type(exc).__name__}")
+
+    async def stop_driver(self) -> None:
+        """Stop the driver, and whatever it spawned that its `stop` left running."""
+        try:
+            await self.driver.stop()
+        except Exception:
+            log.exception("phone system %s did not stop cleanly", self._system_id)
+        leftover = list(self._supervised)
+        for task in leftover:
+            task.cancel()
+        if leftover:
+            await asyncio.wait(leftover)
+
+    async def stop(self) -> None:
+        """For good: no restart after this."""
+        restart, self._restart = self._restart, None
+        if restart is not None and restart is not asyncio.current_task():
+            restart.cancel()
+            await asyncio.wait([restart])
+        await self.stop_driver()
 
     # --- the core's side -----------------------------------------------------------------------
 
@@ -180,10 +292,24 @@ class SystemRunner:
 class Lines:
     """Every running phone system of this server, and so every running line."""
 
-    def __init__(self, store: Store, hub: JournalHub, ring_timeout: float = 300.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        hub: JournalHub,
+        ring_timeout: float = 300.0,
+        connected_timeout: float = 12 * 3600.0,
+    ) -> None:
         self.store = store
         self.hub = hub
         self.ring_timeout = ring_timeout
+        self.connected_timeout = connected_timeout
+        #: When this server's lines were last known to run, as the previous run left it in the
+        #: store (read at start): calls its phone systems no longer have ended by then.
+        self.previous_run_alive_at: datetime | None = None
+        #: Since when each phone system (by id) has not been watched: it lost its connection or
+        #: was stopped in this run, or this server last ran before its first start.
+        self.unwatched_since: dict[int, datetime] = {}
+        self._started_once: set[int] = set()
         self.queue: asyncio.Queue[CallEvent | _Reconcile] = asyncio.Queue()
         self.running: dict[int, SystemRunner] = {}  # by phone system id
         self.loaded: set[str] = set()  # drivers loaded in this server run
@@ -193,6 +319,7 @@ class Lines:
     # --- life cycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self.previous_run_alive_at = await asyncio.to_thread(self._alive_at)
         self._tasks = [
             asyncio.create_task(self._record_events(), name="record-call-events"),
             asyncio.create_task(self._expire_ringing(), name="expire-ringing-calls"),
@@ -213,6 +340,8 @@ class Lines:
     async def stop(self) -> None:
         for system_id in list(self.running):
             await self.stop_system(system_id)
+        with contextlib.suppress(Exception):  # a database that is away loses only precision
+            await asyncio.to_thread(self._still_alive)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self.queue.join(), timeout=5)
         for task in self._tasks:
@@ -281,22 +410,19 @@ class Lines:
         except Exception as exc:
             raise LineError(f"{system.name} cannot start: {exc}") from exc
         self.running[system_id] = runner
+        if system_id not in self._started_once:
+            self._started_once.add(system_id)
+            if self.previous_run_alive_at is not None:
+                self.unwatched_since.setdefault(system_id, self.previous_run_alive_at)
         runner.set_status(LineState.CONNECTING)
-        try:
-            await runner.driver.start()
-        except Exception as exc:
-            log.exception("phone system %s failed to start", system_id)
-            runner.set_status(LineState.FAILED, str(exc) or type(exc).__name__)
+        await runner.start_driver()
         return runner
 
     async def stop_system(self, system_id: int) -> None:
         runner = self.running.pop(system_id, None)
         if runner is None:
             return
-        try:
-            await runner.driver.stop()
-        except Exception:
-            log.exception("phone system %s did not stop cleanly", system_id)
+        await runner.stop()
         runner.set_status(LineState.STOPPED)
 
     async def lines_changed(self, system_id: int) -> None:
@@ -408,19 +534,44 @@ class Lines:
             await self.publish_call(user_id, call_id)
 
     async def _expire_ringing(self) -> None:
+        timeout = min(self.ring_timeout, self.connected_timeout)
         while True:
-            await asyncio.sleep(min(15.0, max(self.ring_timeout / 4, 0.05)))
+            await asyncio.sleep(min(15.0, max(timeout / 4, 0.05)))
             try:
+                await asyncio.to_thread(self._still_alive)
                 await self.expire_ringing_now()
             except Exception:
-                log.exception("could not end calls that rang for too long")
+                log.exception("could not end calls that rang or were connected for too long")
+
+    def _alive_at(self) -> datetime | None:
+        with self.store.session() as session:
+            row = session.get(Setting, ALIVE_SETTING)
+            if row is None or not isinstance(row.value.get("at"), str):
+                return None
+            return datetime.fromisoformat(row.value["at"])
+
+    def _still_alive(self) -> None:
+        """Note that this server's lines are watched now, for after a crash (see `reconcile`)."""
+        with self.store.session() as session:
+            row = session.get(Setting, ALIVE_SETTING)
+            value = {"at": datetime.now(UTC).isoformat()}
+            if row is None:
+                session.add(Setting(key=ALIVE_SETTING, value=value))
+            else:
+                row.value = value
 
     async def expire_ringing_now(self) -> None:
-        cutoff = datetime.now(UTC) - timedelta(seconds=self.ring_timeout)
+        """End calls that rang without news for `ring_timeout` and calls that were connected
+        without news for `connected_timeout`."""
+        now = datetime.now(UTC)
+        cutoff = now - timedelta(seconds=self.ring_timeout)
+        connected_cutoff = now - timedelta(seconds=self.connected_timeout)
+        why = f"no news from the phone system for {_hours(self.connected_timeout)} while connected"
 
         def work() -> list[tuple[int, int]]:
             with self.store.session() as session:
                 stale = expire_ringing(session, cutoff)
+                stale += expire_connected(session, connected_cutoff, why)
                 return [(call_id, self._owner(session, line_id)) for call_id, line_id in stale]
 
         for call_id, user_id in await asyncio.to_thread(work):
@@ -532,12 +683,19 @@ class Lines:
     async def _act(self, call: Call, action: Literal["answer", "hang up"]) -> None:
         driver = self._runner_for(call.line_id).driver
         act = driver.answer if action == "answer" else driver.hangup
+        call_ref = call.call_ref
+        if call_ref.startswith(DIGEST_PREFIX):  # a long reference, stored as its digest
+            call_ref = await asyncio.to_thread(self._driver_ref, call)
         try:
-            await act(call.line_id, call.call_ref)
+            await act(call.line_id, call_ref)
         except NotSupported as exc:
             raise LineError(str(exc)) from exc
         except DriverError as exc:
             raise LineError(f"could not {action}: {exc}") from exc
+
+    def _driver_ref(self, call: Call) -> str:
+        with self.store.session() as session:
+            return driver_ref(session, call)
 
     async def end_unreachable(self, user_id: int, call_id: int) -> None:
         """Close a call by hand when its line cannot tell (driver stopped, phone system gone)."""

@@ -32,6 +32,9 @@ class Config(BaseSettings):
     # Seconds a call may ring without news before offhook ends it as missed; a safety net for
     # phone systems that cannot tell which calls still exist.
     ring_timeout: float = 300.0
+    # Seconds a call may stay connected without news before offhook ends it (as of its last
+    # news, flagged): a line that stopped reporting must not leave a call connected forever.
+    connected_timeout: float = Field(12 * 3600.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -15,11 +15,14 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+
+T = TypeVar("T")
 
 
 class StoreError(Exception):
@@ -120,6 +123,26 @@ class Store:
         """A unit of work: committed when the block ends, rolled back on any error."""
         with self.sessions() as session, session.begin():
             yield session
+
+    def read(self, work: Callable[[Session], T]) -> T:
+        """Run a unit of work that only reads, retried once if the database dropped the
+        connection under it.
+
+        The pool tests each connection before handing it out (`pool_pre_ping`), which covers a
+        connection that died while idle; one that dies during the work (PostgreSQL restarted,
+        the backend terminated) fails the statement. A read is safe to repeat, and the retry
+        gets a fresh connection: the pool discards the dead one and every other connection
+        made before it.
+        """
+        try:
+            with self.session() as session:
+                return work(session)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            log.warning("the database dropped a connection during a read; reading again")
+        with self.session() as session:
+            return work(session)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -6,8 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
-from offhook.calls.events import CallEvent, CallState, Direction, EndReason
-from offhook.calls.recorder import expire_ringing, reconcile, record
+from offhook.calls.events import (
+    MAX_REMOTE_TEXT,
+    CallEvent,
+    CallState,
+    Direction,
+    EndReason,
+    stored_ref,
+)
+from offhook.calls.recorder import driver_ref, expire_ringing, reconcile, record
 from offhook.store import Store
 from offhook.store.models import Call, CallEventRecord
 from tests import factories
@@ -144,3 +151,48 @@ def test_calls_ringing_too_long_are_ended(store: Store) -> None:
         assert expire_ringing(session, at(600))
     [call] = calls(store)
     assert (call.state, call.end_reason) == ("ended", "missed")
+
+
+def test_long_call_refs_stay_whole_and_unique(store: Store) -> None:
+    """Issue 8, defect 2: refs sharing their first 200 characters are two calls, and every
+    later event, reconciliation and driver action finds each by its whole reference."""
+    _, line = factories.user_with_line(store)
+    first, second = "x" * 200 + "a" * 40, "x" * 200 + "b" * 40
+    feed(
+        store,
+        CallEvent(line.id, first, Direction.INCOMING, CallState.RINGING, at(0), "0446681812"),
+        CallEvent(line.id, second, Direction.INCOMING, CallState.RINGING, at(1), "0446681813"),
+        CallEvent(line.id, first, Direction.INCOMING, CallState.CONNECTED, at(2)),
+    )
+    with store.session() as session:
+        assert reconcile(session, line.id, {first}, at(50)) == [calls(store)[1].id]
+    one, two = calls(store)
+    assert (one.state, two.state, two.end_reason) == ("connected", "ended", "missed")
+    assert one.call_ref == stored_ref(first) != two.call_ref == stored_ref(second)
+    with store.session() as session:
+        assert driver_ref(session, one) == first
+        assert driver_ref(session, two) == second
+
+
+def test_a_short_ref_cannot_pose_as_a_long_ones_digest(store: Store) -> None:
+    _, line = factories.user_with_line(store)
+    long_ref = "y" * 300
+    feed(
+        store,
+        CallEvent(line.id, long_ref, Direction.INCOMING, CallState.RINGING, at(0), "044"),
+        CallEvent(line.id, stored_ref(long_ref), Direction.INCOMING, CallState.RINGING, at(1)),
+    )
+    assert len({call.call_ref for call in calls(store)}) == 2
+
+
+def test_a_megabyte_ref_never_reaches_the_store(store: Store) -> None:
+    _, line = factories.user_with_line(store)
+    huge = "z" * (1 << 20)
+    event = CallEvent(line.id, huge, Direction.INCOMING, CallState.RINGING, at(0), "9" * 10**6)
+    assert len(event.call_ref) < 100 and len(event.remote_number) == MAX_REMOTE_TEXT
+    feed(store, event, CallEvent(line.id, huge, Direction.INCOMING, CallState.ENDED, at(5)))
+    [call] = calls(store)
+    assert (call.state, call.end_reason) == ("ended", "missed")
+    with store.session() as session:
+        details = session.scalars(select(CallEventRecord.detail))
+        assert all(len(str(detail)) < 1000 for detail in details)

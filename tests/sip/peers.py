@@ -455,6 +455,7 @@ class Peers:
         *,
         service: str = "alice",
         cid_from: str | None = None,
+        call_id: str | None = None,
         reply: str | None = None,
         pause_ms: int = 0,
         port: int | None = None,
@@ -467,6 +468,7 @@ class Peers:
         """Run one SIPp scenario once (`uac*` call `target` host:port; `uas*` wait on `port`).
 
         `cid_from` is the caller's From header (e.g. '"Anna" <sip:+41441234567@127.0.0.1>');
+        `call_id` is the Call-ID pattern (SIPp's `-cid_str`: %u call number, %p pid, %s IP);
         `reply` is the final response of `uas_reply` (e.g. "603 Decline");
         `pause_ms` is how long `uac_cid` holds the call and `uac_cancel` lets it ring.
         A `uas` scenario returns once SIPp listens, so baresip can dial it right away.
@@ -502,6 +504,8 @@ class Peers:
         ]
         if cid_from is not None:
             args += ["-key", "cid_from", cid_from]
+        if call_id is not None:
+            args += ["-cid_str", call_id]
         if trace:
             args.append("-trace_msg")
         if rate is not None:

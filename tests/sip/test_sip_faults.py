@@ -7,6 +7,8 @@ tells the user what is going on.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import resource
 import signal
@@ -22,6 +24,7 @@ from peers import LOOPBACK, Peers, free_port
 from offhook.calls.events import CallState, EndReason
 from offhook.drivers.contract import LineState
 from offhook.drivers.sip.ctrl import BaresipControl
+from offhook.drivers.sip.netstring import encode
 
 pytestmark = [pytest.mark.sip, needs_peers]
 
@@ -273,3 +276,88 @@ async def test_crashing_managed_baresip_leaves_no_core_file(
     assert any("SIGSEGV" in reason for _, reason in line.context.statuses)
     places = [tmp_path / "line", Path.cwd()]
     assert not [core for place in places for core in place.glob("core*")]
+
+
+class InjectingProxy:
+    """Stands between the driver and a real baresip's control port, and can slip bytes into
+    what baresip says: the hostile frame of issue 8, defect 4, on a real connection."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self._to_driver: list[asyncio.StreamWriter] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> InjectingProxy:
+        self._server = await asyncio.start_server(self._serve, LOOPBACK, 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    @property
+    def connections(self) -> int:
+        return len(self._to_driver)
+
+    def inject(self, data: bytes) -> None:
+        self._to_driver[-1].write(data)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(LOOPBACK, self.target_port)
+        self._to_driver.append(writer)
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(OSError):
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            sink.close()
+
+        for task in (
+            asyncio.create_task(pipe(reader, up_writer)),
+            asyncio.create_task(pipe(up_reader, writer)),
+        ):
+            self._tasks.add(task)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for writer in self._to_driver:
+            writer.close()
+
+
+async def test_deeply_nested_json_from_the_control_port_drops_and_reconnects(
+    peers: Peers, make_line: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 8, defect 4: a frame of deeply nested JSON killed the reader with RecursionError;
+    the line kept showing "connected" and never reconnected. Now the frame is refused before it
+    is parsed, the line says why and reconnects, and calls are reported again."""
+    baresip = peers.baresip("alice")
+    proxy = await InjectingProxy(baresip.ctrl_port).start()
+    try:
+        line = await make_line({"ctrl_port": proxy.port})
+        await line.context.connected()
+        reconnects = len(line.context.reconciliations)
+        depth = 100_000
+        proxy.inject(encode(b'{"event":true,"x":' + b"[" * depth + b"]" * depth + b"}"))
+
+        def refused() -> bool:
+            return any(
+                state is LineState.RECONNECTING and "nests" in reason
+                for state, reason in line.context.statuses
+            )
+
+        await line.context.wait_for(refused, "the line to report the refused frame")
+        await line.context.wait_for(
+            lambda: len(line.context.reconciliations) > reconnects, "the line to reconcile"
+        )
+        await line.context.connected()
+        assert proxy.connections == 2
+        caller = peers.sipp("uac_cancel", baresip.contact, cid_from=DORA, pause_ms=10)
+        await line.context.call(CallState.RINGING, number="+41444444444")
+        assert await caller.result() == 0, caller.errors()
+    finally:
+        await proxy.close()
+    assert "RecursionError" not in caplog.text

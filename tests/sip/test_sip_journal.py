@@ -166,6 +166,49 @@ def test_incoming_answered_from_the_journal(
     assert len(calls_in_store(store)) == 1
 
 
+@pytest.mark.parametrize("length", [240, 1000])
+def test_calls_with_long_call_ids_are_whole_and_apart(
+    attached: Callable[[Store], AttachedLine], peers: Peers, store: Store, length: int
+) -> None:
+    """Issue 8, defect 2: Call-IDs of 240 characters that share their first 200 (any caller
+    chooses the Call-ID) are two calls, each answered from the journal and ended whole.
+
+    Beyond some 246 characters baresip 1.0.0 cannot be told which call to act on (its commands
+    are cut at 255 bytes: `callfind <Call-ID>`); the only call on the line is its current call,
+    so it is answered all the same."""
+    line = attached(store)
+    client = line.client
+    prefix = "x" * 200
+    first = peers.sipp(
+        "uac_cid",
+        line.baresip.contact,
+        cid_from=HANS,
+        pause_ms=1100,
+        call_id=prefix + "a" * (length - 200),
+    )
+    ringing = client.entry(state="ringing", number="+41441234567")
+    client.answer(ringing["id"])  # the driver is asked with the Call-ID it reported
+    client.entry(state="connected", call_id=ringing["id"])
+    ended = client.entry(state="ended", call_id=ringing["id"])
+    finished(first)
+    assert ended["end_reason"] == "answered"
+
+    second = peers.sipp(
+        "uac_cancel",
+        line.baresip.contact,
+        cid_from=BERT,
+        pause_ms=200,
+        call_id=prefix + "b" * (length - 200),
+    )
+    missed = client.entry(state="ended", number="+41442222222")
+    finished(second)
+    assert missed["id"] != ringing["id"]
+    assert missed["end_reason"] == "missed"
+    calls = calls_in_store(store)
+    assert [(c.state, c.end_reason) for c in calls] == [("ended", "answered"), ("ended", "missed")]
+    assert all(len(c.call_ref) < 100 and c.call_ref.startswith("sha256:") for c in calls)
+
+
 def test_incoming_held_and_resumed_stays_one_answered_call(
     attached: Callable[[Store], AttachedLine], peers: Peers, store: Store
 ) -> None:

@@ -9,7 +9,6 @@ journal ring at the other end and are answered after a few seconds.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import random
@@ -126,15 +125,18 @@ class SimulatorDriver(Driver):
 
     async def start(self) -> None:
         self.context.set_status(LineState.CONNECTED)
+        # The simulated phone system keeps no calls across a restart of the server or of the
+        # driver: whatever the store still holds as ringing or connected is over.
+        self.context.reconcile([], reason="the simulated phone system restarted")
         if self.options.call_every > 0 and self.options.callers:
-            self._spawn(self._calls_by_themselves())
+            self._spawn(self._calls_by_themselves(), "calls by themselves")
 
     async def stop(self) -> None:
         for task in list(self._tasks):
             task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            # `wait`, not `await`: a task that died of an error must not stop the others'.
+            await asyncio.wait(list(self._tasks))
         self._tasks.clear()
 
     async def lines_changed(self) -> None:
@@ -328,7 +330,7 @@ class SimulatorDriver(Driver):
             )
         )
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str = "simulated call") -> None:
+        task = self.context.spawn(coro, f"simulator: {name}")  # supervised by the core
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

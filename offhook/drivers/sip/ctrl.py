@@ -27,12 +27,13 @@ import contextlib
 import itertools
 import json
 import logging
+import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from offhook.drivers.sip.netstring import DEFAULT_MAX_SIZE, NetstringDecoder, encode
+from offhook.drivers.sip.netstring import DEFAULT_MAX_SIZE, FrameRefused, NetstringDecoder, encode
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +68,45 @@ class Response:
     data: str
 
 
+#: baresip's messages are objects holding strings, numbers and booleans (one level); Python's
+#: JSON parser recurses per level and fails with `RecursionError` around a thousand, so depth
+#: is measured before parsing and anything deeper than this is refused.
+MAX_NESTING = 16
+
+# A JSON string, dropped whole before brackets are counted: brackets inside it do not nest. An
+# unterminated string runs to the end: were the closing quote required, text full of escaped
+# quotes would be rescanned from each of them (quadratic time on a megabyte frame).
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"?')
+_NOT_BRACKETS = bytes(c for c in range(256) if c not in b"[]{}")
+# An opening bracket counts 2 and a closing one 0, so that after subtracting 1 per bracket the
+# running sum is the depth; all of it runs in C, a megabyte of brackets in milliseconds.
+_STEPS = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
+
+
+def nesting(payload: bytes) -> int:
+    """How deeply the JSON text nests arrays and objects: the deepest a parser reading it from
+    the start could recurse (text that closes more than it opened stops a parser anyway)."""
+    steps = _STRING.sub(b"", payload).translate(None, _NOT_BRACKETS).translate(_STEPS)
+    if not steps:
+        return 0
+    depths: map[int] = map(operator.sub, itertools.accumulate(steps), itertools.count(1))
+    return max(0, max(depths))
+
+
 def _parse(payload: bytes) -> dict[str, Any] | None:
+    """The control message in a frame; None if it is not a JSON object.
+
+    Raises `FrameRefused` for JSON nested deeper than `MAX_NESTING`: no baresip writes that, so
+    the peer is not baresip or is broken, and the connection is dropped (then reconnected).
+    """
+    if (depth := nesting(payload)) > MAX_NESTING:
+        raise FrameRefused(
+            f"a control message nests {depth} levels deep, more than the {MAX_NESTING} allowed"
+        )
     # Display names are the caller's text: invalid UTF-8 must cost a character, not the event.
     try:
         message = json.loads(payload.decode("utf-8", "replace"))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return message if isinstance(message, dict) else None
 
@@ -222,12 +257,19 @@ class BaresipControl:
                     break
         except OSError as exc:
             reason = f"the control connection to baresip broke: {exc.strerror or exc}"
+        except Exception as exc:
+            # Never die silently: whoever waits on `closed` learns why and reconnects.
+            log.exception("baresip at %s: reading the control connection failed", self.peer)
+            reason = f"dropped the control connection: {type(exc).__name__}: {exc}"
         finally:
             self._finish(reason)
             self._writer.close()
 
     def _dispatch(self, frame: bytes) -> None:
-        message = _parse(frame)
+        try:
+            message = _parse(frame)
+        except FrameRefused:  # the decoder has refused it already
+            return
         if message is None:  # the decoder lets only JSON objects through
             return
         if message.get("response") is True:

@@ -40,6 +40,7 @@ from offhook.drivers.contract import (
 )
 from offhook.drivers.sip.ctrl import (
     CLOSED_BY_BARESIP,
+    MAX_COMMAND_TEXT,
     BaresipControl,
     ControlError,
     NotListening,
@@ -136,14 +137,16 @@ class SipDriver(Driver):
             return
         self._stopping = False
         self.context.set_status(LineState.CONNECTING, self._where())
-        self._task = asyncio.create_task(self._run(), name=f"sip line {self.line_id}")
+        # Supervised: should the loop ever die of a bug, the core shows the line failed and
+        # restarts the driver (it never stays "connected" without a connection).
+        self._task = self.context.spawn(self._run(), f"sip line {self.line_id}")
 
     async def stop(self) -> None:
         self._stopping = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # `wait`, not `await`: a task that died of an error must not stop the cleanup.
+            await asyncio.wait([self._task])
             self._task = None
         await self._disconnect()
         if self._process is not None:
@@ -260,7 +263,25 @@ class SipDriver(Driver):
         at once plus an exact race.
         """
         control = self._connected()
-        commands = [*self._select_account(account), ("callfind", call_ref), (command, None)]
+        select = self._select_account(account)
+        if len(f"callfind {call_ref}".encode()) > MAX_COMMAND_TEXT:
+            # baresip cuts commands at 255 bytes, so a caller's long Call-ID cannot be named.
+            # The only call of the account is baresip's current call anyway: act on it as is.
+            others = [c for c in self._calls.live() if c.call_ref != call_ref]
+            if any(other.account == account for other in others):
+                raise DriverError(
+                    f"could not {verb} the call: its caller's Call-ID is too long for baresip "
+                    "to pick it out while another call is on the line; use the softphone"
+                )
+            try:
+                responses = await control.batch([*select, (command, None)])
+            except ControlError as exc:
+                raise DriverError(f"could not {verb} the call: {exc}") from None
+            if not responses[-1].ok:
+                why = plain(responses[-1].data).strip() or "baresip refused"
+                raise DriverError(f"could not {verb} the call: {why}")
+            return
+        commands = [*select, ("callfind", call_ref), (command, None)]
         try:
             responses = await control.batch(commands)
         except ControlError as exc:

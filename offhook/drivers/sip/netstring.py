@@ -4,9 +4,11 @@ The decoder is incremental: feed it whatever TCP delivers and it returns the com
 A control connection can carry damage (a half-written frame from a baresip that was killed, a
 stray write from another program, a length that cannot be right): bytes that do not form a
 frame are skipped up to the next plausible frame start, and every skip is counted and explained,
-so the connection survives a bad frame instead of dying on it. Only a declared length beyond
+so the connection survives a bad frame instead of dying on it. A declared length beyond
 `max_size` is fatal (`broken`): waiting for that many bytes would stall the line, so the caller
-should drop the connection and reconnect.
+should drop the connection and reconnect. So is a frame that `plausible` refuses outright
+(`FrameRefused`, e.g. JSON nested too deeply to parse safely), or that it fails on in any other
+way: nothing a peer sends can raise out of `feed`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ DEFAULT_MAX_SIZE = 1 << 20
 _FRAME_START = re.compile(rb"(?:0|[1-9][0-9]{0,9}):\{")
 
 
+class FrameRefused(Exception):
+    """Raised by a `plausible` judge: the frame is well formed but must not be accepted, and the
+    stream is not to be trusted after it. The message says why, for the log and the user."""
+
+
 def encode(payload: bytes) -> bytes:
     """Frame one payload."""
     return b"%d:%s," % (len(payload), payload)
@@ -34,7 +41,8 @@ class NetstringDecoder:
     """Split a byte stream into netstring payloads, surviving garbage and broken frames."""
 
     max_size: int = DEFAULT_MAX_SIZE
-    #: Judges a frame's content (e.g. "is it JSON?"); a frame that fails counts as damage.
+    #: Judges a frame's content (e.g. "is it JSON?"); a frame that fails counts as damage, one
+    #: it raises `FrameRefused` (or anything else) for breaks the stream.
     plausible: Callable[[bytes], bool] = field(default=lambda payload: True)
     _buffer: bytearray = field(default_factory=bytearray, init=False, repr=False)
     #: Why bytes were skipped, oldest first; the caller logs and clears it after each `feed`.
@@ -53,8 +61,15 @@ class NetstringDecoder:
             return []
         self._buffer += data
         frames: list[bytes] = []
-        while (frame := self._next_frame()) is not None:
-            frames.append(frame)
+        try:
+            while (frame := self._next_frame()) is not None:
+                frames.append(frame)
+        except FrameRefused as exc:
+            self.broken = str(exc)
+        except Exception as exc:  # a judge that fails must not take the connection's reader down
+            self.broken = f"a control message could not be read ({type(exc).__name__}: {exc})"
+        if self.broken:
+            self._buffer.clear()
         return frames
 
     @property

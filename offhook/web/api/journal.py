@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from offhook.crm.addresses import link_call
 from offhook.directory.lookup import lookup
@@ -44,21 +45,21 @@ STREAM_RESPONSE: dict[str, Any] = {
 }
 
 
-def _lines_status(request: Request, user_id: int) -> list[LineOverview]:
+def snapshot(request: Request, user_id: int) -> JournalSnapshot:
     app = offhook_of(request)
-    with app.store.session() as session:
+
+    def read(session: Session) -> JournalSnapshot:
+        entries = journal.today(session, user_id)
         lines = session.scalars(select(Line).where(Line.user_id == user_id).order_by(Line.id))
-        return [
+        overview = [
             LineOverview(**app.lines.status(line.id), title=line.title, driver=line.driver)
             for line in lines
         ]
+        return JournalSnapshot(entries=entries, lines=overview)
 
-
-def snapshot(request: Request, user_id: int) -> JournalSnapshot:
-    app = offhook_of(request)
-    with app.store.session() as session:
-        entries = journal.today(session, user_id)
-    return JournalSnapshot(entries=entries, lines=_lines_status(request, user_id))
+    # Retried once if PostgreSQL drops the connection meanwhile: a journal must not answer 500
+    # because a database connection was killed (the stream's snapshots read this way too).
+    return app.store.read(read)
 
 
 @router.get("/journal", response_model=JournalSnapshot)
