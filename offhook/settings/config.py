@@ -32,6 +32,9 @@ class Config(BaseSettings):
     # Seconds a call may ring without news before offhook ends it as missed; a safety net for
     # phone systems that cannot tell which calls still exist.
     ring_timeout: float = 300.0
+    # Seconds a login lasts without requests, and at most.
+    session_idle: float = Field(12 * 3600.0, gt=0)
+    session_max_age: float = Field(14 * 24 * 3600.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -37,7 +37,6 @@ from offhook.web.security import LoginRequired
 from offhook.web.templating import render
 
 STATIC = Path(__file__).with_name("static")
-SESSION_DAYS = 14
 ROUTERS = [
     module.router
     for module in (
@@ -116,7 +115,7 @@ def create_app(offhook: Offhook) -> FastAPI:
         SessionMiddleware,
         secret_key=offhook.secret_key,
         session_cookie="offhook_session",
-        max_age=SESSION_DAYS * 24 * 3600,
+        max_age=int(offhook.config.session_max_age),
         same_site="lax",
         https_only=offhook.config.secure_cookies,
     )

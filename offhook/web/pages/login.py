@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from offhook.settings.users import authenticate
 from offhook.web.context import offhook_of
-from offhook.web.security import csrf_protect, log_in
+from offhook.web.security import csrf_protect, log_in, log_out
 from offhook.web.templating import render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
@@ -37,12 +37,15 @@ async def login(
     password: Annotated[str, Form(max_length=2000)],
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    def check() -> Any:
+    def check() -> bool:
         with offhook_of(request).store.session() as session:
-            return authenticate(session, login, password)
+            user = authenticate(session, login, password)
+            if user is None:
+                return False
+            log_in(request, user, session)
+            return True
 
-    user = await asyncio.to_thread(check)
-    if user is None:
+    if not await asyncio.to_thread(check):
         return render(
             request,
             "login.html",
@@ -52,11 +55,14 @@ async def login(
             error="That login and password do not match.",
             login=login,
         )
-    log_in(request, user)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    request.session.clear()
+    def work() -> None:
+        with offhook_of(request).store.session() as session:
+            log_out(request, session)
+
+    await asyncio.to_thread(work)
     return RedirectResponse("/login", status_code=303)
