@@ -20,6 +20,7 @@ from offhook.crm.work import CallNotFound
 from offhook.web.api import journal
 from offhook.web.api import lookup as api
 from offhook.web.drivers import add_driver_parts
+from offhook.web.limits import BodyLimits, RequestLimits
 from offhook.web.pages import (
     activities,
     addresses,
@@ -37,6 +38,7 @@ from offhook.web.security import LoginRequired
 from offhook.web.templating import render
 
 STATIC = Path(__file__).with_name("static")
+SESSION_COOKIE = "offhook_session"
 ROUTERS = [
     module.router
     for module in (
@@ -114,12 +116,18 @@ def create_app(offhook: Offhook) -> FastAPI:
     app.add_middleware(
         SessionMiddleware,
         secret_key=offhook.secret_key,
-        session_cookie="offhook_session",
+        session_cookie=SESSION_COOKIE,
         max_age=int(offhook.config.session_max_age),
         same_site="lax",
         https_only=offhook.config.secure_cookies,
     )
     app.add_middleware(SecurityHeaders)
+    # Outermost: a body is bounded before anything, the session included, looks at it.
+    app.add_middleware(
+        RequestLimits,
+        limits=BodyLimits(upload=offhook.config.upload_max_bytes),
+        session_cookie=SESSION_COOKIE,
+    )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     for router in ROUTERS:

@@ -19,6 +19,12 @@ from offhook.web.context import offhook_of
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+FORM_EXPIRED = "This form has expired or did not come from offhook. Reload the page and retry."
+# A form's bounds: one file (the import), the fields of the widest form (an import's column
+# mapping), and a long note per field.
+FORM_MAX_FILES = 1
+FORM_MAX_FIELDS = 1000
+FORM_MAX_PART = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,17 +127,20 @@ async def csrf_protect(request: Request) -> None:
         # Neither a token nor a session: say what is missing, not that a form expired.
         raise HTTPException(401, API_LOGIN)
     expected = request.session.get("csrf")
+    if not expected:
+        raise HTTPException(403, FORM_EXPIRED)  # before the body is read: it cannot help
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
-        form = await request.form()
+        # The first read of the form, so its bounds hold for every later one (it is kept).
+        form = await request.form(
+            max_files=FORM_MAX_FILES, max_fields=FORM_MAX_FIELDS, max_part_size=FORM_MAX_PART
+        )
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
-    if not expected or not sent or not hmac.compare_digest(str(expected), sent):
-        raise HTTPException(
-            403, "This form has expired or did not come from offhook. Reload the page and retry."
-        )
+    if not sent or not hmac.compare_digest(str(expected), sent):
+        raise HTTPException(403, FORM_EXPIRED)
 
 
 async def admin_user(user: Annotated[CurrentUser, Depends(current_user)]) -> CurrentUser:
