@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from offhook import __version__
 from offhook.app import Offhook
 from offhook.crm.work import CallNotFound
+from offhook.settings.login_throttle import LoginThrottle
 from offhook.web.api import journal
 from offhook.web.api import lookup as api
 from offhook.web.drivers import add_driver_parts
@@ -113,6 +114,7 @@ def create_app(offhook: Offhook) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.offhook = offhook
+    app.state.login_throttle = LoginThrottle()
     app.add_middleware(
         SessionMiddleware,
         secret_key=offhook.secret_key,

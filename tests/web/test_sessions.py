@@ -7,6 +7,7 @@ placed calls for its 14 days. Reproduced against a live server.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from offhook.store import Store
 from offhook.store.models import LoginSession
 from offhook.store.types import utcnow
 from tests import factories
-from tests.livesite import live_server, logged_in
+from tests.livesite import csrf_in, live_server, logged_in
 from tests.web.test_journal import wait_for
 
 
@@ -117,3 +118,43 @@ def test_an_idle_session_ends(sqlite_store: Store, tmp_path: Path) -> None:
         with sqlite_store.session() as session:
             assert session.scalars(select(LoginSession)).all() == []
         anna.close()
+
+
+def test_password_guessing_is_throttled_without_locking_the_user_out(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    """Issue 8, defect 6: 40 wrong passwords in 4 s, then the right one accepted at once."""
+    factories.user_with_line(sqlite_store)
+    with live_server(Offhook(Config(data_dir=tmp_path), sqlite_store)) as base:
+        # uvicorn believes X-Forwarded-For from 127.0.0.1, as it would from a local proxy: so
+        # each client below comes from an address of its own.
+        def client_from(address: str) -> httpx.Client:
+            return httpx.Client(base_url=base, headers={"X-Forwarded-For": address}, timeout=30)
+
+        guesser = client_from("203.0.113.5")
+        csrf = csrf_in(guesser.get("/login").text)
+
+        def guess(password: str) -> httpx.Response:
+            return guesser.post(
+                "/login", data={"login": "anna", "password": password, "csrf_token": csrf}
+            )
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(guess, [f"guess number {n}" for n in range(40)]))
+        statuses = [answer.status_code for answer in answers]
+        assert statuses.count(401) <= 3
+        assert statuses.count(429) >= 37
+        assert "Too many attempts; try again in " in answers[-1].text
+        # The right password from the guessing address is not accepted at once …
+        assert guess(factories.PASSWORD).status_code == 429
+        # … and the user, from their own address, logs in as always.
+        user = client_from("198.51.100.7")
+        page = user.get("/login").text
+        answer = user.post(
+            "/login",
+            data={"login": "anna", "password": factories.PASSWORD, "csrf_token": csrf_in(page)},
+        )
+        assert answer.status_code == 303
+        assert user.get("/api/journal").status_code == 200
+        guesser.close()
+        user.close()

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from offhook.settings.login_throttle import LoginThrottle
 from offhook.settings.users import authenticate
 from offhook.web.context import offhook_of
 from offhook.web.security import csrf_protect, log_in, log_out
@@ -37,6 +38,20 @@ async def login(
     password: Annotated[str, Form(max_length=2000)],
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = request.client.host if request.client else ""
+    wait = throttle.attempt(login, address)
+    if wait:
+        return render(
+            request,
+            "login.html",
+            None,
+            status_code=429,
+            next=_safe_next(next),
+            error=f"Too many attempts; try again in {wait} second{'s' if wait != 1 else ''}.",
+            login=login,
+        )
+
     def check() -> bool:
         with offhook_of(request).store.session() as session:
             user = authenticate(session, login, password)
@@ -55,6 +70,7 @@ async def login(
             error="That login and password do not match.",
             login=login,
         )
+    throttle.succeeded(login, address)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
