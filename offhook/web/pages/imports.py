@@ -35,7 +35,7 @@ from offhook.intake.imports.csvfile import DELIMITER_NAMES
 from offhook.intake.imports.vcard import VCardFile
 from offhook.web.context import offhook_of
 from offhook.web.security import Admin, CurrentUser, csrf_protect
-from offhook.web.templating import flash, render
+from offhook.web.templating import render
 
 router = APIRouter(prefix="/imports", dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
@@ -147,13 +147,17 @@ async def preview(
     try:
         book = await asyncio.to_thread(_open, path, meta, delimiter, encoding)
     except ImportFileError as exc:
-        return _index(
-            request,
-            user,
-            status_code=422,
-            error=f"{meta['name']}: {str(exc)[:1].upper()}{str(exc)[1:]}.",
-        )
+        return _refused(request, user, meta, exc)
     return _preview_page(request, user, token, meta, book, delimiter, encoding)
+
+
+def _refused(
+    request: Request, user: CurrentUser, meta: dict[str, Any], exc: ImportFileError
+) -> Response:
+    """The upload form again, with why this file (read this way) cannot be imported."""
+    text = str(exc)
+    error = f"{meta['name']}: {text[:1].upper()}{text[1:]}."
+    return _index(request, user, status_code=422, error=error)
 
 
 def _preview_page(
@@ -206,8 +210,7 @@ async def run_import(request: Request, token: str, user: Admin) -> Response:
     try:
         book = await asyncio.to_thread(_open, path, meta, delimiter, encoding)
     except ImportFileError as exc:
-        flash(request, str(exc), "error")
-        return RedirectResponse("/imports", status_code=303)
+        return _refused(request, user, meta, exc)
     mapping: list[str] = []
     if isinstance(book, CsvFile):
         mapping = [values.get(f"column_{i}", "") for i in range(len(book.headers))]
