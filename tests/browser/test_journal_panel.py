@@ -186,6 +186,8 @@ def test_long_numbers_and_names_stay_inside_the_panel(
     """Issue 8: a 300-digit number pushed the entry out of the panel. Long numbers and names
     wrap or are cut short, at the panel's usual width and at its narrowest."""
     store: Store = firm["store"]
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
     with live_server(Offhook(Config(data_dir=tmp_path), store)) as base:
         log_in(page, base)
         journal = page.locator("#journal")
@@ -211,3 +213,4 @@ def test_long_numbers_and_names_stay_inside_the_panel(
                     )
                 # Nothing inside scrolls sideways either.
                 assert entry.evaluate("e => e.scrollWidth <= e.clientWidth")
+        assert console == []
