@@ -112,8 +112,7 @@ async def current_user(request: Request) -> CurrentUser:
         current = await asyncio.to_thread(check)
         if current is not None:
             return current
-    if request.session:
-        request.session.clear()
+        request.session.clear()  # the session ended: its CSRF token and messages with it
     if _is_api(request):
         raise HTTPException(401, API_LOGIN)
     raise LoginRequired
