@@ -142,8 +142,9 @@ def test_password_guessing_is_throttled_without_locking_the_user_out(
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(guess, [f"guess number {n}" for n in range(40)]))
         statuses = [answer.status_code for answer in answers]
-        assert statuses.count(401) <= 3
-        assert statuses.count(429) >= 37
+        # Three free guesses; then one after a second, after two more … while the burst lasts.
+        assert statuses.count(401) <= 8
+        assert statuses.count(429) == 40 - statuses.count(401)
         assert "Too many attempts; try again in " in answers[-1].text
         # The right password from the guessing address is not accepted at once …
         assert guess(factories.PASSWORD).status_code == 429
