@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
+
 from offhook.app import Offhook
 from offhook.web.server import server_for
+from tests import factories
 
 
 def free_port() -> int:
@@ -36,3 +40,28 @@ def live_server(offhook: Offhook, port: int | None = None) -> Iterator[str]:
     finally:
         server.stop()
         thread.join(10)
+
+
+def csrf_in(html: str) -> str:
+    match = re.search(r'name="csrf-token" content="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+def logged_in(
+    base: str, login: str, password: str = factories.PASSWORD
+) -> tuple[httpx.Client, str]:
+    """An HTTP client of the live server, logged in through the form, and its CSRF token."""
+    client = httpx.Client(base_url=base, follow_redirects=False, timeout=10)
+    response = client.post(
+        "/login",
+        data={
+            "login": login,
+            "password": password,
+            "csrf_token": csrf_in(client.get("/login").text),
+        },
+    )
+    assert response.status_code == 303, response.text
+    return client, csrf_in(client.get("/").text)

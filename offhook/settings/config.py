@@ -35,6 +35,14 @@ class Config(BaseSettings):
     # Seconds a call may stay connected without news before offhook ends it (as of its last
     # news, flagged): a line that stopped reporting must not leave a call connected forever.
     connected_timeout: float = Field(12 * 3600.0, gt=0)
+    # Seconds a login lasts without requests, and at most.
+    session_idle: float = Field(12 * 3600.0, gt=0)
+    session_max_age: float = Field(14 * 24 * 3600.0, gt=0)
+    # Bytes an address-book upload may have (Addresses › Import); larger files go through
+    # `offhook import`. Other requests have fixed, small bounds (offhook/web/limits.py).
+    upload_max_bytes: int = Field(20 * 1024 * 1024, gt=0)
+    # Connections served at once; more are answered 503 (each open journal is one).
+    max_connections: int = Field(2000, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from offhook.settings.sessions import end_sessions_of
 from offhook.store.models import ApiToken, User
 
 ROLES = ("admin", "user")
@@ -41,11 +42,6 @@ def verify_password(user: User | None, password: str) -> bool:
     except (VerificationError, InvalidHashError):
         return False
     return user is not None and user.active
-
-
-def session_stamp(user: User) -> str:
-    """Changes when the password does, so a new password logs every old session out."""
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
 def find_user(session: Session, login: str) -> User | None:
@@ -144,9 +140,10 @@ def _other_user(session: Session, user_id: int, admin_id: int) -> User:
 
 
 def set_password(session: Session, user_id: int, password: str) -> User:
-    """An admin sets a user's password (their sessions are logged out by it)."""
+    """An admin sets a user's password; it logs them out everywhere."""
     user = _user(session, user_id)
     user.password_hash = hash_password(password)
+    end_sessions_of(session, user.id)
     return user
 
 
@@ -160,19 +157,23 @@ def set_role(session: Session, user_id: int, role: str, admin_id: int) -> User:
 def set_active(session: Session, user_id: int, active: bool, admin_id: int) -> User:
     user = _other_user(session, user_id, admin_id)
     user.active = active
+    if not active:
+        end_sessions_of(session, user.id)
     return user
 
 
 def change_own_password(
     session: Session, user_id: int, current: str, password: str, confirm: str
 ) -> User:
-    """A user changes their password, proving they know the current one."""
+    """A user changes their password, proving they know the current one. Every session of
+    theirs ends; the interface starts a new one for the browser they changed it in."""
     user = _user(session, user_id)
     if not verify_password(user, current):
         raise AuthError("your current password is not right")
     if password != confirm:
         raise AuthError("the new passwords do not match")
     user.password_hash = hash_password(password)
+    end_sessions_of(session, user.id)
     session.flush()
     return user
 

@@ -86,6 +86,23 @@ class ApiToken(Base):
     user: Mapped[User] = relationship()
 
 
+class LoginSession(Base):
+    """A browser's login. The cookie carries only a random id, of which only a hash is kept:
+    deleting the row ends the session wherever its cookie went (logout, new password,
+    deactivation)."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+    user: Mapped[User] = relationship()
+
+
 class Preference(Base):
     """Per-user preferences, e.g. the journal panel's position and size."""
 

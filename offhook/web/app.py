@@ -17,9 +17,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from offhook import __version__
 from offhook.app import Offhook
 from offhook.crm.work import CallNotFound
+from offhook.settings.login_throttle import LoginThrottle
 from offhook.web.api import journal
 from offhook.web.api import lookup as api
 from offhook.web.drivers import add_driver_parts
+from offhook.web.limits import BodyLimits, RequestLimits
 from offhook.web.pages import (
     activities,
     addresses,
@@ -37,7 +39,7 @@ from offhook.web.security import LoginRequired
 from offhook.web.templating import render
 
 STATIC = Path(__file__).with_name("static")
-SESSION_DAYS = 14
+SESSION_COOKIE = "offhook_session"
 ROUTERS = [
     module.router
     for module in (
@@ -112,15 +114,22 @@ def create_app(offhook: Offhook) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.offhook = offhook
+    app.state.login_throttle = LoginThrottle()
     app.add_middleware(
         SessionMiddleware,
         secret_key=offhook.secret_key,
-        session_cookie="offhook_session",
-        max_age=SESSION_DAYS * 24 * 3600,
+        session_cookie=SESSION_COOKIE,
+        max_age=int(offhook.config.session_max_age),
         same_site="lax",
         https_only=offhook.config.secure_cookies,
     )
     app.add_middleware(SecurityHeaders)
+    # Outermost: a body is bounded before anything, the session included, looks at it.
+    app.add_middleware(
+        RequestLimits,
+        limits=BodyLimits(upload=offhook.config.upload_max_bytes),
+        session_cookie=SESSION_COOKIE,
+    )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     for router in ROUTERS:

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from sqlalchemy.orm import Session
 
-from offhook.settings.users import session_stamp, user_for_token
+from offhook.settings.sessions import end_session, session_user, start_session
+from offhook.settings.users import user_for_token
 from offhook.store.models import User
 from offhook.web.context import offhook_of
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+FORM_EXPIRED = "This form has expired or did not come from offhook. Reload the page and retry."
+# A form's bounds: one file (the import), the fields of the widest form (an import's column
+# mapping), and a long note per field.
+FORM_MAX_FILES = 1
+FORM_MAX_FIELDS = 1000
+FORM_MAX_PART = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +57,25 @@ def csrf_token(request: Request) -> str:
     return str(token)
 
 
-def log_in(request: Request, user: User) -> None:
+# The signed cookie keeps the session's id (the authority is its row in the store), its CSRF
+# token and the messages for the next page.
+SESSION_ID = "sid"
+
+
+def log_in(request: Request, user: User, db: Session) -> None:
+    """Start a server-side session for `user` in this browser."""
     request.session.clear()  # a fresh session on login: no fixation
-    request.session["uid"] = user.id
-    request.session["stamp"] = session_stamp(user)
+    request.session[SESSION_ID] = start_session(
+        db, user, offhook_of(request).config.session_max_age
+    )
     csrf_token(request)
+
+
+def log_out(request: Request, db: Session) -> None:
+    session_id = request.session.get(SESSION_ID)
+    if isinstance(session_id, str):
+        end_session(db, session_id)
+    request.session.clear()
 
 
 API_LOGIN = "Log in or send an API token (Authorization: Bearer …)."
@@ -77,17 +100,19 @@ async def current_user(request: Request) -> CurrentUser:
             if user is None:
                 raise HTTPException(401, "This API token is not valid (any more).")
             return CurrentUser.of(user, by_token=True)
-    uid = request.session.get("uid")
-    if uid is not None:
-        with app.store.session() as session:
-            user = session.get(User, int(uid))
-            if (
-                user is not None
-                and user.active
-                and request.session.get("stamp") == session_stamp(user)
-            ):
-                return CurrentUser.of(user)
-        request.session.clear()
+    session_id = request.session.get(SESSION_ID)
+    if isinstance(session_id, str):
+        idle = app.config.session_idle
+
+        def check() -> CurrentUser | None:
+            with app.store.session() as session:
+                user = session_user(session, session_id, idle)
+                return CurrentUser.of(user) if user is not None else None
+
+        current = await asyncio.to_thread(check)
+        if current is not None:
+            return current
+        request.session.clear()  # the session ended: its CSRF token and messages with it
     if _is_api(request):
         raise HTTPException(401, API_LOGIN)
     raise LoginRequired
@@ -97,21 +122,24 @@ async def csrf_protect(request: Request) -> None:
     """Unsafe requests made with the session cookie must carry the session's CSRF token."""
     if request.method in SAFE_METHODS or _bearer(request) is not None:
         return
-    if _is_api(request) and request.session.get("uid") is None:
+    if _is_api(request) and request.session.get(SESSION_ID) is None:
         # Neither a token nor a session: say what is missing, not that a form expired.
         raise HTTPException(401, API_LOGIN)
     expected = request.session.get("csrf")
+    if not expected:
+        raise HTTPException(403, FORM_EXPIRED)  # before the body is read: it cannot help
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
-        form = await request.form()
+        # The first read of the form, so its bounds hold for every later one (it is kept).
+        form = await request.form(
+            max_files=FORM_MAX_FILES, max_fields=FORM_MAX_FIELDS, max_part_size=FORM_MAX_PART
+        )
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
-    if not expected or not sent or not hmac.compare_digest(str(expected), sent):
-        raise HTTPException(
-            403, "This form has expired or did not come from offhook. Reload the page and retry."
-        )
+    if not sent or not hmac.compare_digest(str(expected), sent):
+        raise HTTPException(403, FORM_EXPIRED)
 
 
 async def admin_user(user: Annotated[CurrentUser, Depends(current_user)]) -> CurrentUser:

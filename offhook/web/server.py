@@ -51,5 +51,9 @@ def server_for(offhook: Offhook, host: str, port: int, log_level: str = "info") 
         log_level=log_level,
         timeout_graceful_shutdown=3,
         proxy_headers=True,
+        # A request's line and headers together: 16 KiB (h11's default, said here so that it
+        # stays a decision); more closes the connection.
+        h11_max_incomplete_event_size=16 * 1024,
+        limit_concurrency=offhook.config.max_connections,
     )
     return OffhookServer(config, offhook)

@@ -178,3 +178,39 @@ def test_today_page_follows_the_journal(page: Any, firm: dict[str, Any], tmp_pat
         simulate(page, "+49 30 901820", outcome="missed")
         expect(calls_today).to_have_text("1")
         expect(page.locator('[data-stat="missed-today"]')).to_have_text("1 missed", timeout=10_000)
+
+
+def test_long_numbers_and_names_stay_inside_the_panel(
+    page: Any, firm: dict[str, Any], tmp_path: Path
+) -> None:
+    """Issue 8: a 300-digit number pushed the entry out of the panel. Long numbers and names
+    wrap or are cut short, at the panel's usual width and at its narrowest."""
+    store: Store = firm["store"]
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    with live_server(Offhook(Config(data_dir=tmp_path), store)) as base:
+        log_in(page, base)
+        journal = page.locator("#journal")
+        simulate(page, "9" * 300)
+        simulate(page, "+41 44 668 18 13", "W" * 300)
+        simulate(page, "1" * 300, "Ö " * 150)
+        entries = journal.locator(".entry")
+        expect(entries).to_have_count(3)
+        for width in (None, 300):
+            if width is not None:
+                journal.evaluate(f"e => {{ e.style.width = '{width}px'; }}")
+            panel = journal.locator(".journal-entries").bounding_box()
+            for index in range(3):
+                entry = entries.nth(index)
+                for part in (entry, entry.locator(".entry-top"), entry.locator(".entry-who")):
+                    box = part.bounding_box()
+                    assert box["x"] >= panel["x"] - 0.5
+                    assert box["x"] + box["width"] <= panel["x"] + panel["width"] + 0.5
+                for part in entry.locator(".entry-top > *, .entry-who > *").all():
+                    box = part.bounding_box()
+                    assert box["x"] + box["width"] <= panel["x"] + panel["width"] + 0.5, (
+                        part.get_attribute("class")
+                    )
+                # Nothing inside scrolls sideways either.
+                assert entry.evaluate("e => e.scrollWidth <= e.clientWidth")
+        assert console == []

@@ -134,3 +134,22 @@ def test_each_line_becomes_a_phone_system_of_its_own_on_upgrade(store: Store) ->
     assert (back if isinstance(back, dict) else json.loads(back)) == {"ctrl_port": 4444}
     to("head")
     assert current_revision(store.engine) == head_revision(store.engine)
+
+
+def test_sessions_table_comes_and_goes(store: Store) -> None:
+    """Migration 0006 adds the login sessions, and can be undone."""
+    from alembic import command
+
+    from offhook.store.database import _alembic_config
+
+    def to(revision: str, downgrade: bool = False) -> None:
+        with store.engine.begin() as connection:
+            cfg = _alembic_config(store.engine)
+            cfg.attributes["connection"] = connection
+            (command.downgrade if downgrade else command.upgrade)(cfg, revision)
+
+    to("0005", downgrade=True)
+    assert not inspect(store.engine).has_table("sessions")
+    to("head")
+    assert inspect(store.engine).has_table("sessions")
+    assert current_revision(store.engine) == head_revision(store.engine)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +22,11 @@ from offhook.intake.imports.records import ImportedAddress, RowProblem
 DELIMITERS = (";", ",", "\t", "|")
 DELIMITER_NAMES = {";": "semicolon", ",": "comma", "\t": "tab", "|": "vertical bar"}
 SNIFF_LINES = 50
-csv.field_size_limit(1_000_000)  # a long note, not a runaway quote, should fit
+# A column mapping is a form field per column; an address book has a few dozen columns.
+MAX_COLUMNS = 500
+NOT_FILE_ENCODINGS = {"punycode", "idna", "raw-unicode-escape", "unicode-escape"}
+FIELD_LIMIT = 1_000_000  # a long note, not a runaway quote, should fit
+csv.field_size_limit(FIELD_LIMIT)
 
 
 class ImportFileError(ValueError):
@@ -41,29 +46,64 @@ class CsvFile:
     def delimiter_name(self) -> str:
         return DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))
 
-    def rows(self) -> Iterator[tuple[int, int, list[str]]]:
+    def rows(self) -> Iterator[tuple[int, int, list[str] | str]]:
         """(data row number, line, values) for each row after the header; empty rows skipped.
 
-        Raises csv.Error at a row that cannot be read (an opening quote never closed…).
+        A row that cannot be read (a quote opened and not closed, or closed in the middle of a
+        value) gives the reason instead of its values, and reading goes on with the line after
+        the one the row began on: a stray quote costs its own row, not the rows after it.
         """
-        reader = csv.reader(io.StringIO(self.text, newline=""), delimiter=self.delimiter)
-        next(reader, None)
-        line = reader.line_num + 1
-        for number, values in enumerate(reader, start=1):
-            if any(value.strip() for value in values):
-                yield number, line, values
-            line = reader.line_num + 1
+        lines = io.StringIO(self.text, newline="").readlines()
+        start, number, header = 0, 0, True
+        while start < len(lines):
+            reader = csv.reader(
+                itertools.islice(lines, start, None), delimiter=self.delimiter, strict=True
+            )
+            first = start + 1  # the line the next row begins on
+            try:
+                for values in reader:
+                    if header:
+                        header = False
+                    else:
+                        number += 1
+                        if any(value.strip() for value in values):
+                            yield number, first, values
+                    first = start + reader.line_num + 1
+                return
+            except csv.Error as exc:
+                if header:
+                    header = False  # open_csv read the header leniently already
+                else:
+                    number += 1
+                    yield number, first, _unreadable(exc)
+                start = first
 
     def preview(self, count: int = 10) -> list[list[str]]:
         rows = []
-        try:
-            for _, _, values in self.rows():
-                rows.append((values + [""] * len(self.headers))[: len(self.headers)])
-                if len(rows) == count:
-                    break
-        except csv.Error:
-            pass  # the import reports it with its row number
+        for _, _, values in self.rows():
+            if isinstance(values, str):
+                continue  # the import reports it with its row number
+            rows.append((values + [""] * len(self.headers))[: len(self.headers)])
+            if len(rows) == count:
+                break
         return rows
+
+
+def _unreadable(exc: csv.Error) -> str:
+    text = str(exc)
+    if "unexpected end of data" in text:
+        return "a quote opened in this row is never closed; the row is left out"
+    if "expected after" in text:
+        return (
+            "a quote opened in this row closes in the middle of a value (perhaps a line "
+            "further down); the row is left out"
+        )
+    if "field larger than field limit" in text:
+        return (
+            f"a value in this row is longer than {FIELD_LIMIT:,} characters: is a quote not "
+            "closed? The row is left out"
+        )
+    return f"this row cannot be read ({text}); the row is left out"
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -80,16 +120,30 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("cp1252", errors="replace"), "Windows-1252"
 
 
+def _decode_as(data: bytes, encoding: str) -> str:
+    """The text in the encoding the user named (they know better than the guess)."""
+    try:
+        codec = codecs.lookup(encoding)
+    except LookupError as exc:
+        raise ImportFileError(f"{encoding!r} is not an encoding offhook knows") from exc
+    # Codecs such as hex, rot13 or punycode transform data but are no way to write a file.
+    if not getattr(codec, "_is_text_encoding", True) or codec.name in NOT_FILE_ENCODINGS:
+        raise ImportFileError(f"{encoding!r} is not an encoding text files are written in")
+    try:
+        return data.decode(codec.name).removeprefix("\ufeff")
+    except (UnicodeError, ValueError) as exc:
+        raise ImportFileError(f"the file cannot be read as {encoding}: {exc}") from exc
+
+
 def open_csv(data: bytes, delimiter: str | None = None, encoding: str | None = None) -> CsvFile:
     """Decode and sniff a CSV file (raises ImportFileError when it has no columns)."""
-    if delimiter and (len(delimiter) != 1 or delimiter in '"\r\n\x00'):
-        raise ImportFileError(f"the delimiter must be one character, not {delimiter!r}")
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n\x00'):
+        raise ImportFileError(
+            f"{delimiter!r} cannot separate the columns: the delimiter is one character "
+            "other than a quote or a line break, such as ; or ,"
+        )
     if encoding:
-        try:
-            text, name = data.decode(encoding), encoding
-        except (LookupError, ValueError) as exc:  # ValueError: UnicodeError of any codec
-            raise ImportFileError(f"the file cannot be read as {encoding}: {exc}") from exc
-        text = text.removeprefix("\ufeff")
+        text, name = _decode_as(data, encoding), encoding
     else:
         text, name = decode(data)
     if "\x00" in text[:4096]:
@@ -101,7 +155,14 @@ def open_csv(data: bytes, delimiter: str | None = None, encoding: str | None = N
     try:
         headers = next(csv.reader(io.StringIO(text, newline=""), delimiter=chosen), [])
     except csv.Error as exc:
-        raise ImportFileError(f"the first row, the column names, cannot be read: {exc}") from exc
+        raise ImportFileError(
+            f"the first row, which names the columns, cannot be read ({exc})"
+        ) from exc
+    if len(headers) > MAX_COLUMNS:
+        raise ImportFileError(
+            f"the file has {len(headers)} columns; at most {MAX_COLUMNS} can be imported. "
+            "Remove the columns you do not need, or check the delimiter"
+        )
     headers = [header.strip() or f"Column {index + 1}" for index, header in enumerate(headers)]
     return CsvFile(text, name, chosen, headers)
 
@@ -126,19 +187,10 @@ def sniff_delimiter(lines: list[str]) -> str:
 def records(file: CsvFile, mapping: list[str]) -> Iterator[ImportedAddress | RowProblem]:
     """Each row as an address (or the problem that keeps it from being one)."""
     headers = file.headers
-    rows = file.rows()
-    row = 0
-    while True:
-        try:
-            row, line, values = next(rows)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            yield RowProblem(
-                row + 1,
-                f"the file cannot be read from here on ({exc}); is a quote not closed?",
-            )
-            return
+    for row, line, values in file.rows():
+        if isinstance(values, str):
+            yield RowProblem(row, values, line=line)
+            continue
         extra = values[len(headers) :]
         if any(value.strip() for value in extra):
             yield RowProblem(

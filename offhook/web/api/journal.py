@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import weakref
+from collections import defaultdict
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -28,6 +30,9 @@ router = APIRouter(prefix="/api", dependencies=[Depends(csrf_protect)], tags=["j
 
 PANEL = "journal_panel"
 KEEPALIVE_SECONDS = 15.0
+# Live journals one user may keep open on one server: each holds a connection and a queue, so
+# that many tabs are plenty and more would only let one login tie up the server.
+MAX_STREAMS_PER_USER = 20
 
 
 class EventStream(StreamingResponse):
@@ -77,8 +82,17 @@ async def stream_journal(request: Request, user: User_) -> EventStream:
     """Server-sent events: a `snapshot` first, then every change as it happens (`call`, `line`),
     and a fresh `snapshot` whenever the browser fell behind."""
     app = offhook_of(request)
+    streams = _streams_of(request, user.id)
+    # A finished async generator has no frame any more.
+    running = sum(1 for stream in streams if getattr(stream, "ag_frame", None) is not None)
+    if running >= MAX_STREAMS_PER_USER:
+        raise HTTPException(
+            429,
+            f"You have {MAX_STREAMS_PER_USER} live journals open already (tabs or windows): "
+            "close some and reload this page.",
+        )
 
-    async def events() -> AsyncIterator[str]:
+    async def events() -> AsyncGenerator[str]:
         async with app.hub.subscribe(user.id) as queue:
             first = await asyncio.to_thread(snapshot, request, user.id)
             yield f"event: snapshot\ndata: {json.dumps(first.model_dump(mode='json'))}\n\n"
@@ -97,10 +111,22 @@ async def stream_journal(request: Request, user: User_) -> EventStream:
                     message = again.model_dump(mode="json")
                 yield f"event: {message['type']}\ndata: {json.dumps(message)}\n\n"
 
+    stream = events()
+    streams.add(stream)
     return EventStream(
-        events(),
+        stream,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+def _streams_of(request: Request, user_id: int) -> weakref.WeakSet[AsyncGenerator[str]]:
+    """The user's live streams on this server. Held weakly and counted while running, so a
+    stream that ended, or never started because its browser left at once, is not counted."""
+    state = request.app.state
+    if not hasattr(state, "journal_streams"):
+        state.journal_streams = defaultdict(weakref.WeakSet)
+    streams: weakref.WeakSet[AsyncGenerator[str]] = state.journal_streams[user_id]
+    return streams
 
 
 def _own_call(request: Request, user_id: int, call_id: int) -> Any:

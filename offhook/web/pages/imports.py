@@ -35,17 +35,34 @@ from offhook.intake.imports.csvfile import DELIMITER_NAMES
 from offhook.intake.imports.vcard import VCardFile
 from offhook.web.context import offhook_of
 from offhook.web.security import Admin, CurrentUser, csrf_protect
-from offhook.web.templating import flash, render
+from offhook.web.templating import render
 
 router = APIRouter(prefix="/imports", dependencies=[Depends(csrf_protect)], include_in_schema=False)
 
-MAX_BYTES = 100 * 1024 * 1024
 KEEP_SECONDS = 24 * 3600
 PREVIEW_ROWS = 8
 SHOWN_PROBLEMS = 500
 ENCODINGS = {"": "Find out", "utf-8": "UTF-8", "cp1252": "Windows-1252", "utf-16": "UTF-16",
              "latin-1": "ISO-8859-1", "mac-roman": "Mac Roman"}  # fmt: skip
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+
+def _most_mb(request: Request) -> int:
+    return offhook_of(request).config.upload_max_bytes // (1024 * 1024)
+
+
+def _index(
+    request: Request, user: CurrentUser, status_code: int = 200, error: str | None = None
+) -> Response:
+    """The upload form, with why the last upload was refused."""
+    return render(
+        request,
+        "imports/index.html",
+        user,
+        status_code=status_code,
+        error=error,
+        most_mb=_most_mb(request),
+    )
 
 
 def _folder(request: Request) -> Path:
@@ -81,7 +98,7 @@ def _tidy(folder: Path) -> None:
 
 @router.get("")
 async def imports_page(request: Request, user: Admin) -> Response:
-    return render(request, "imports/index.html", user, error=None)
+    return _index(request, user, error=None)
 
 
 @router.post("")
@@ -89,22 +106,19 @@ async def upload(request: Request, user: Admin) -> Response:
     form = await request.form()
     file = form.get("file")
     if not isinstance(file, UploadFile) or not file.filename:
-        return render(
-            request, "imports/index.html", user, status_code=422, error="Choose a file to import."
-        )
-    data = await file.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        return render(
+        return _index(request, user, status_code=422, error="Choose a file to import.")
+    most = offhook_of(request).config.upload_max_bytes
+    data = await file.read(most + 1)
+    if len(data) > most:
+        return _index(
             request,
-            "imports/index.html",
             user,
-            status_code=422,
-            error="The file is larger than 100 MB: split it, or use the command offhook import.",
+            status_code=413,
+            error=f"The file is larger than {_most_mb(request)} MB: split it, or use the "
+            "command offhook import.",
         )
     if not data.strip():
-        return render(
-            request, "imports/index.html", user, status_code=422, error="The file is empty."
-        )
+        return _index(request, user, status_code=422, error="The file is empty.")
     kind = "vcard" if looks_like_vcard(data, file.filename) else "csv"
     token = secrets.token_urlsafe(24)
 
@@ -133,14 +147,17 @@ async def preview(
     try:
         book = await asyncio.to_thread(_open, path, meta, delimiter, encoding)
     except ImportFileError as exc:
-        return render(
-            request,
-            "imports/index.html",
-            user,
-            status_code=422,
-            error=f"{meta['name']}: {str(exc)[:1].upper()}{str(exc)[1:]}.",
-        )
+        return _refused(request, user, meta, exc)
     return _preview_page(request, user, token, meta, book, delimiter, encoding)
+
+
+def _refused(
+    request: Request, user: CurrentUser, meta: dict[str, Any], exc: ImportFileError
+) -> Response:
+    """The upload form again, with why this file (read this way) cannot be imported."""
+    text = str(exc)
+    error = f"{meta['name']}: {text[:1].upper()}{text[1:]}."
+    return _index(request, user, status_code=422, error=error)
 
 
 def _preview_page(
@@ -193,8 +210,7 @@ async def run_import(request: Request, token: str, user: Admin) -> Response:
     try:
         book = await asyncio.to_thread(_open, path, meta, delimiter, encoding)
     except ImportFileError as exc:
-        flash(request, str(exc), "error")
-        return RedirectResponse("/imports", status_code=303)
+        return _refused(request, user, meta, exc)
     mapping: list[str] = []
     if isinstance(book, CsvFile):
         mapping = [values.get(f"column_{i}", "") for i in range(len(book.headers))]

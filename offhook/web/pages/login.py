@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from offhook.settings.login_throttle import LoginThrottle
 from offhook.settings.users import authenticate
 from offhook.web.context import offhook_of
-from offhook.web.security import csrf_protect, log_in
+from offhook.web.security import csrf_protect, log_in, log_out
 from offhook.web.templating import render
 
 router = APIRouter(dependencies=[Depends(csrf_protect)], include_in_schema=False)
@@ -37,12 +38,29 @@ async def login(
     password: Annotated[str, Form(max_length=2000)],
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    def check() -> Any:
-        with offhook_of(request).store.session() as session:
-            return authenticate(session, login, password)
+    throttle: LoginThrottle = request.app.state.login_throttle
+    address = request.client.host if request.client else ""
+    wait = throttle.attempt(login, address)
+    if wait:
+        return render(
+            request,
+            "login.html",
+            None,
+            status_code=429,
+            next=_safe_next(next),
+            error=f"Too many attempts; try again in {wait} second{'s' if wait != 1 else ''}.",
+            login=login,
+        )
 
-    user = await asyncio.to_thread(check)
-    if user is None:
+    def check() -> bool:
+        with offhook_of(request).store.session() as session:
+            user = authenticate(session, login, password)
+            if user is None:
+                return False
+            log_in(request, user, session)
+            return True
+
+    if not await asyncio.to_thread(check):
         return render(
             request,
             "login.html",
@@ -52,11 +70,15 @@ async def login(
             error="That login and password do not match.",
             login=login,
         )
-    log_in(request, user)
+    throttle.succeeded(login, address)
     return RedirectResponse(_safe_next(next), status_code=303)
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    request.session.clear()
+    def work() -> None:
+        with offhook_of(request).store.session() as session:
+            log_out(request, session)
+
+    await asyncio.to_thread(work)
     return RedirectResponse("/login", status_code=303)

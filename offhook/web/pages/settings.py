@@ -258,7 +258,7 @@ async def change_password(request: Request, user: User_) -> Response:
             form.get("password", ""),
             form.get("confirm", ""),
         )
-        log_in(request, me)  # keep this session; every other one is logged out
+        log_in(request, me, session)  # every session ended; this browser gets a new one
         return "Password changed. Other sessions are logged out."
 
     return await _change_user(request, change, "/settings/profile", as_sentence=True)

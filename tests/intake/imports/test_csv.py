@@ -154,13 +154,41 @@ def test_broken_rows_are_reported_with_row_and_line() -> None:
     assert (urs.row, urs.line) == (5, 7)
 
 
-def test_an_unclosed_quote_stops_with_a_reason() -> None:
+def test_an_unclosed_quote_is_reported_on_its_row() -> None:
     rows = "".join(f"P{n};Name{n}\n" for n in range(5))
     text = "Vorname;Nachname\n" + rows + 'Anna;"Müller\n' + "x" * 1_100_000
     items = _records(text)
-    assert len(items) == 6
-    last = items[-1]
-    assert isinstance(last, RowProblem) and last.row == 6 and "quote" in last.reason
+    assert len(items) == 7
+    quote, runaway = items[-2:]
+    assert isinstance(quote, RowProblem) and (quote.row, quote.line) == (6, 7)
+    assert "quote" in quote.reason
+    assert isinstance(runaway, RowProblem) and "longer than 1,000,000" in runaway.reason
+
+
+def test_an_unclosed_quote_does_not_swallow_the_rows_after_it() -> None:
+    """Issue 8: the quote merged the following rows into one field, row 2's number was lost
+    and the report said every row was imported."""
+    text = 'Name;Telefon\nAnna;044 111 11 11\nBen;"044 222 22 22\nCara;044 333 33 33\n'
+    text += 'Dora;"044 444 44 44"\nEmil;044 555 55 55\n'
+    items = _records(text)
+    problems = [item for item in items if isinstance(item, RowProblem)]
+    assert [(p.row, p.line) for p in problems] == [(2, 3)]
+    assert "quote" in problems[0].reason
+    names = [item.last_name for item in items if not isinstance(item, RowProblem)]
+    assert names == ["Anna", "Cara", "Dora", "Emil"]
+
+
+def test_unsuitable_encodings_delimiters_and_widths_are_clear_errors() -> None:
+    data = b"Name;Telefon\nAnna;044\n"
+    for encoding in ("punycode", "rot13", "hex", "no-such-thing", "idna"):
+        with pytest.raises(ImportFileError, match="encoding"):
+            open_csv(data, encoding=encoding)
+    for delimiter in ("ab", '"', "\n", ";;"):
+        with pytest.raises(ImportFileError, match="delimiter is one character"):
+            open_csv(data, delimiter=delimiter)
+    wide = ";".join(f"c{n}" for n in range(20_000)) + "\n" + ";" * 19_999 + "\n"
+    with pytest.raises(ImportFileError, match="20000 columns; at most 500"):
+        open_csv(wide.encode())
 
 
 def test_files_that_are_no_csv() -> None:
