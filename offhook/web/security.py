@@ -94,22 +94,28 @@ def _bearer(request: Request) -> str | None:
 async def current_user(request: Request) -> CurrentUser:
     app = offhook_of(request)
     token = _bearer(request)
+    # Who is asking is read with `Store.read`: should the database drop the connection under
+    # it, the check runs once more instead of answering 500. Its writes (a token's or a
+    # session's last use, an ended session's removal) are the same the second time.
     if token is not None:
-        with app.store.session() as session:
+
+        def by_token(session: Session) -> CurrentUser | None:
             user = user_for_token(session, token)
-            if user is None:
-                raise HTTPException(401, "This API token is not valid (any more).")
-            return CurrentUser.of(user, by_token=True)
+            return CurrentUser.of(user, by_token=True) if user is not None else None
+
+        found = await asyncio.to_thread(app.store.read, by_token)
+        if found is None:
+            raise HTTPException(401, "This API token is not valid (any more).")
+        return found
     session_id = request.session.get(SESSION_ID)
     if isinstance(session_id, str):
         idle = app.config.session_idle
 
-        def check() -> CurrentUser | None:
-            with app.store.session() as session:
-                user = session_user(session, session_id, idle)
-                return CurrentUser.of(user) if user is not None else None
+        def by_session(session: Session) -> CurrentUser | None:
+            user = session_user(session, session_id, idle)
+            return CurrentUser.of(user) if user is not None else None
 
-        current = await asyncio.to_thread(check)
+        current = await asyncio.to_thread(app.store.read, by_session)
         if current is not None:
             return current
         request.session.clear()  # the session ended: its CSRF token and messages with it

@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 
+from offhook.settings.users import create_token, find_user
 from offhook.store import Store
 from tests import factories
 from tests.conftest import PG_ADMIN
@@ -70,5 +71,40 @@ def test_journal_reads_survive_killed_connections(
             statuses.append(client.get("/api/journal").status_code)
     finally:
         event.remove(store.engine, "before_cursor_execute", kill_on_calls_query)
+    assert kills == 3
+    assert statuses == [200, 200, 200]
+
+
+@postgres_only
+def test_who_is_asking_survives_a_killed_connection(
+    serve: Callable[[], TestClient], store: Store
+) -> None:
+    """The login check of every request (the session's row, an API token) is read again when
+    its connection dies under it, instead of answering 500."""
+    factories.user_with_line(store, role="user")
+    with store.session() as session:
+        user = find_user(session, "anna")
+        assert user is not None
+        token = create_token(session, user, "outage test")
+    client = serve()
+    log_in(client, "anna")
+    armed = False
+    kills = 0
+
+    def kill_on_login_check(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        nonlocal armed, kills
+        if armed and ("FROM sessions" in statement or "FROM api_tokens" in statement):
+            armed = False
+            kills += 1
+            terminate_backends(store, conn.connection.dbapi_connection.info.backend_pid)
+
+    event.listen(store.engine, "before_cursor_execute", kill_on_login_check)
+    try:
+        statuses = []
+        for headers in ({}, {}, {"Authorization": f"Bearer {token}"}):
+            armed = True
+            statuses.append(client.get("/api/journal", headers=headers).status_code)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", kill_on_login_check)
     assert kills == 3
     assert statuses == [200, 200, 200]
