@@ -35,6 +35,7 @@ from offhook.store.models import (
     Activity,
     Address,
     ApiToken,
+    Call,
     Channel,
     Line,
     PhoneSystem,
@@ -181,8 +182,6 @@ def _work_for(
     tel: ServiceType | None,
     rng: random.Random,
 ) -> None:
-    from offhook.store.models import Call
-
     call = session.get(Call, call_id)
     if call is None or call.connected_at is None or call.ended_at is None:
         return
