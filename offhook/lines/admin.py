@@ -171,6 +171,13 @@ def add_line(
     label = _name(label, "the label")
     if not address:
         raise LineConfigError(f"a line needs its {cls.line_address_label.lower()}")
+    taken = session.scalar(
+        select(Line).where(Line.phone_system_id == phone_system.id, Line.address == address)
+    )
+    if taken is not None:
+        raise LineConfigError(
+            f"{address} is already a line on {phone_system.name} ({taken.user.name}'s)"
+        )
     if cls.max_lines is not None:
         count = session.scalar(
             select(func.count(Line.id)).where(Line.phone_system_id == phone_system.id)

@@ -96,6 +96,7 @@ class SystemRunner:
             system.options or {}
         ).model_dump()
         self._line_infos: dict[int, LineInfo] = {}
+        self._by_address: dict[str, LineInfo] = {}
         self.set_lines(driver_cls, rows)
         self.state = LineState.STOPPED
         self.reason = ""
@@ -120,6 +121,8 @@ class SystemRunner:
             )
             for line in rows
         }
+        # A PBX driver asks for the line of an extension on every event it sees.
+        self._by_address = {info.address: info for info in self._line_infos.values()}
 
     # --- PhoneSystemContext --------------------------------------------------------------------
 
@@ -136,11 +139,7 @@ class SystemRunner:
         return self._line_infos
 
     def line_for(self, address: str) -> LineInfo | None:
-        wanted = address.strip()
-        for info in self._line_infos.values():
-            if info.address == wanted:
-                return info
-        return None
+        return self._by_address.get(address.strip())
 
     def emit(self, event: CallEvent) -> None:
         if event.line_id not in self._line_infos:

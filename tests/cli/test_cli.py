@@ -112,6 +112,8 @@ def test_users_lines_tokens(env: dict[str, str]) -> None:
     assert code == 0, out
     code, out = run(env, "lines", "add", "anna", "--phone-system", "Office PBX", "--address", "201")
     assert code == 0, out
+    code, out = run(env, "lines", "add", "anna", "--phone-system", "Office PBX", "--address", "201")
+    assert code == 1 and "201 is already a line on Office PBX (Anna Keller's)" in out
     code, out = run(env, "lines", "add", "anna", "--address", "203")
     assert code == 1 and "--phone-system" in out
     code, out = run(env, "lines", "add", "anna", "--phone-system", "Nope", "--address", "1")
