@@ -311,6 +311,8 @@ class Lines:
         self._started_once: set[int] = set()
         self.queue: asyncio.Queue[CallEvent | _Reconcile] = asyncio.Queue()
         self.running: dict[int, SystemRunner] = {}  # by phone system id
+        # Which running phone system serves each line: every push and action asks.
+        self._system_of_line: dict[int, int] = {}
         self.loaded: set[str] = set()  # drivers loaded in this server run
         self._tasks: list[asyncio.Task[None]] = []
         self._pending_notes: set[asyncio.Task[None]] = set()
@@ -409,6 +411,7 @@ class Lines:
         except Exception as exc:
             raise LineError(f"{system.name} cannot start: {exc}") from exc
         self.running[system_id] = runner
+        self._index(runner, ())
         if system_id not in self._started_once:
             self._started_once.add(system_id)
             if self.previous_run_alive_at is not None:
@@ -421,6 +424,7 @@ class Lines:
         runner = self.running.pop(system_id, None)
         if runner is None:
             return
+        self._index(runner, runner.lines, keep=False)
         await runner.stop()
         runner.set_status(LineState.STOPPED)
 
@@ -435,16 +439,18 @@ class Lines:
         if loaded is None:
             await self.stop_system(system_id)
             return
-        gone = set(runner.lines)
+        before = dict(runner.lines)
         runner.set_lines(driver_class(runner.driver_name), loaded[1])
-        for line_id in gone - set(runner.lines):
+        self._index(runner, before)
+        for line_id, info in before.items():
+            if line_id in runner.lines:
+                continue
             # Its calls can no longer be reported: they end now, not at the line's next start.
             self.queue.put_nowait(
                 _Reconcile((line_id,), frozenset(), datetime.now(UTC), "the line was switched off")
             )
-            owner = await asyncio.to_thread(self._owner_of_line, line_id)
             gone_line = LineChanged(line=LineStatus.model_validate(self.status(line_id)))
-            self.notify(owner, gone_line.model_dump(mode="json"))
+            self.notify(info.user_id, gone_line.model_dump(mode="json"))
         await runner.driver.lines_changed()
 
     def _driver_of(self, system_id: int) -> str | None:
@@ -452,16 +458,19 @@ class Lines:
             system = session.get(PhoneSystem, system_id)
             return system.driver if system is not None else None
 
-    def _owner_of_line(self, line_id: int) -> int:
-        with self.store.session() as session:
-            line = session.get(Line, line_id)
-            return line.user_id if line is not None else 0
+    def _index(self, runner: SystemRunner, before: Collection[int], keep: bool = True) -> None:
+        """Point the lines of `runner` at it (none of them, with `keep` False), and drop the
+        lines in `before` it no longer serves."""
+        for line_id in before:
+            if self._system_of_line.get(line_id) == runner.system_id:
+                del self._system_of_line[line_id]
+        if keep:
+            for line_id in runner.lines:
+                self._system_of_line[line_id] = runner.system_id
 
     def runner_of_line(self, line_id: int) -> SystemRunner | None:
-        for runner in self.running.values():
-            if line_id in runner.lines:
-                return runner
-        return None
+        system_id = self._system_of_line.get(line_id)
+        return self.running.get(system_id) if system_id is not None else None
 
     def status(self, line_id: int) -> dict[str, Any]:
         runner = self.runner_of_line(line_id)
