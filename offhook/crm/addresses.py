@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from offhook.crm.calls import with_details
 from offhook.directory.lookup import lookup, read_incoming
 from offhook.directory.names import NUMBER_KINDS, country_name, display_name, full_address
 from offhook.journal import entries as journal
@@ -60,7 +59,9 @@ def detail(
         calls = calls.where(Call.line_id.in_(select(Line.id).where(Line.user_id == user_id)))
     recent_calls = list(
         session.scalars(
-            with_details(calls).order_by(Call.started_at.desc(), Call.id.desc()).limit(RECENT)
+            journal.with_details(calls)
+            .order_by(Call.started_at.desc(), Call.id.desc())
+            .limit(RECENT)
         ).unique()
     )
     return {

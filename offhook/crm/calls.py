@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from offhook.calls import labels
@@ -72,16 +72,6 @@ def summary(entry: JournalEntry) -> str:
     elif entry.state == "ended" and not entry.missed and entry.end_reason_label:
         text += f", {labels.answered_by_text(entry.end_reason_label.lower(), entry.answered_by)}"
     return text + "."
-
-
-def with_details(query: Select[Any]) -> Select[Any]:
-    """Load what a call row shows in the same query (no lazy load per row)."""
-    return query.options(
-        joinedload(Call.line),
-        joinedload(Call.address).joinedload(Address.company),
-        joinedload(Call.channel),
-        joinedload(Call.colleague),
-    )
 
 
 def entry_of(session: Session, call: Call, settings: TelephonySettings) -> JournalEntry:
@@ -150,7 +140,7 @@ def history_query(flt: CallFilter, settings: TelephonySettings) -> Select[Any]:
         query = query.outerjoin(Address, Call.address_id == Address.id).where(
             _text_clause(flt.q, settings)
         )
-    return with_details(query).order_by(Call.started_at.desc(), Call.id.desc())
+    return journal.with_details(query).order_by(Call.started_at.desc(), Call.id.desc())
 
 
 def history(
@@ -173,7 +163,9 @@ def users(session: Session) -> list[User]:
 def find_call(session: Session, call_id: int, user_id: int, is_admin: bool) -> Call | None:
     """The call if it is on the user's lines; any call for an admin."""
     if is_admin:
-        call: Call | None = session.scalar(with_details(select(Call)).where(Call.id == call_id))
+        call: Call | None = session.scalar(
+            journal.with_details(select(Call)).where(Call.id == call_id)
+        )
         return call
     return journal.user_call(session, user_id, call_id)
 

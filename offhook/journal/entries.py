@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Select, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session, joinedload
@@ -154,8 +155,9 @@ def _work_done(session: Session, call_ids: list[int]) -> dict[int, tuple[int | N
     return {key: (value[0], value[1]) for key, value in done.items()}
 
 
-def _with_details(query: Select[Call]) -> Select[Call]:
-    """Load what an entry shows in the same query (no lazy loads per entry)."""
+def with_details(query: Select[Any]) -> Select[Any]:
+    """Load what an entry (and a row of the call history) shows in the same query: no lazy
+    load per call."""
     return query.options(
         joinedload(Call.line),
         joinedload(Call.address).joinedload(Address.company),
@@ -165,11 +167,11 @@ def _with_details(query: Select[Call]) -> Select[Call]:
 
 
 # The statement for one call, built once (it runs for every call event the server pushes).
-_ONE_CALL = _with_details(select(Call)).where(Call.id == bindparam("call_id"))
+_ONE_CALL = with_details(select(Call)).where(Call.id == bindparam("call_id"))
 
 
 def _calls_query(user_id: int) -> Select[Call]:
-    return _with_details(
+    return with_details(
         select(Call).join(Line, Call.line_id == Line.id).where(Line.user_id == user_id)
     )
 
