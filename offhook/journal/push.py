@@ -58,6 +58,9 @@ class JournalHub:
         self._unsent: set[int] = set()
         self._reachable: bool | None = None
         self._retry = RETRY_FIRST  # the listener's back-off; reset once Redis answers
+        # Set when the subscription is back: it ends the sender's back-off at once, so updates
+        # flow again as updates instead of after up to RETRY_MAX more seconds.
+        self._answering = asyncio.Event()
         self.resyncs = 0  # how often the subscription was (re)established: for tests and logs
 
     @property
@@ -175,6 +178,7 @@ class JournalHub:
                     self._retry = RETRY_FIRST
                     self.resyncs += 1
                     self.resync_all()
+                    self._answering.set()
                     self._owe_resyncs()
 
     def _owe_resyncs(self) -> None:
@@ -205,7 +209,9 @@ class JournalHub:
                     queued = outbox.get_nowait()
                     if queued is not None:
                         self._unsent.add(queued[0])
-                await asyncio.sleep(delay)
+                self._answering.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._answering.wait(), delay)
                 delay = min(delay * 2, RETRY_MAX)
                 self._owe_resyncs()
             else:
