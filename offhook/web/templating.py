@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
 
 from offhook import __version__
 from offhook.calls import labels
@@ -90,3 +91,18 @@ def render(
     return TEMPLATES.TemplateResponse(
         request, template, {**base, **context}, status_code=status_code
     )
+
+
+def add_template_dir(directory: Path) -> None:
+    """Let pages render templates from `directory` too (a driver's own pages), after offhook's;
+    they extend "base.html" like any page. Adding the same directory again changes nothing."""
+    current = env.loader
+    loaders: list[BaseLoader] = []
+    if isinstance(current, ChoiceLoader):
+        loaders = list(current.loaders)
+    elif current is not None:
+        loaders = [current]
+    for loader in loaders:
+        if isinstance(loader, FileSystemLoader) and str(directory) in loader.searchpath:
+            return
+    env.loader = ChoiceLoader([*loaders, FileSystemLoader(str(directory))])
