@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -19,6 +20,7 @@ from offhook.drivers.sipgate.signature import public_key
 from offhook.store import Store
 from tests.drivers.webhooks import keys
 from tests.drivers.webhooks.conformance import call_id_of, sipgate_readme_bodies, zammad_steps
+from tests.drivers.webhooks.dial_server import api_stand_in
 from tests.drivers.webhooks.site import TOKEN, Site, webhook_site
 
 OUR_NUMBER = "+4930600000000"
@@ -275,3 +277,92 @@ def test_without_signature_checks_the_secret_url_alone_admits(
     ) as site:
         assert site.post(_new("N-1", "w0")).status_code == 200
         assert site.call("anna")["state"] == "ringing"
+
+
+# --- click to dial, against a stand-in for sipgate's REST API --------------------------------
+
+
+def test_click_to_dial_through_sessions_calls(sqlite_store: Store, tmp_path: Path) -> None:
+    """NOT sipgate: a local server that answers as sipgate's REST API is described
+    (POST /v2/sessions/calls with deviceId, caller and callee, Basic auth with a personal
+    access token; answers {"sessionId"}; DELETE /v2/calls/{id} hangs up), because
+    api.sipgate.com cannot be reached from here."""
+
+    def sipgate_api(method: str, path: str, headers: dict[str, str], body: object) -> Any:
+        if headers.get("authorization") != "Basic dG9rZW4tQUIxMkNEOnMzY3JldA==":
+            return 401, {"message": "unauthorized"}
+        if (method, path) == ("POST", "/v2/sessions/calls"):
+            return 200, {"sessionId": "9f2c0a7d1e"}
+        if (method, path) == ("DELETE", "/v2/calls/9f2c0a7d1e"):
+            return 204, None
+        return 404, None
+
+    with api_stand_in(sipgate_api) as api, webhook_site(
+        sqlite_store,
+        tmp_path,
+        "sipgate",
+        {
+            "signature_key": keys.public_pem(),
+            "api_url": f"{api.url}/v2",
+            "token_id": "token-AB12CD",
+            "token": "s3cret",
+        },
+        {"anna": ("w0", []), "ben": ("w1", [])},
+        anna={"device_id": "e0"},
+    ) as site:
+        bearer = {"Authorization": f"Bearer {site.tokens['anna']}"}
+        dialled = site.client.post(
+            "/api/dial", json={"number": "+41 44 668 18 12"}, headers=bearer
+        )
+        assert dialled.status_code == 200, dialled.text
+        assert api.requests[0][:2] == ("POST", "/v2/sessions/calls")
+        assert api.requests[0][3] == {
+            "deviceId": "e0",
+            "caller": "e0",
+            "callee": "+41446681812",
+        }
+        # sipgate pushes the call under the session's id: the journal's dialling call is
+        # the one that connects, not a second one.
+        push(site, _out("9f2c0a7d1e", "w0", "41446681812"))
+        push(site, form(event="answer", callId="9f2c0a7d1e", direction="out"))
+        entry = site.call("anna")
+        assert (entry["state"], entry["direction"]) == ("connected", "outgoing")
+        hung_up = site.client.post(f"/api/calls/{entry['id']}/hangup", headers=bearer)
+        assert hung_up.status_code == 200, hung_up.text
+        assert api.requests[-1][:2] == ("DELETE", "/v2/calls/9f2c0a7d1e")
+
+        # Ben's line names no device: he is told so, and sipgate is not asked.
+        ben = {"Authorization": f"Bearer {site.tokens['ben']}"}
+        refused = site.client.post("/api/dial", json={"number": "+41446681812"}, headers=ben)
+        assert refused.status_code == 409 and "device" in refused.json()["detail"]
+        assert len(api.requests) == 2
+
+
+def test_click_to_dial_with_a_refused_token_says_so(sqlite_store: Store, tmp_path: Path) -> None:
+    """NOT sipgate: a local stand-in that refuses the token, as sipgate answers 401."""
+    with (
+        api_stand_in(lambda *_: (401, {"message": "unauthorized"})) as api,
+        webhook_site(
+            sqlite_store,
+            tmp_path,
+            "sipgate",
+            {"api_url": api.url, "token_id": "token-X", "token": "wrong"},
+            {"anna": ("w0", [])},
+            anna={"device_id": "e0"},
+        ) as site,
+    ):
+        bearer = {"Authorization": f"Bearer {site.tokens['anna']}"}
+        refused = site.client.post("/api/dial", json={"number": "+41446681812"}, headers=bearer)
+        assert refused.status_code == 409
+        assert "API token" in refused.json()["detail"]
+        assert site.call("anna")["end_reason"] == "failed"
+
+
+def _out(call_id: str, user: str, to: str) -> str:
+    return form(
+        event="newCall",
+        direction="out",
+        **{"from": "4930600000000", "to": to},
+        callId=call_id,
+        **{"user[]": user.title(), "userId[]": user},
+    )
