@@ -210,13 +210,18 @@ class CallTracker:
         ending = self._ending(push.cause, call.direction)
         if ending.voicemail:
             call.voicemail = True
+        since = at - timedelta(seconds=push.duration or 0)
         if ending.answered and not (call.connected or call.voicemail or call.answered_outside):
             lines = self._answering_lines(call, push)
             if lines is None:
                 call.answered_outside = True
             elif lines:
-                since = at - timedelta(seconds=push.duration or 0)
                 self._connect(push.call_id, call, lines, since)
+        elif push.duration and call.connected:
+            # The provider measured the call: its length wins over when its pushes arrived
+            # (the state machine keeps the earliest connect).
+            for line_id in sorted(call.connected):
+                self._emit(push.call_id, call, line_id, CallState.CONNECTED, since)
         for line_id in call.legs:
             reason = ending.reason
             if line_id in call.connected:

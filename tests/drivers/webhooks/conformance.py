@@ -32,7 +32,7 @@ def zammad_steps(section: str) -> list[Step]:
     steps: list[Step] = []
     inside = False
     for line in corpus_file(ZAMMAD_SEQUENCES).read_text().splitlines():
-        if line.startswith("## "):
+        if line.startswith("## ") and line[3:].lower().startswith(("sipgate", "placetel")):
             inside = line[3:].lower().startswith(section.lower())
             continue
         if inside and line.startswith("event="):

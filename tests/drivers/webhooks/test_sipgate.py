@@ -297,23 +297,24 @@ def test_click_to_dial_through_sessions_calls(sqlite_store: Store, tmp_path: Pat
             return 204, None
         return 404, None
 
-    with api_stand_in(sipgate_api) as api, webhook_site(
-        sqlite_store,
-        tmp_path,
-        "sipgate",
-        {
-            "signature_key": keys.public_pem(),
-            "api_url": f"{api.url}/v2",
-            "token_id": "token-AB12CD",
-            "token": "s3cret",
-        },
-        {"anna": ("w0", []), "ben": ("w1", [])},
-        anna={"device_id": "e0"},
-    ) as site:
+    with (
+        api_stand_in(sipgate_api) as api,
+        webhook_site(
+            sqlite_store,
+            tmp_path,
+            "sipgate",
+            {
+                "signature_key": keys.public_pem(),
+                "api_url": f"{api.url}/v2",
+                "token_id": "token-AB12CD",
+                "token": "s3cret",
+            },
+            {"anna": ("w0", []), "ben": ("w1", [])},
+            anna={"device_id": "e0"},
+        ) as site,
+    ):
         bearer = {"Authorization": f"Bearer {site.tokens['anna']}"}
-        dialled = site.client.post(
-            "/api/dial", json={"number": "+41 44 668 18 12"}, headers=bearer
-        )
+        dialled = site.client.post("/api/dial", json={"number": "+41 44 668 18 12"}, headers=bearer)
         assert dialled.status_code == 200, dialled.text
         assert api.requests[0][:2] == ("POST", "/v2/sessions/calls")
         assert api.requests[0][3] == {
