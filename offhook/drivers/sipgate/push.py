@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from itertools import zip_longest
 
-from offhook.drivers import Direction, EndReason
+from offhook.drivers import Direction
 from offhook.drivers.webhooks import (
     Ending,
     Fields,
@@ -20,19 +20,9 @@ from offhook.drivers.webhooks import (
     first,
     is_voicemail,
 )
-from offhook.drivers.webhooks.push import MAX_CALL_ID
+from offhook.drivers.webhooks.push import MAX_CALL_ID, cause_ending, international
 
 KINDS = {"newCall": PushKind.NEW, "answer": PushKind.ANSWER, "hangup": PushKind.HANGUP}
-
-
-def number(text: str) -> str:
-    """sipgate writes public numbers in E.164 without the plus (`492111234567`): give it back,
-    so the number is read as international and its caller found. Anything else (`anonymous`,
-    an extension) stays as sent."""
-    text = text.strip()
-    if text.isdigit() and len(text) > 6 and not text.startswith("0"):
-        return "+" + text
-    return text
 
 
 def _names(*values: str) -> tuple[str, ...]:
@@ -70,8 +60,8 @@ def read_push(fields: Fields) -> Push | None:
         kind=kind,
         call_id=call_id,
         direction=direction_of(first(fields, "direction")),
-        caller=number(first(fields, "from")),
-        called=number(first(fields, "to")),
+        caller=international(first(fields, "from")),
+        called=international(first(fields, "to")),
         users=users,
         answered_by=answered_by,
         voicemail=kind is PushKind.ANSWER and is_voicemail([first(fields, "user")]),
@@ -82,20 +72,4 @@ def read_push(fields: Fields) -> Push | None:
 
 def ending(cause: str, direction: Direction) -> Ending:
     """sipgate's hang-up causes (the push API's table)."""
-    outgoing = direction is Direction.OUTGOING
-    match cause:
-        case "normalClearing":  # hung up after the call was established
-            return Ending(answered=True)
-        case "busy":
-            return Ending(EndReason.BUSY if outgoing else None)
-        case "cancel":  # the caller hung up before anyone answered
-            return Ending(EndReason.CANCELLED if outgoing else None)
-        case "noAnswer":  # the called party rejected it (do not disturb)
-            return Ending(EndReason.REJECTED)
-        case "congestion":
-            return Ending(EndReason.FAILED)
-        case "notFound":  # no such number, or the called user is offline
-            return Ending(EndReason.FAILED if outgoing else None)
-        case "forwarded":
-            return Ending(forwarded=True)
-    return Ending()
+    return cause_ending(cause, direction)

@@ -1,7 +1,8 @@
 """Which lines a push is about: by the provider's user, device or number.
 
 A line's address names the user as the provider does (sipgate's user id `w0`, Placetel's SIP
-user, the user name a PBX script sends). A line may also list `numbers`: its direct number, or
+user, the user name a PBX script sends), and its `aliases` (where the driver has them) other
+names for the same user. A line may also list `numbers`: its direct number, or
 a group number it shares with colleagues, so a call to that number rings each of them.
 
 Providers write numbers in their own ways (`4930600000000`, `030600000000`, `+49 30 …`), so
@@ -57,7 +58,8 @@ class LineMap:
         self._by_name: dict[str, list[int]] = {}
         self._numbers: list[tuple[tuple[str, bool], int]] = []
         for info in sorted(lines.values(), key=lambda line: line.id):
-            self._by_name.setdefault(_name_key(info.address), []).append(info.id)
+            for name in [info.address, *(info.options.get("aliases") or [])]:
+                self._by_name.setdefault(_name_key(str(name)), []).append(info.id)
             extra = info.options.get("numbers") or []
             for text in [info.address, *extra]:
                 key = number_key(str(text))

@@ -66,3 +66,34 @@ def direction_of(text: str) -> Direction | None:
 
 def is_voicemail(names: tuple[str, ...] | list[str]) -> bool:
     return any(name.strip().lower() == "voicemail" for name in names)
+
+
+def international(text: str) -> str:
+    """A number in E.164 without its plus (`492111234567`, as sipgate and Zammad's generic
+    format write them) with the plus back, so that it is read as international and its caller
+    found. Anything else (`anonymous`, an extension, a national number) stays as sent."""
+    text = text.strip()
+    if text.isdigit() and len(text) > 6 and not text.startswith("0"):
+        return "+" + text
+    return text
+
+
+def cause_ending(cause: str, direction: Direction) -> Ending:
+    """The hang-up causes sipgate.io defined, which Zammad's generic format took over."""
+    outgoing = direction is Direction.OUTGOING
+    match cause:
+        case "normalClearing":  # hung up after the call was established
+            return Ending(answered=True)
+        case "busy":
+            return Ending(EndReason.BUSY if outgoing else None)
+        case "cancel":  # the caller hung up before anyone answered
+            return Ending(EndReason.CANCELLED if outgoing else None)
+        case "noAnswer":  # the called party rejected it (do not disturb)
+            return Ending(EndReason.REJECTED)
+        case "congestion":
+            return Ending(EndReason.FAILED)
+        case "notFound":  # no such number, or the called user is offline
+            return Ending(EndReason.FAILED if outgoing else None)
+        case "forwarded":
+            return Ending(forwarded=True)
+    return Ending()

@@ -70,7 +70,7 @@ def zammad_form_examples() -> list[list[tuple[str, str]]]:
     payloads: list[list[tuple[str, str]]] = []
     for name in ("newcall", "answer", "hangup"):
         text = corpus_file(f"zammad_generic_cti_{name}-event.rst").read_text()
-        for command in re.findall(r"\$ curl (.*?)(?:\n\s*\n)", text, re.S):
+        for command in re.findall(r"\$ curl (.*?)(?:\n\s*\n|\Z)", text, re.S):
             fields = re.findall(r"--form '([^=]+)=\"([^\"]*)\"'", command)
             if fields:
                 payloads.append(fields)
