@@ -63,9 +63,12 @@ class RecordingContext:
         options: Mapping[str, Any] | None = None,
         lines: Mapping[int, str] | None = None,
         system_id: int = 1,
+        line_options: Mapping[int, Mapping[str, Any]] | None = None,
     ) -> None:
         self.options: Mapping[str, Any] = dict(options or {})
         self.addresses: dict[int, str] = dict(lines if lines is not None else {1: "201"})
+        #: Each line's options (its driver's `LineOptions`), by line id.
+        self.line_options: dict[int, Mapping[str, Any]] = dict(line_options or {})
         self.system_id = system_id
         self.events: list[CallEvent] = []
         #: The phone system's states, with the reason.
@@ -88,7 +91,12 @@ class RecordingContext:
     @property
     def lines(self) -> Mapping[int, LineInfo]:
         return {
-            line_id: LineInfo(id=line_id, address=address, user_id=line_id)
+            line_id: LineInfo(
+                id=line_id,
+                address=address,
+                user_id=line_id,
+                options=dict(self.line_options.get(line_id, {})),
+            )
             for line_id, address in self.addresses.items()
         }
 
