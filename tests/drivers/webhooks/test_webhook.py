@@ -22,7 +22,7 @@ from tests.drivers.webhooks.conformance import (
 )
 from tests.drivers.webhooks.site import Site, webhook_site
 
-LINES = {
+LINES: dict[str, tuple[str, list[str]]] = {
     "chris": ("Christopher Miller", []),
     "emma": ("Emma Taylor", []),
 }
