@@ -163,14 +163,17 @@ class CallTracker:
 
     def _answering_lines(self, call: TrackedCall, push: Push) -> list[int] | None:
         """The lines that answered; None when someone without a line here did."""
+        if call.direction is Direction.OUTGOING:
+            # The far end answered: the answering number is theirs, never a line to connect.
+            return list(call.legs)
         if push.answered_by:
             lines = self.lines.first_named(push.answered_by)
-            if lines:
-                among = [line for line in lines if line in call.legs]
-                return among or lines[:1]
-            if call.direction is Direction.INCOMING:
+            if not lines:
                 return None
-        if call.direction is Direction.OUTGOING or len(call.legs) == 1:
+            among = [line for line in lines if line in call.legs]
+            # A colleague whose line did not ring may have picked the call up.
+            return among or lines[:1]
+        if len(call.legs) == 1:
             return list(call.legs)
         return None  # several lines rang and the push does not say which one answered
 

@@ -182,3 +182,11 @@ def test_forms_and_json_are_read_with_bounds() -> None:
     for bad in (b"k=" + b"v" * 2000, b"&".join(b"a=1" for _ in range(150))):
         with pytest.raises(Refused):
             parse_form(bad)
+
+
+def test_an_outgoing_call_is_connected_on_its_own_line_whoever_answers() -> None:
+    tracker, context = _tracker()
+    tracker.apply(new("o-9", "w0", direction=Direction.OUTGOING))
+    # The far end's number happens to be a colleague's: still Anna's call that connected.
+    tracker.apply(Push(PushKind.ANSWER, "o-9", answered_by=("030600000000",)))
+    assert context.calls["o-9"].legs == {1: CallState.CONNECTED}
