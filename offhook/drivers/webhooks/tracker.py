@@ -44,6 +44,10 @@ class TrackedCall:
     voicemail: bool = False
     answered_outside: bool = False
     ended: bool = False
+    #: When it ended and how long the provider says it was connected, for an answer that
+    #: arrives after the hang-up.
+    ended_at: datetime | None = None
+    duration: float | None = None
     follows: str = ""
 
 
@@ -152,13 +156,17 @@ class CallTracker:
         if direction is Direction.OUTGOING and call.dial_ref is None and legs:
             call.dial_ref = self._take_dial(push.call_id, legs, remote)
         call.remote_number = call.remote_number or remote
-        for line_id in legs:
-            if line_id not in call.legs:
-                call.legs.append(line_id)
+        added = [line_id for line_id in legs if line_id not in call.legs]
+        call.legs += added
+        state = CallState.RINGING if direction is Direction.INCOMING else CallState.DIALLING
         if not call.ended:
-            state = CallState.RINGING if direction is Direction.INCOMING else CallState.DIALLING
             for line_id in call.legs:
                 self._emit(push.call_id, call, line_id, state, at)
+        else:
+            # Named only by a push that came after the hang-up: the call is over there too.
+            for line_id in added:
+                self._emit(push.call_id, call, line_id, state, at)
+                self._emit(push.call_id, call, line_id, CallState.ENDED, call.ended_at or at)
         return call
 
     def _answering_lines(self, call: TrackedCall, push: Push) -> list[int] | None:
@@ -191,6 +199,8 @@ class CallTracker:
         return f"connected on {len(lines)} line(s)"
 
     def _connect(self, call_id: str, call: TrackedCall, lines: list[int], at: datetime) -> None:
+        if call.ended_at is not None and call.duration:
+            at = call.ended_at - timedelta(seconds=call.duration)  # the answer came late
         for line_id in lines:
             if line_id not in call.legs:
                 call.legs.append(line_id)
@@ -211,6 +221,9 @@ class CallTracker:
 
     def _hang_up(self, call: TrackedCall, push: Push, at: datetime) -> str:
         ending = self._ending(push.cause, call.direction)
+        if call.ended:
+            at = call.ended_at or at  # a repeat: it ended when first said
+        call.ended_at, call.duration = at, call.duration or push.duration
         if ending.voicemail:
             call.voicemail = True
         since = at - timedelta(seconds=push.duration or 0)

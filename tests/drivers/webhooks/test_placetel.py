@@ -234,3 +234,15 @@ def test_click_to_dial_through_the_calls_api(sqlite_store: Store, tmp_path: Path
         notify(site, form(event="HungUp", call_id="d-1", type="accepted", duration="30"))
         entry = site.call("anna")
         assert (entry["state"], entry["end_reason"], entry["duration"]) == ("ended", "answered", 30)
+
+
+def test_a_hang_up_before_the_answer(site: Site) -> None:
+    """Out of order: Placetel's HungUp (with the duration) overtakes its CallAccepted."""
+    call = "a1b2" * 16
+    caller = {"from": "0211 1234567", "to": "022129191999"}
+    notify(site, form(event="IncomingCall", call_id=call, direction="in", **caller))
+    notify(site, form(event="HungUp", call_id=call, type="accepted", duration="61", **caller))
+    notify(site, form(event="CallAccepted", call_id=call, peer=ANNA, direction="in", **caller))
+    anna, ben = site.call("anna"), site.call("ben")
+    assert (anna["end_reason"], anna["duration"]) == ("answered", 61)
+    assert ben["end_reason"] == "answered_elsewhere"
