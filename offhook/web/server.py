@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
+import re
 from types import FrameType
 
 import uvicorn
 
 from offhook.app import Offhook
 from offhook.web.app import create_app
+
+_HOOK_TOKEN = re.compile(r"(/hooks/)[^/?#\s]+")
+
+
+class HookTokens(logging.Filter):
+    """Keep webhook addresses' secret tokens (`…/hooks/<token>`) out of the access log: the
+    address is a phone system's key."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _HOOK_TOKEN.sub(r"\1…", arg) if isinstance(arg, str) else arg for arg in record.args
+            )
+        return True
 
 
 class OffhookServer(uvicorn.Server):
@@ -56,4 +72,7 @@ def server_for(offhook: Offhook, host: str, port: int, log_level: str = "info") 
         h11_max_incomplete_event_size=16 * 1024,
         limit_concurrency=offhook.config.max_connections,
     )
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, HookTokens) for f in access.filters):
+        access.addFilter(HookTokens())
     return OffhookServer(config, offhook)

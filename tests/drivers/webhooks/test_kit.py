@@ -3,6 +3,7 @@ through the driver test kit (`RecordingContext`), the replay guard and the bound
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -15,6 +16,7 @@ from offhook.drivers.webhooks.lines import LineMap, number_key, same_number
 from offhook.drivers.webhooks.push import cause_ending
 from offhook.drivers.webhooks.replay import ReplayGuard
 from offhook.drivers.webhooks.tracker import CallTracker
+from offhook.web.server import HookTokens
 
 
 @pytest.mark.parametrize(
@@ -190,3 +192,18 @@ def test_an_outgoing_call_is_connected_on_its_own_line_whoever_answers() -> None
     # The far end's number happens to be a colleague's: still Anna's call that connected.
     tracker.apply(Push(PushKind.ANSWER, "o-9", answered_by=("030600000000",)))
     assert context.calls["o-9"].legs == {1: CallState.CONNECTED}
+
+
+def test_the_access_log_keeps_no_webhook_token() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        "",
+        0,
+        '%s - "%s %s HTTP/%s" %d',
+        ("1.2.3.4:5", "POST", "/drivers/sipgate/hooks/s3cr3t-T0ken?x=1", "1.1", 200),
+        None,
+    )
+    assert HookTokens().filter(record)
+    assert "s3cr3t" not in record.getMessage()
+    assert "/drivers/sipgate/hooks/…?x=1" in record.getMessage()
