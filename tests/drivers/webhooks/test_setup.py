@@ -4,6 +4,8 @@ real server."""
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 
 from offhook.app import Offhook
@@ -75,3 +77,63 @@ def test_the_test_event_says_when_the_public_address_does_not_reach_offhook(
         client.post(f"{setup_url}/test", data={"csrf_token": csrf_in(page)})
         page = client.get(setup_url).text
         assert "The test event did not arrive: the address cannot be reached" in page
+
+
+def test_an_admin_sets_a_placetel_account_up_in_the_settings_pages(
+    sqlite_store: Store, tmp_path: Path
+) -> None:
+    """As the README says: add the phone system in Settings (its secret address made up for
+    it), a line with its numbers, then read the address off the set-up page and post to it."""
+    with sqlite_store.session() as session:
+        install_driver(session, "placetel", auto_load=True)
+        add_user(session, "anna", "Anna", PASSWORD, "admin")
+    offhook = Offhook(Config(data_dir=tmp_path), sqlite_store)
+    with live_server(offhook) as base:
+        client, csrf = logged_in(base, "anna")
+        form = client.get("/settings/phone-systems/new?driver=placetel").text
+        assert 'name="opt.shared_secret"' in form and 'name="opt.url_token"' in form
+        added = client.post(
+            "/settings/phone-systems",
+            data={
+                "csrf_token": csrf,
+                "driver": "placetel",
+                "name": "Placetel Beispiel",
+                "opt.public_url": "https://crm.beispiel.de/",
+                "opt.shared_secret": "",
+                "opt.url_token": "",
+                "opt.api_url": "https://api.placetel.de/v2",
+                "opt.api_token": "",
+            },
+        )
+        assert added.status_code == 303, added.text
+        system_url = added.headers["location"]
+        system_id = int(system_url.rsplit("/", 1)[1])
+        line = client.post(
+            "/settings/lines",
+            data={
+                "csrf_token": csrf,
+                "user_id": "1",
+                "phone_system_id": str(system_id),
+                "address": "7777abcdefg@fpbx.de",
+                "opt.numbers": "030 600000000\n022129191999",
+            },
+        )
+        assert line.status_code == 303, line.text
+        page = client.get(f"/drivers/placetel/setup/{system_id}").text
+        match = re.search(r'<code id="hook-url" class="hook-url">([^<]+)</code>', page)
+        assert match, page
+        hook = match.group(1)
+        assert hook.startswith("https://crm.beispiel.de/drivers/placetel/hooks/")
+        assert len(hook.rsplit("/", 1)[1]) >= 32  # made up: 24 random bytes
+        path = hook.removeprefix("https://crm.beispiel.de")
+        body = "event=IncomingCall&from=02111234567&to=022129191999&call_id=abc&direction=in"
+        pushed = client.post(
+            path, content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        assert pushed.status_code == 200
+        journal = client.get("/api/journal").json()["entries"]
+        deadline = time.monotonic() + 10
+        while not journal and time.monotonic() < deadline:
+            time.sleep(0.05)
+            journal = client.get("/api/journal").json()["entries"]
+        assert [(e["state"], e["number"]["raw"]) for e in journal] == [("ringing", "02111234567")]
