@@ -39,6 +39,10 @@ class TrackedCall:
     remote_number: str
     remote_name: str
     legs: list[int] = field(default_factory=list)
+    #: Each leg's direction and remote number, where it differs from the call's: an internal
+    #: call is dialled on the caller's line and rings on the callee's, under one call id.
+    leg_direction: dict[int, Direction] = field(default_factory=dict)
+    leg_remote: dict[int, str] = field(default_factory=dict)
     connected: set[int] = field(default_factory=set)
     dial_ref: str | None = None
     voicemail: bool = False
@@ -158,44 +162,60 @@ class CallTracker:
         call.remote_number = call.remote_number or remote
         added = [line_id for line_id in legs if line_id not in call.legs]
         call.legs += added
-        state = CallState.RINGING if direction is Direction.INCOMING else CallState.DIALLING
+        for line_id in added:
+            call.leg_direction[line_id] = direction
+            call.leg_remote[line_id] = remote or call.remote_number
         if not call.ended:
             for line_id in call.legs:
-                self._emit(push.call_id, call, line_id, state, at)
+                self._emit(push.call_id, call, line_id, self._first_state(call, line_id), at)
         else:
             # Named only by a push that came after the hang-up: the call is over there too.
             for line_id in added:
-                self._emit(push.call_id, call, line_id, state, at)
+                self._emit(push.call_id, call, line_id, self._first_state(call, line_id), at)
                 self._emit(push.call_id, call, line_id, CallState.ENDED, call.ended_at or at)
         return call
 
-    def _answering_lines(self, call: TrackedCall, push: Push) -> list[int] | None:
-        """The lines that answered; None when someone without a line here did."""
-        if call.direction is Direction.OUTGOING:
-            # The far end answered: the answering number is theirs, never a line to connect.
-            return list(call.legs)
+    @staticmethod
+    def _direction(call: TrackedCall, line_id: int) -> Direction:
+        return call.leg_direction.get(line_id, call.direction)
+
+    def _first_state(self, call: TrackedCall, line_id: int) -> CallState:
+        incoming = self._direction(call, line_id) is Direction.INCOMING
+        return CallState.RINGING if incoming else CallState.DIALLING
+
+    def _answering_lines(self, call: TrackedCall, push: Push) -> tuple[list[int], bool]:
+        """The lines to connect, and whether someone without a line here answered.
+
+        A dialled leg connects when anyone answers (the answering number is the far end's,
+        never a line to connect). Of the ringing legs, the one of the user who answered does;
+        one a push names nobody for, when it rang alone.
+        """
+        outgoing = [leg for leg in call.legs if self._direction(call, leg) is Direction.OUTGOING]
+        incoming = [leg for leg in call.legs if leg not in outgoing]
+        if not incoming:
+            return outgoing, False
+        picked: list[int] = []
         if push.answered_by:
-            lines = self.lines.first_named(push.answered_by)
-            if not lines:
-                return None
-            among = [line for line in lines if line in call.legs]
+            named = [leg for leg in self.lines.first_named(push.answered_by) if leg not in outgoing]
             # A colleague whose line did not ring may have picked the call up.
-            return among or lines[:1]
-        if len(call.legs) == 1:
-            return list(call.legs)
-        return None  # several lines rang and the push does not say which one answered
+            picked = [leg for leg in named if leg in incoming] or named[:1]
+        elif len(incoming) == 1:
+            picked = incoming
+        # Nobody here, or the push does not say which of several ringing lines answered.
+        return picked + outgoing, not picked
 
     def _answer(self, call: TrackedCall, push: Push, at: datetime) -> str:
         if push.voicemail:
             call.voicemail = True
             return "answered by a mailbox: missed"
-        lines = self._answering_lines(call, push)
-        if lines is None:
-            call.answered_outside = True
+        lines, outside = self._answering_lines(call, push)
+        call.answered_outside = call.answered_outside or outside
+        if lines:
+            self._connect(push.call_id, call, lines, at)
+        if outside:
             return "answered by someone without a line here"
         if not lines:
             return "no line here is one of the users or numbers of this call"
-        self._connect(push.call_id, call, lines, at)
         return f"connected on {len(lines)} line(s)"
 
     def _connect(self, call_id: str, call: TrackedCall, lines: list[int], at: datetime) -> None:
@@ -228,10 +248,9 @@ class CallTracker:
             call.voicemail = True
         since = at - timedelta(seconds=push.duration or 0)
         if ending.answered and not (call.connected or call.voicemail or call.answered_outside):
-            lines = self._answering_lines(call, push)
-            if lines is None:
-                call.answered_outside = True
-            elif lines:
+            lines, outside = self._answering_lines(call, push)
+            call.answered_outside = outside
+            if lines:
                 self._connect(push.call_id, call, lines, since)
         elif push.duration and call.connected:
             # The provider measured the call: its length wins over when its pushes arrived
@@ -239,12 +258,13 @@ class CallTracker:
             for line_id in sorted(call.connected):
                 self._emit(push.call_id, call, line_id, CallState.CONNECTED, since)
         for line_id in call.legs:
-            reason = ending.reason
+            direction = self._direction(call, line_id)
+            reason = self._ending(push.cause, direction).reason
             if line_id in call.connected:
                 reason = None  # answered: whatever the cause says, the core knows
             elif call.voicemail or ending.forwarded:
                 reason = None  # missed (or, once the next call is answered, elsewhere)
-            elif call.answered_outside:
+            elif call.answered_outside and direction is Direction.INCOMING:
                 reason = EndReason.ANSWERED_ELSEWHERE
             self._emit(push.call_id, call, line_id, CallState.ENDED, at, reason)
         call.ended = True
@@ -263,10 +283,10 @@ class CallTracker:
             CallEvent(
                 line_id=line_id,
                 call_ref=call_id,
-                direction=call.direction,
+                direction=self._direction(call, line_id),
                 state=state,
                 at=at,
-                remote_number=call.remote_number,
+                remote_number=call.leg_remote.get(line_id, call.remote_number),
                 remote_name=call.remote_name,
                 end_reason=reason,
                 dial_ref=call.dial_ref,

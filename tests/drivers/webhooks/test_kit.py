@@ -207,3 +207,42 @@ def test_the_access_log_keeps_no_webhook_token() -> None:
     assert HookTokens().filter(record)
     assert "s3cr3t" not in record.getMessage()
     assert "/drivers/sipgate/hooks/…?x=1" in record.getMessage()
+
+
+def test_an_internal_call_is_dialled_on_one_line_and_rings_on_the_other() -> None:
+    """One call id, pushed once as the caller's outgoing call and once as the callee's
+    incoming one, in either order."""
+    for order in (
+        (Direction.OUTGOING, Direction.INCOMING),
+        (Direction.INCOMING, Direction.OUTGOING),
+    ):
+        tracker, context = _tracker()
+        pushes = {
+            Direction.OUTGOING: Push(
+                PushKind.NEW,
+                "i-1",
+                Direction.OUTGOING,
+                "+4930600000001",
+                "+4930600000002",
+                users=(("w0",),),
+            ),
+            Direction.INCOMING: Push(
+                PushKind.NEW,
+                "i-1",
+                Direction.INCOMING,
+                "+4930600000001",
+                "+4930600000002",
+                users=(("w1",),),
+            ),
+        }
+        for direction in order:
+            tracker.apply(pushes[direction])
+        tracker.apply(Push(PushKind.ANSWER, "i-1", answered_by=("w1",)))
+        tracker.apply(Push(PushKind.HANGUP, "i-1", cause="normalClearing"))
+        legs = {e.line_id: (e.direction, e.remote_number) for e in context.events}
+        assert legs == {
+            1: (Direction.OUTGOING, "+4930600000002"),
+            2: (Direction.INCOMING, "+4930600000001"),
+        }
+        connected = {e.line_id for e in context.events if e.state is CallState.CONNECTED}
+        assert connected == {1, 2}
