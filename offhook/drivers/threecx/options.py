@@ -4,8 +4,9 @@ journal, how offhook reaches 3CX (Call Control API)."""
 from __future__ import annotations
 
 import secrets
+from typing import Self
 
-from pydantic import ConfigDict, Field, SecretStr, field_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from offhook.drivers.contract import Driver
 
@@ -49,6 +50,48 @@ class ThreeCxOptions(Driver.Options):
         le=15,
         description="How many trailing digits 3CX compares when it matches numbers to contacts",
     )
+
+    api_url: str = Field(
+        "",
+        max_length=300,
+        description="Live journal: your 3CX's web address, e.g. https://pbx.example.com "
+        "(leave empty for the CRM integration only)",
+    )
+    client_id: str = Field(
+        "",
+        max_length=100,
+        description="Live journal: the client ID of the API client in 3CX (Integrations › API, "
+        "with 'Call Control API access')",
+    )
+    client_secret: SecretStr | None = Field(
+        None,
+        description="Live journal: that API client's key",
+        json_schema_extra={"secret": True},
+    )
+    verify_tls: bool = Field(
+        True, description="Live journal: check the 3CX's TLS certificate (keep this on)"
+    )
+
+    @property
+    def live(self) -> bool:
+        """Whether offhook follows the 3CX live through its Call Control API."""
+        return bool(self.api_url and self.client_id and self.client_secret)
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        return _https_url(value, "api_url")
+
+    @model_validator(mode="after")
+    def _live_complete(self) -> Self:
+        given = [n for n in ("api_url", "client_id", "client_secret") if getattr(self, n)]
+        if given and len(given) < 3:
+            missing = sorted({"api_url", "client_id", "client_secret"} - set(given))
+            raise ValueError(
+                f"the live journal needs api_url, client_id and client_secret; missing: "
+                f"{', '.join(missing)}"
+            )
+        return self
 
     @field_validator("public_url")
     @classmethod
