@@ -3,8 +3,8 @@
 | call monitor | call event |
 |---|---|
 | RING | incoming, ringing, on the lines of the number called (`phones.Routes.ringing`) |
-| CALL | outgoing, dialling, on the phone's line and its number's (`phones.Routes.taken`) |
-| CONNECT | connected on the line of the phone that took it, and on its number's |
+| CALL | outgoing, dialling, on the phone's line, else its number's (`phones.Routes.taken`) |
+| CONNECT | connected on the line of the phone that took it, else on the number's |
 | DISCONNECT | ended, on every line of the call; the reason below |
 
 The other lines an answered call rang on are ended by the core as answered elsewhere.

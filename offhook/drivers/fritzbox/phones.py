@@ -8,7 +8,8 @@ A line's address on a FRITZ!Box is either
   dials and answers, and the incoming calls of its numbers (the line's `numbers` option; none
   given: every incoming call rings on it, as on a box where every phone rings for every number);
 - or one of the box's **own numbers** (an MSN, as the box shows it in the call monitor): the line
-  gets every call to and from that number, whichever phone takes it.
+  gets the calls to that number, and the calls made with it from phones that have no line of
+  their own here; a call to it that a phone with a line took shows as answered elsewhere.
 
 The call monitor names phones by an id of its own (CALL and CONNECT lines). The ids of the
 internal numbers follow the table the call-monitor projects publish (fhem's
@@ -70,7 +71,6 @@ class LineRoute:
     """What one line listens to."""
 
     line_id: int
-    user_id: int
     #: The phone's call-monitor id, for a phone line.
     device: str | None
     #: A phone line: the own numbers whose incoming calls ring on it (empty: all).
@@ -91,10 +91,9 @@ class Routes:
             device = info.options.get("monitor_id") or monitor_id(info.address)
             if device is not None:
                 numbers = tuple(str(n) for n in info.options.get("numbers") or ())
-                self._routes.append(LineRoute(info.id, info.user_id, str(device), numbers))
+                self._routes.append(LineRoute(info.id, str(device), numbers))
             else:
-                self._routes.append(LineRoute(info.id, info.user_id, None, (info.address,)))
-        self._users = {route.line_id: route.user_id for route in self._routes}
+                self._routes.append(LineRoute(info.id, None, (info.address,)))
 
     def ringing(self, own_number: str) -> list[int]:
         """The lines an incoming call to `own_number` rings on."""
@@ -118,11 +117,8 @@ class Routes:
         ]
 
     def taken(self, device: str, own_number: str) -> list[int]:
-        """The lines of a call a phone dials or answers: the phone's, and its number's. A number
-        line of another user than the phone's is left out: its owner is not on the call (the
-        core shows an incoming one as answered elsewhere)."""
+        """The lines of a call a phone dials or answers: the phone's line; where the phone has
+        none, the lines of the own number the call is on. (A number line of a call its
+        phone's line took shows it as answered elsewhere, by the core.)"""
         phone = self.phone(device)
-        if phone is None:
-            return self.number(own_number)
-        owner = self._users[phone]
-        return [phone] + [i for i in self.number(own_number) if self._users[i] == owner]
+        return [phone] if phone is not None else self.number(own_number)
