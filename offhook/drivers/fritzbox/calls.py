@@ -153,12 +153,13 @@ class CallTracker:
 
     def _end(self, call: TrackedCall, at: datetime, event: MonitorEvent | None) -> None:
         reason, side = self._reason(call, event)
+        elsewhere = self._elsewhere_reason(call) if call.connected_at is not None else None
         for line_id, state in list(call.lines.items()):
             if state is CallState.ENDED:
                 continue
             line_reason = reason
             if state is not CallState.CONNECTED and call.connected_at is not None:
-                line_reason = self._elsewhere_reason(call)
+                line_reason = elsewhere
             elif state is CallState.CONNECTED:
                 line_reason = EndReason.ANSWERED
             self._set(call, line_id, CallState.ENDED, at, reason=line_reason, side=side)

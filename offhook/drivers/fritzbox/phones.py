@@ -94,6 +94,11 @@ class Routes:
                 self._routes.append(LineRoute(info.id, str(device), numbers))
             else:
                 self._routes.append(LineRoute(info.id, None, (info.address,)))
+        # The first line of each phone (two lines on one phone: the first takes its calls).
+        self._phones: dict[str, int] = {}
+        for route in self._routes:
+            if route.device is not None:
+                self._phones.setdefault(route.device, route.line_id)
 
     def ringing(self, own_number: str) -> list[int]:
         """The lines an incoming call to `own_number` rings on."""
@@ -106,7 +111,7 @@ class Routes:
 
     def phone(self, device: str) -> int | None:
         """The line of the phone with this call-monitor id."""
-        return next((r.line_id for r in self._routes if r.device == device.strip()), None)
+        return self._phones.get(device.strip())
 
     def number(self, own_number: str) -> list[int]:
         """The number lines of `own_number`."""
