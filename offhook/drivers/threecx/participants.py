@@ -31,7 +31,7 @@ from typing import Any
 
 from offhook.calls.events import CallEvent, CallState, Direction, EndReason, HangupSide
 
-_ENTITY = re.compile(r"^/callcontrol/([^/]{1,40})/participants/(\d{1,18})$")
+_ENTITY = re.compile(r"^/callcontrol/([0-9A-Za-z_.+-]{1,40})/participants/(\d{1,18})$")
 #: Participants kept per DN at most; a DN has a handful of calls at a time.
 MAX_PER_DN = 100
 MAX_TEXT = 300
