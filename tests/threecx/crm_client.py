@@ -32,6 +32,12 @@ class Template:
     def fill(self, text: str, values: dict[str, str]) -> str:
         if text == DURATION_EXPRESSION:
             return values.get("DurationSeconds", "0")
+        # A time written out with .NET's ToString("yyyy-MM-ddTHH:mm:ssZ"): the tests give the
+        # times in that form already (and an unknown variable stays as written, as in 3CX).
+        iso = re.fullmatch(r'\[\[(\w+)\]\.ToString\("yyyy-MM-ddTHH:mm:ssZ"\)\]', text)
+        if iso is not None:
+            value = values.get(iso.group(1), "")
+            return value if value and not value.startswith("[") else text
         every = {**self.parameters, **values}
         return re.sub(r"\[([A-Za-z:]+)\]", lambda m: every.get(m.group(1), m.group(0)), text)
 

@@ -33,6 +33,8 @@ MAX_DURATION = timedelta(days=2)
 #: How far a reported time may lie from the report's arrival and still be taken as given.
 MAX_SKEW = timedelta(days=3)
 
+_DOTNET_LAYOUTS = ("%m/%d/%Y %I:%M:%S %p", "%d.%m.%Y %H:%M:%S", "%d/%m/%Y %H:%M:%S")
+
 _TYPES = {
     "inbound": (Direction.INCOMING, True),
     "missed": (Direction.INCOMING, False),
@@ -61,7 +63,8 @@ class CallReport(BaseModel):
 
 
 def given(value: str) -> str:
-    """A value as 3CX filled it in: a variable it did not know arrives as `[Name]`."""
+    """A value as 3CX filled it in: a variable (or expression) it did not know arrives as
+    written, in brackets."""
     return "" if value.startswith("[") and value.endswith("]") else value
 
 
@@ -85,9 +88,18 @@ def _time(value: str, now: datetime) -> datetime | None:
     text = given(value)
     if not text:
         return None
+    moment: datetime | None = None
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
+        # .NET's default ToString() of a DateTime, by the 3CX's culture.
+        for layout in _DOTNET_LAYOUTS:
+            try:
+                moment = datetime.strptime(text, layout)  # naive: UTC, set below
+                break
+            except ValueError:
+                continue
+    if moment is None:
         return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # the template sends the UTC times

@@ -11,8 +11,9 @@ phone system, with its URL and its token filled in, so the admin uploads it and 
 
 3CX sends the token as the password of HTTP basic authentication (`Authentication
 Type="Basic"`); the user name is fixed (`3cx`). The values 3CX fills in (`[Number]`,
-`[Agent]` …) are its own variables; a variable a 3CX version does not know arrives as its name
-in brackets, which the journaling endpoint treats as missing.
+`[Agent]` …) are its own variables; its times are written out as ISO 8601 with .NET's
+`ToString`, as published templates do. A variable a 3CX version does not know arrives as its
+name in brackets (or as the expression), which the journaling endpoint treats as missing.
 """
 
 from __future__ import annotations
@@ -23,20 +24,24 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 CRM_USER = "3cx"
 GENERAL = "General Configuration"
 
-#: What the ReportCall scenario posts: our key → 3CX's variable (or expression).
+#: 3CX's times are .NET DateTimes: written out like this they arrive as ISO 8601 in UTC.
+_ISO = 'ToString("yyyy-MM-ddTHH:mm:ssZ")'
+
+#: What the ReportCall scenario posts: our key → 3CX's variable or expression, and how many
+#: passes 3CX evaluates it in (a nested expression needs more; published templates use these).
 REPORT_VALUES = (
-    ("call_type", "[CallType]"),
-    ("number", "[Number]"),
-    ("name", "[Name]"),
-    ("agent", "[Agent]"),
-    ("agent_email", "[AgentEmail]"),
-    ("duration", '[[[DurationTimespan].get_TotalSeconds()].ToString("F0")]'),
-    ("date_time", "[DateTime]"),
-    ("start_utc", "[CallStartTimeUTC]"),
-    ("established_utc", "[CallEstablishedTimeUTC]"),
-    ("end_utc", "[CallEndTimeUTC]"),
-    ("queue", "[QueueExtension]"),
-    ("contact_id", "[Contact::ContactID]"),
+    ("call_type", "[CallType]", 1),
+    ("number", "[Number]", 1),
+    ("name", "[Name]", 1),
+    ("agent", "[Agent]", 1),
+    ("agent_email", "[AgentEmail]", 1),
+    ("duration", '[[[DurationTimespan].get_TotalSeconds()].ToString("F0")]', 4),
+    ("date_time", "[DateTime]", 1),
+    ("start_utc", f"[[CallStartTimeUTC].{_ISO}]", 2),
+    ("established_utc", f"[[CallEstablishedTimeUTC].{_ISO}]", 2),
+    ("end_utc", f"[[CallEndTimeUTC].{_ISO}]", 2),
+    ("queue", "[QueueExtension]", 1),
+    ("contact_id", "[Contact::ContactID]", 1),
 )
 
 #: The lookup's answer (see `web.lookup`): 3CX's variable → the JSON path offhook fills.
@@ -60,6 +65,9 @@ def crm_template(
     crm = Element(
         "Crm",
         {
+            # As 3CX's own templates (written by .NET's XmlSerializer) begin.
+            "xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance",
+            "xmlns:xsd": "http://www.w3.org/2001/XMLSchema",
             "Country": (country or "CH").upper()[:2],
             "Name": "offhook",
             "Version": "1",
@@ -75,10 +83,10 @@ def crm_template(
         ("MaxLength", "Integer", "Digits to compare:", str(digits_compared), GENERAL),
         ("ReportCallEnabled", "Boolean", "Enable call journaling", "True", ""),
     ):
-        attributes = {"Name": name, "Type": kind, "Editor": "String", "Title": title}
+        attributes = {"Name": name, "Type": kind}
         if parent:
             attributes["Parent"] = parent
-        attributes["Default"] = default
+        attributes |= {"Editor": "String", "Title": title, "Default": default}
         SubElement(parameters, "Parameter", attributes)
     authentication = SubElement(crm, "Authentication", {"Type": "Basic"})
     SubElement(authentication, "Value").text = f"{CRM_USER}:[ApiToken]"
@@ -127,7 +135,8 @@ def _report(scenario: Element, api: str) -> None:
         },
     )
     values = SubElement(request, "PostValues", {"Key": ""})
-    for key, variable in REPORT_VALUES:
-        SubElement(values, "Value", {"Key": key, "Passes": "1", "Type": "String"}).text = variable
+    for key, variable, passes in REPORT_VALUES:
+        attributes = {"Key": key, "Passes": str(passes), "Type": "String"}
+        SubElement(values, "Value", attributes).text = variable
     SubElement(scenario, "Variables")
     SubElement(scenario, "Outputs", {"AllowEmpty": "true"})
