@@ -12,7 +12,7 @@ import contextlib
 import logging
 import socket
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
@@ -22,6 +22,7 @@ from offhook.drivers.contract import (
     DriverError,
     LineState,
     NotSupported,
+    PhoneSystemContext,
 )
 from offhook.drivers.fritzbox.calls import CallTracker
 from offhook.drivers.fritzbox.dialling import DiallingAid, Tr064Access
@@ -114,7 +115,7 @@ class FritzboxDriver(Driver):
     Options = FritzboxOptions
     LineOptions = FritzboxLineOptions
 
-    def __init__(self, context: Any) -> None:
+    def __init__(self, context: PhoneSystemContext) -> None:
         super().__init__(context)
         self.options = FritzboxOptions.model_validate(dict(context.options))
         self.tracker = CallTracker(Routes(context.lines), context.emit, _now)

@@ -18,7 +18,14 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from offhook.calls.events import CallState, EndReason
-from offhook.drivers.contract import DialRequest, Driver, DriverError, LineState, NotSupported
+from offhook.drivers.contract import (
+    DialRequest,
+    Driver,
+    DriverError,
+    LineState,
+    NotSupported,
+    PhoneSystemContext,
+)
 from offhook.drivers.threecx.callcontrol import CallControl, CallControlError
 from offhook.drivers.threecx.options import ThreeCxOptions
 from offhook.drivers.threecx.participants import Participants, entity
@@ -54,7 +61,7 @@ class ThreeCxDriver(Driver):
 
     Options = ThreeCxOptions
 
-    def __init__(self, context: Any) -> None:
+    def __init__(self, context: PhoneSystemContext) -> None:
         super().__init__(context)
         self.options = ThreeCxOptions.model_validate(dict(context.options))
         #: Reports already journaled ("call_ref|line_id"), and whether the call was answered.
