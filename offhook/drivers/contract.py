@@ -170,10 +170,11 @@ class Driver(ABC):
     #: and CSRF protection as dependencies. Named rather than imported, so that loading a driver
     #: needs no web framework and its router module may import the driver freely.
     routes: ClassVar[str | None] = None
-    #: A page of the driver's own that helps an admin set one phone system up (the address to
-    #: paste into a provider's portal, a test), as a path under /drivers/<name>/ with
-    #: "{system_id}" in it; the phone system's page in Settings links to it.
-    setup_page: ClassVar[str | None] = None
+    #: Links the admin finds on the phone system's page in Settings › Phone systems, as
+    #: (text, URL) with `{system_id}` standing for the phone system's id: a file to download
+    #: for the PBX (a CRM template), a page of the driver's own (a webhook provider's set-up page
+    #: with the address to paste and a test).
+    settings_links: ClassVar[tuple[tuple[str, str], ...]] = ()
     #: A command group for the `offhook` command, as "module:attribute" of a Typer app; its
     #: `name` (default: the driver's name) is the subcommand.
     commands: ClassVar[str | None] = None
