@@ -34,6 +34,15 @@ def load_config(path: Path) -> dict[str, Any]:
         return {}
 
 
+def os_name() -> str:
+    """The system, for the server's log. Not `platform.release()`: on Windows it asks WMI,
+    which can hang or crash (it does under Wine)."""
+    if sys.platform == "win32":
+        version = sys.getwindowsversion()
+        return f"Windows {version.major}.{version.minor}.{version.build}"
+    return f"{platform.system()} {platform.release()}"
+
+
 def cmd_lines(args: argparse.Namespace) -> int:
     try:
         tapi = Tapi(args.dll)
@@ -67,7 +76,7 @@ async def _run(server: str, token: str, lines: list[str], dll: str, record: str 
         print(f"Recording the TAPI messages (with phone numbers and names) to {record}")
         recorder = Recorder(open(record, "a", encoding="utf-8"))  # noqa: SIM115 - lives with the run
     phone = TapiLines(lines, dll, recorder)
-    uplink = Uplink(server, token, phone, f"{platform.system()} {platform.release()}")
+    uplink = Uplink(server, token, phone, os_name())
     phone.report_call = uplink.report_call
     phone.report_line = uplink.report_line
     phone.resync = uplink.resync

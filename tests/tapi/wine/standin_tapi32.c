@@ -5,7 +5,8 @@
  * The agent loads it instead of Windows' tapi32.dll (`offhook-agent --dll`). Environment:
  *   OFFHOOK_TAPI_SCRIPT  the script (one directive per line, UTF-8):
  *     device <permanent id> <name>      a line device; devices come first
- *     existing <hcall> <state>          a call the line has when it is opened
+ *     existing <hcall> <state>          a call the line has when it is opened (with devices,
+ *                                       and `info` lines, before anything else)
  *     info <hcall> <call id> <origin> <caller flags> <caller>|<name>|<called>|<name>|<connected>|<name>
  *     msg <message> <device> <param1> <param2> <param3>   queue a LINEMESSAGE
  *     wait_open <count>                 until lineOpenW has succeeded <count> times
@@ -169,6 +170,8 @@ static void load_devices(void) {
         } else if (!strncmp(line, "existing ", 9) && sscanf(line + 9, "%lu %lu", &a, &b) == 2) {
             Call *call = call_of(a, 1);
             if (call) { call->state = b; call->exists = 1; }
+        } else if (!strncmp(line, "info ", 5)) {
+            info_line(line + 5);
         } else {
             fseek(script, position, SEEK_SET);
             break;
