@@ -3,6 +3,7 @@ TAPI messages are scripted) against a real offhook server on 127.0.0.1 and its j
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from site_setup import LINE_201, LINE_202, TapiSite, tapi_site
 from offhook.app import Offhook
 from offhook.settings.config import Config
 from offhook.store import Store
-from tests.livesite import live_server
+from tests.livesite import live_server, logged_in
 
 UNKNOWN_LINE = "Swyx Line 299"
 CALLER = CallInfo(
@@ -203,3 +204,30 @@ def test_the_server_killed_mid_call_loses_nothing(
             time.sleep(0.1)
         assert entry()["state"] == "ended"
         assert entry()["end_reason"] == "answered"
+
+
+def test_agent_tokens_in_the_settings_page(site: TapiSite, agents: Agents) -> None:
+    browser, csrf = logged_in(site.base, "anna")
+    page = browser.get("/drivers/tapi/agents")
+    assert page.status_code == 200, page.text
+    assert LINE_201 in page.text and LINE_202 not in page.text  # Bruno's line is not hers
+    created = browser.post(
+        "/drivers/tapi/agents",
+        data={"csrf_token": csrf, "line": str(site.line_201), "name": "Anna's laptop"},
+    )
+    assert created.status_code == 303
+    shown = browser.get("/drivers/tapi/agents").text
+    token = re.search(r"data-new-agent-token>([^<]+)<", shown)
+    assert token is not None and "Anna&#39;s laptop" in shown
+    assert "data-new-agent-token" not in browser.get("/drivers/tapi/agents").text  # once
+
+    agent = agents(site, token.group(1))
+    agent.wait_connected()
+    assert agent.uplink.served == [LINE_201]
+    ids = re.findall(r"/drivers/tapi/agents/(\d+)/revoke", browser.get("/drivers/tapi/agents").text)
+    revoked = browser.post(
+        f"/drivers/tapi/agents/{max(map(int, ids))}/revoke", data={"csrf_token": csrf}
+    )
+    assert revoked.status_code == 303
+    with pytest.raises(AgentStopped, match="revoked"):
+        agent.outcome.result(10)

@@ -12,7 +12,6 @@ TAPI phone system, a user for their own lines); the same as `offhook tapi token 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from datetime import datetime
@@ -22,7 +21,9 @@ from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSo
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
+from offhook.drivers.tapi import connected
 from offhook.drivers.tapi.driver import AgentLink, TapiDriver
+from offhook.drivers.tapi.pages import router as pages_router
 from offhook.drivers.tapi.protocol import (
     KNOWN_TYPES,
     MAX_MESSAGE,
@@ -45,14 +46,13 @@ from offhook.web.security import User_, csrf_protect
 log = logging.getLogger(__name__)
 
 router = APIRouter(tags=["TAPI agents"])
+# The settings page for agent tokens (HTML, under /drivers/tapi/), served with these routes.
+router.routes.extend(pages_router.routes)
 
 #: How long an agent has for its hello.
 HELLO_TIMEOUT = 10.0
 #: How often a connected agent's token is checked again (revoked from the CLI, another server).
 TOKEN_RECHECK = 2.0
-
-#: The connected agents of this process by token id, so that revoking one here closes it now.
-_connected: dict[int, set[AgentLink]] = {}
 
 
 def _bearer(websocket: WebSocket) -> str:
@@ -95,7 +95,7 @@ async def agent_endpoint(websocket: WebSocket) -> None:
     log.info(
         "agent %r (token %s) connected with %d lines", hello.agent, grant.token_id, len(hello.lines)
     )
-    _connected.setdefault(grant.token_id, set()).add(link)
+    connected.add(link)
     watch = asyncio.create_task(_watch_token(app.store.read, link), name="agent token watch")
     try:
         await driver.attach(link, hello)
@@ -105,7 +105,7 @@ async def agent_endpoint(websocket: WebSocket) -> None:
     finally:
         watch.cancel()
         driver.detach(link)
-        _connected.get(grant.token_id, set()).discard(link)
+        connected.remove(link)
         await link.close(CloseCode.STOPPING, "")
         log.info("agent %r (token %s) disconnected", hello.agent, grant.token_id)
 
@@ -223,6 +223,4 @@ async def revoke_token(request: Request, current: User_, token_id: int) -> None:
         await asyncio.to_thread(work)
     except AgentTokenError as exc:
         raise HTTPException(404, str(exc)) from exc
-    for link in list(_connected.pop(token_id, ())):
-        with contextlib.suppress(Exception):
-            await link.close(CloseCode.REFUSED, "this agent token was revoked")
+    await connected.disconnect_token(token_id)
