@@ -223,8 +223,15 @@ class LineCalls:
     def _new_call(self, hcall: int, info: CallInfo | None) -> list[CallUpdate]:
         updates: list[CallUpdate] = []
         old = self._calls.get(hcall)
-        if old is not None and old.state not in (None, "ended") and old.dial_ref is None:
-            # The handle is offered again: the driver never said the old call went idle.
+        if (
+            old is not None
+            and old.state not in (None, "ended")
+            and old.dial_ref is None
+            and _another_call(old.info, info)
+        ):
+            # The handle is offered again for another call: the driver never said the old
+            # one went idle. (The same call announced twice, as when a line is opened while
+            # the call arrives, stays one call.)
             updates += self._end(old, None)
             del self._calls[hcall]
         call = self._calls.setdefault(hcall, _Call(hcall))
@@ -370,6 +377,15 @@ class LineCalls:
             return []
         call.last = update
         return [update]
+
+
+def _another_call(before: CallInfo | None, now: CallInfo | None) -> bool:
+    """Whether call information read for one hCall describes another call than before."""
+    if before is None or now is None:
+        return False  # cannot tell: one call rather than a phantom
+    if before.call_id and now.call_id:
+        return before.call_id != now.call_id
+    return before.caller != now.caller
 
 
 def _remote(info: CallInfo | None, direction: str) -> tuple[str, str]:

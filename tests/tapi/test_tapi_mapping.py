@@ -285,3 +285,10 @@ def test_any_sequence_makes_calls_that_only_move_forward(
             seen[update.call_ref] = update
     live = {u.call_ref for u in calls.live()}
     assert all(seen[ref].state != "ended" for ref in live)
+
+
+def test_a_call_announced_twice_stays_one_call() -> None:
+    # As when a line is opened while a call arrives: lineGetNewCalls and LINE_APPNEWCALL.
+    info = incoming(call_id=30)
+    out = run([(newcall(5), info), (state(5, 2), info), (newcall(5), info), (state(5, 2), info)])
+    assert [(u.call_ref, u.state) for u in out] == [("30", "ringing")]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from offhook_agent import constants as c
+from offhook_agent.recording import read_recording, replay
 from site_setup import LINE_201, TapiSite, tapi_site
 from standin import HLINE, Script, build_standin
 from wine_env import WINE, require_wine, windows_path, windows_python, wine_env
@@ -34,13 +35,15 @@ class WineAgent:
         self.log = directory / "tapi.log"
         self.process: subprocess.Popen[str] | None = None
 
-    def start(self, script: Script, name: str) -> None:
+    def start(self, script: Script, name: str, record: Path | None = None) -> None:
         assert WINE is not None
         path = script.write(self.directory / f"{name}.txt")
         command = [
             WINE, str(windows_python()), "-m", "offhook_agent", "--dll", windows_path(self.dll),
             "run", "--server", self.site.base, "--line", LINE_201,
         ]  # fmt: skip
+        if record is not None:
+            command += ["--record", windows_path(record)]
         env = wine_env(
             OFFHOOK_AGENT_TOKEN=self.site.agent_token,
             OFFHOOK_TAPI_SCRIPT=windows_path(path),
@@ -146,7 +149,8 @@ def first_run() -> Script:
 
 def test_the_agent_under_wine_serves_the_journal(wine_agent: WineAgent) -> None:
     site, client = wine_agent.site, wine_agent.site.client
-    wine_agent.start(first_run(), "first")
+    recording = wine_agent.directory / "recording.jsonl"
+    wine_agent.start(first_run(), "first", record=recording)
     client.line_state(site.line_201, "connected", timeout=60)
     existing = client.entry(state="connected", number="+41440000900", timeout=30)
     gone_later = client.entry(state="connected", number="+41440000901")
@@ -173,8 +177,8 @@ def test_the_agent_under_wine_serves_the_journal(wine_agent: WineAgent) -> None:
 
     dialled = client.dial("+4930901820")
     assert "destination=" in wine_agent.logged("lineMakeCallW")
-    client.entry(state="connected", call_id=dialled)
     ended = client.entry(state="ended", call_id=dialled)
+    assert [v["state"] for v in client.versions(dialled)][-2:] == ["connected", "ended"]
     assert ended["direction"] == "outgoing" and ended["end_reason"] == "answered"
     rejected = client.entry(state="ended", call_id=ringing["id"])
     assert rejected["end_reason"] == "rejected"
@@ -182,6 +186,12 @@ def test_the_agent_under_wine_serves_the_journal(wine_agent: WineAgent) -> None:
     client.entry(state="ringing", number="+41440000030", timeout=30)  # after LINE_CLOSE
     client.entry(state="ringing", number="+41440000040", timeout=30)  # after REINIT
     assert client.entries()[existing["id"]]["state"] == "connected"
+
+    # Record mode wrote what TAPI said; replayed through the mapping it makes the same calls.
+    replayed = {(u.call_ref, u.state) for _, u in replay(read_recording(recording))}
+    assert {("4711", "ended"), ("12", "ended"), ("77", "ended"), ("40", "ringing")} <= replayed
+    raw = [step for step in read_recording(recording) if step.raw_info]
+    assert any(s.info is not None and s.info.caller.name == "Müller AG" for s in raw)
 
     # The agent is killed mid-call; when it is back, TAPI still has call 900 only.
     wine_agent.kill()
