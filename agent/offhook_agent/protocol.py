@@ -46,8 +46,9 @@ class Phone(Protocol):
         """The lines as the hello lists them: key, name, caps."""
         ...
 
-    def live_calls(self, key: str) -> list[CallUpdate]:
-        """The line's calls that have not ended (for the snapshot)."""
+    def live_calls(self, key: str) -> list[CallUpdate] | None:
+        """The line's calls that have not ended (for the snapshot); None while the line
+        cannot tell (not open)."""
         ...
 
     async def dial(self, key: str, dial_ref: str, dial_string: str) -> None: ...

@@ -77,7 +77,7 @@ class TapiLines:
         # Set by the uplink: where call events, line states and resyncs go (on its loop).
         self.report_call: Callable[[str, CallUpdate], None] = lambda key, update: None
         self.report_line: Callable[[str, str, str], None] = lambda key, state, reason: None
-        self.resync: Callable[[str], None] = lambda key: None
+        self.resync: Callable[[str, list[CallUpdate] | None], None] = lambda key, calls: None
         self.ready = threading.Event()
 
     # -- life cycle -------------------------------------------------------------------------
@@ -107,10 +107,12 @@ class TapiLines:
         caps = {"dial": True, "answer": True, "hangup": True}
         return [{"key": key, "name": key, "caps": caps} for key in keys]
 
-    def live_calls(self, key: str) -> list[CallUpdate]:
+    def live_calls(self, key: str) -> list[CallUpdate] | None:
         with self._lock:
             line = self._lines.get(key)
-            return line.calls.live() if line is not None else []
+            if line is None or not line.hline:
+                return None
+            return line.calls.live()
 
     async def dial(self, key: str, dial_ref: str, dial_string: str) -> None:
         def start(tapi: Tapi, line: _Line) -> _Request:
@@ -227,14 +229,19 @@ class TapiLines:
             for hcall in self._existing_calls(tapi, hline):
                 self._line_of_call[hcall] = key
                 info_blob = self._info(tapi, hcall)
-                state, mode = tapi.call_state(hcall)
+                try:
+                    state, mode = tapi.call_state(hcall)
+                except TapiError:
+                    continue  # gone meanwhile
                 for message in (
                     TapiMessage(c.LINE_APPNEWCALL, hline, 0, hcall, c.LINECALLPRIVILEGE_MONITOR),
                     TapiMessage(c.LINE_CALLSTATE, hcall, state, mode, 0),
                 ):
                     self._feed(key, message, info_blob)
+            # Taken now, not when the event loop gets to it: by then TAPI may be starting over.
+            live = line.calls.live()
         self._post(self.report_line, key, "connected", "")
-        self._post(self.resync, key)
+        self._post(self.resync, key, live)
 
     def _existing_calls(self, tapi: Tapi, hline: int) -> list[int]:
         try:

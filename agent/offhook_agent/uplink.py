@@ -84,10 +84,16 @@ class Uplink:
     def report_line(self, key: str, state: str, reason: str = "") -> None:
         self._send_soon({"type": "line", "key": key, "state": state, "reason": reason})
 
-    def resync(self, key: str) -> None:
-        """The line was opened again (after LINE_CLOSE or REINIT): send its snapshot."""
+    def resync(self, key: str, calls: list[CallUpdate] | None = None) -> None:
+        """Send the line's snapshot: `calls` as the line had them when it was (re)opened, else
+        what it has now. A line that cannot tell now (closed, TAPI starting over) sends none:
+        an empty snapshot would end calls that still exist; its reopening sends one."""
+        if calls is None:
+            calls = self.phone.live_calls(key)
+        if calls is None:
+            return
         self._seq += 1
-        self._send_soon(snapshot_message(key, self.phone.live_calls(key), self._seq))
+        self._send_soon(snapshot_message(key, calls, self._seq))
 
     def _send_soon(self, message: dict[str, Any]) -> None:
         if self._ws is not None:

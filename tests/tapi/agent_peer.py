@@ -34,7 +34,7 @@ class ScriptedPhone:
         caps = {"dial": True, "answer": True, "hangup": True}
         return [{"key": key, "name": key, "caps": caps} for key in self.calls]
 
-    def live_calls(self, key: str) -> list[CallUpdate]:
+    def live_calls(self, key: str) -> list[CallUpdate] | None:
         return self.calls[key].live()
 
     def feed(self, key: str, message: TapiMessage, info: CallInfo | None) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from offhook_agent import constants
 from offhook_agent.structs import STRUCTURES
-from wine_env import compile_windows, require_wine, run_windows
+from wine_env import compile_windows, ensure_prefix, require_wine, run_windows
 
 #: Fields the binding flattens, by where they are in the header.
 C_PATHS = {
@@ -53,6 +53,7 @@ def probe_source() -> str:
 
 def test_structures_and_constants_match_the_header(tmp_path: Path) -> None:
     require_wine()
+    ensure_prefix()
     source = tmp_path / "layout.c"
     source.write_text(probe_source())
     probe = compile_windows(source, tmp_path / "layout.exe")
