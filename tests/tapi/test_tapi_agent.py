@@ -3,6 +3,7 @@ TAPI messages are scripted) against a real offhook server on 127.0.0.1 and its j
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -16,6 +17,8 @@ from offhook_agent import constants as c
 from offhook_agent.mapping import CallInfo, PartyId, TapiMessage
 from offhook_agent.uplink import AgentStopped
 from site_setup import LINE_201, LINE_202, TapiSite, tapi_site
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
 
 from offhook.app import Offhook
 from offhook.settings.config import Config
@@ -231,3 +234,38 @@ def test_agent_tokens_in_the_settings_page(site: TapiSite, agents: Agents) -> No
     assert revoked.status_code == 303
     with pytest.raises(AgentStopped, match="revoked"):
         agent.outcome.result(10)
+
+
+def test_hostile_messages_are_answered_not_obeyed(site: TapiSite) -> None:
+    url = site.base.replace("http://", "ws://") + "/api/drivers/tapi/agent"
+    headers = {"Authorization": f"Bearer {site.agent_token}"}
+    with connect(url, additional_headers=headers) as ws:
+        ws.send(json.dumps({"type": "hello", "lines": [{"key": LINE_201}]}))
+        assert json.loads(ws.recv(5))["lines"] == [LINE_201]
+        ws.send("{not json")
+        assert json.loads(ws.recv(5))["type"] == "error"
+        call = {
+            "type": "call",
+            "seq": 1,
+            "key": LINE_201,
+            "call_ref": "x1",
+            "direction": "incoming",
+            "state": "ringing",
+        }
+        ws.send(json.dumps({**call, "remote_name": "A" * 5000}))  # beyond the bounds
+        assert json.loads(ws.recv(5))["type"] == "error"
+        ws.send(json.dumps({**call, "state": "exploded"}))
+        assert json.loads(ws.recv(5))["type"] == "error"
+        ws.send(json.dumps({**call, "key": LINE_202, "call_ref": "x2"}))  # not its line
+        assert json.loads(ws.recv(5)) == {"type": "received", "seq": 1}
+        ws.send(json.dumps({**call, "remote_number": "<script>+41441234567", "call_ref": "x3"}))
+        assert json.loads(ws.recv(5)) == {"type": "received", "seq": 1}
+        entry = site.client.entry(state="ringing")
+        assert entry["number"]["raw"] == "<script>+41441234567"  # kept as text, escaped by pages
+        ws.send("x" * (300 * 1024))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    assert len(site.client.entries()) == 1
+    with pytest.raises(InvalidStatus):  # no token: refused before the upgrade
+        connect(url).close()
