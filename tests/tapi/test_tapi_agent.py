@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from offhook.app import Offhook
+from offhook.lines.admin import uninstall_driver
 from offhook.settings.config import Config
 from offhook.store import Store
 from tests.livesite import live_server, logged_in
@@ -269,3 +270,12 @@ def test_hostile_messages_are_answered_not_obeyed(site: TapiSite) -> None:
     assert len(site.client.entries()) == 1
     with pytest.raises(InvalidStatus):  # no token: refused before the upgrade
         connect(url).close()
+
+
+def test_no_agent_endpoint_while_the_driver_is_not_installed(site: TapiSite) -> None:
+    with site.store.session() as session:
+        uninstall_driver(session, "tapi")
+    url = site.base.replace("http://", "ws://") + "/api/drivers/tapi/agent"
+    with pytest.raises(InvalidStatus) as refused:
+        connect(url, additional_headers={"Authorization": f"Bearer {site.agent_token}"}).close()
+    assert refused.value.response.status_code in (403, 404)
