@@ -99,6 +99,10 @@ class Tapi:
             "lineInitializeExW",
             byref(self.app), None, None, app_name, byref(num_devs), byref(version), byref(params),
         )  # fmt: skip
+        if not self.app.value or not params.hEvent:
+            # Success that filled in nothing: a stub TAPI (Wine's own) or a broken install. Its
+            # lineGetMessage would "succeed" forever with an empty message.
+            raise TapiError("lineInitializeExW", c.LINEERR_NODRIVER)
         self.num_devices = num_devs.value
 
     def _call(self, name: str, *args: Any) -> int:

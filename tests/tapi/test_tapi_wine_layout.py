@@ -9,7 +9,7 @@ from pathlib import Path
 
 from offhook_agent import constants
 from offhook_agent.structs import STRUCTURES
-from wine_env import compile_windows, ensure_prefix, require_wine, run_windows
+from wine_env import compile_windows, ensure_prefix, require_wine, run_windows, windows_python
 
 #: Fields the binding flattens, by where they are in the header.
 C_PATHS = {
@@ -81,3 +81,14 @@ def test_structures_and_constants_match_the_header(tmp_path: Path) -> None:
     assert header["size LINEMESSAGE"] == 40
     assert header["size LINECALLINFO"] == 344
     assert header["offset LINECALLINFO.dwCallerIDOffset"] == 116
+
+
+def test_wines_own_tapi32_is_refused_as_a_stub() -> None:
+    """Wine's tapi32 answers lineInitializeExW with success and fills in nothing: the agent
+    must say TAPI is missing rather than spin on empty messages."""
+    require_wine()
+    result = run_windows(
+        [str(windows_python()), "-m", "offhook_agent", "--dll", "tapi32", "lines"],
+        expect_failure=True,
+    )
+    assert "TAPI is not available: lineInitializeExW: LINEERR_NODRIVER" in result

@@ -89,11 +89,22 @@ def compile_windows(source: Path, output: Path, shared: bool = False) -> Path:
     return output
 
 
-def run_windows(program: list[str], timeout: float = 120, **env: str) -> str:
+def run_windows(
+    program: list[str], timeout: float = 120, expect_failure: bool = False, **env: str
+) -> str:
+    """Run a Windows program under Wine; its output (stdout, and stderr when it must fail)."""
     assert WINE is not None
     result = subprocess.run(
-        [WINE, *program], env=wine_env(**env), capture_output=True, text=True, timeout=timeout
+        [WINE, *program],
+        env=wine_env(**env),
+        stdin=subprocess.PIPE,  # Windows Python needs valid handles for its streams
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
+    if expect_failure:
+        assert result.returncode != 0, f"{program[0]} should have failed"
+        return result.stdout + result.stderr
     if result.returncode != 0:
         raise AssertionError(f"{program[0]} failed ({result.returncode}): {result.stderr[-2000:]}")
     return result.stdout
