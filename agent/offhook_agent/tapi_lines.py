@@ -305,6 +305,20 @@ class TapiLines:
             key = self._by_hline.pop(message.device, None)
             if key is not None:
                 self._closed(key, "the Telephony service closed the line")
+        elif kind == c.LINE_REMOVE:
+            # A device went away (its vendor driver removed it): closed until it comes back.
+            for key, line in list(self._lines.items()):
+                if line.device.index == message.param1 and line.hline:
+                    self._by_hline.pop(line.hline, None)
+                    self._closed(key, "the line was removed from TAPI", reopen=False)
+        elif kind == c.LINE_CREATE:
+            # A device appeared: if one of ours is missing, start over to find it (device
+            # indices may have moved).
+            if any(not line.hline for line in self._lines.values()) or set(self.wanted) - set(
+                self._lines
+            ):
+                log.info("TAPI has a new line device; starting over to open it")
+                return False
         elif kind == c.LINE_LINEDEVSTATE and message.param1 & c.LINEDEVSTATE_REINIT:
             log.info("TAPI asks to start over (REINIT)")
             self._lost("the Telephony service is reinitialising")
@@ -313,14 +327,14 @@ class TapiLines:
             self.recorder.write(Step("", message))
         return True
 
-    def _closed(self, key: str, reason: str) -> None:
+    def _closed(self, key: str, reason: str, reopen: bool = True) -> None:
         with self._lock:
             line = self._lines[key]
             line.hline = 0
             line.calls.close()
             for hcall in [h for h, k in self._line_of_call.items() if k == key]:
                 del self._line_of_call[hcall]
-            line.reopen_at = time.monotonic() + line.retry
+            line.reopen_at = time.monotonic() + line.retry if reopen else 0.0
         self._post(self.report_line, key, "reconnecting", reason)
 
     def _reply(self, request_id: int, code: int) -> None:

@@ -144,6 +144,11 @@ def first_run() -> Script:
     s.wait("wait_init", 2).wait("wait_open", 3)
     s.info(40, 40, c.LINECALLORIGIN_EXTERNAL, "+41440000040")
     s.newcall(40).state(40, c.LINECALLSTATE_OFFERING)
+    # F: the vendor's driver removes the line device, then it appears again.
+    s.wait("sleep", 500).msg(c.LINE_REMOVE, 0, 0).wait("sleep", 1500)
+    s.msg(c.LINE_CREATE, 0, 0).wait("wait_init", 3).wait("wait_open", 4)
+    s.info(50, 50, c.LINECALLORIGIN_EXTERNAL, "+41440000050")
+    s.newcall(50).state(50, c.LINECALLSTATE_OFFERING)
     return s
 
 
@@ -185,6 +190,12 @@ def test_the_agent_under_wine_serves_the_journal(wine_agent: WineAgent) -> None:
 
     client.entry(state="ringing", number="+41440000030", timeout=30)  # after LINE_CLOSE
     client.entry(state="ringing", number="+41440000040", timeout=30)  # after REINIT
+    client.wait(  # LINE_REMOVE: the line went away (and came back soon after)
+        lambda: any("removed" in s["reason"] for s in client.line_states(site.line_201)),
+        "the line removed",
+    )
+    client.entry(state="ringing", number="+41440000050", timeout=30)  # after LINE_CREATE
+    client.line_state(site.line_201, "connected")
     assert client.entries()[existing["id"]]["state"] == "connected"
 
     # Record mode wrote what TAPI said; replayed through the mapping it makes the same calls.
