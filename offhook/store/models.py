@@ -185,6 +185,28 @@ class Line(Base):
         return self.label or self.address
 
 
+class AgentToken(Base):
+    """What lets an agent (a program on a PC that brings a line only the PC can see, such as a
+    TAPI line) serve lines of one phone system: only the lines named here, until revoked."""
+
+    __tablename__ = "agent_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_system_id: Mapped[int] = mapped_column(
+        ForeignKey("phone_systems.id", ondelete="CASCADE"), index=True
+    )
+    # Who created it: an admin (any line of the phone system) or a user (their own lines).
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    # Only a hash is kept: a leaked database does not leak usable tokens.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    line_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+
 # --- CRM ---------------------------------------------------------------------------------------
 
 

@@ -12,10 +12,11 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.requests import HTTPConnection
 
 from offhook.drivers.registry import available_drivers, contribution
 from offhook.store.models import InstalledDriver
@@ -24,8 +25,8 @@ from offhook.web.context import offhook_of
 log = logging.getLogger(__name__)
 
 
-def _installed(name: str) -> Callable[[Request], Coroutine[Any, Any, None]]:
-    async def check(request: Request) -> None:
+def _installed(name: str) -> Callable[[HTTPConnection], Coroutine[Any, Any, None]]:
+    async def check(request: HTTPConnection) -> None:
         with offhook_of(request).store.session() as session:
             row = session.get(InstalledDriver, name)
             if row is None or not row.installed:
