@@ -297,3 +297,48 @@ def default_period(today: date) -> tuple[date, date]:
 
 def as_of(moment: datetime, settings: TelephonySettings) -> date:
     return moment.astimezone(settings.zone).date()
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Every chart's figures for one filter: what the charts page and the API show."""
+
+    filter: FiguresFilter
+    weeks: list[WeekRow]
+    users: list[UserRow]
+    by_hour: list[RingRow]
+    by_weekday: list[RingRow]
+    callbacks: list[CallbackRow]
+    top_callers: list[CallerRow]
+
+    @property
+    def total(self) -> ClientTime:
+        return total(self.weeks)
+
+
+def all_figures(session: Session, flt: FiguresFilter, settings: TelephonySettings) -> Figures:
+    by_hour, by_weekday = ringing(session, flt, settings)
+    return Figures(
+        flt,
+        weeks(session, flt, settings),
+        users(session, flt, settings) if flt.user_id is None else [],
+        by_hour,
+        by_weekday,
+        callbacks(session, flt, settings),
+        top_callers(session, flt, settings),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """Last week in one sentence, for the Today page."""
+
+    first: date
+    last: date
+    time: ClientTime
+
+
+def digest(session: Session, user_id: int, today: date, settings: TelephonySettings) -> Digest:
+    first, last = last_week(today)
+    rows = weeks(session, FiguresFilter(user_id, first, last), settings)
+    return Digest(first, last, total(rows))

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from offhook.crm.local_time import epoch, local_midnight
-from offhook.crm.paging import Page, fetch_page
+from offhook.crm.paging import PAGE_SIZE, Page, fetch_page
 from offhook.journal import entries as journal
 from offhook.journal.entry import JournalEntry
 from offhook.settings.telephony import TelephonySettings
@@ -28,6 +28,7 @@ from offhook.store.models import Address, Call, Line, NotBillable, Project, Serv
 AnySelect = Select[*tuple[Any, ...]]
 
 REASON_MAX = 300
+EXPORT_BATCH = 2000
 MAX_MINUTES_FILTER = 24 * 60
 
 
@@ -110,10 +111,15 @@ def unbilled_query(flt: UnbilledFilter, settings: TelephonySettings) -> AnySelec
 
 
 def unbilled(
-    session: Session, flt: UnbilledFilter, settings: TelephonySettings, number: int
+    session: Session,
+    flt: UnbilledFilter,
+    settings: TelephonySettings,
+    number: int,
+    size: int = PAGE_SIZE,
 ) -> Page[UnbilledRow]:
     """One page of unbilled calls, newest first."""
-    page = fetch_page(session, journal.with_details(unbilled_query(flt, settings)), number)
+    query = journal.with_details(unbilled_query(flt, settings))
+    page = fetch_page(session, query, number, size)
     calls: list[Call] = page.items
     entries = journal.entries(session, calls, settings)
     owners = _owners(session, [call.line.user_id for call in calls])
@@ -195,3 +201,18 @@ def unmark(session: Session, user_id: int, call_id: int) -> bool:
 
 def mark_of(session: Session, call_id: int) -> NotBillable | None:
     return session.get(NotBillable, call_id)
+
+
+def export(
+    session: Session, flt: UnbilledFilter, settings: TelephonySettings, limit: int
+) -> list[UnbilledRow]:
+    """Every unbilled call of the filter (at most `limit`), for a download."""
+    rows: list[UnbilledRow] = []
+    number = 1
+    while len(rows) < limit:
+        found = unbilled(session, flt, settings, number, EXPORT_BATCH)
+        rows += found.items
+        if not found.has_next:
+            break
+        number += 1
+    return rows[:limit]

@@ -172,16 +172,19 @@ def _callers(session: Any, rng: random.Random) -> list[list[_Caller]]:
     for customer, project in session.execute(select(Project.customer_id, Project.id)):
         projects.setdefault(customer, project)
     code = session.scalar(select(Project.id).order_by(Project.id.desc()).limit(1)) or 0
-    callers: list[_Caller] = []
-    for address_id, e164 in found:
+    new: dict[int, Project] = {}
+    for address_id, _ in found:
         customer = company.get(address_id) or address_id
-        if customer not in projects and rng.random() < 0.35:
+        if customer not in projects and customer not in new and rng.random() < 0.35:
             code += 1
-            project = Project(code=f"SYN-{code:06d}", customer_id=customer)
-            session.add(project)
-            session.flush()
-            projects[customer] = project.id
-        callers.append(_Caller(address_id, e164, projects.get(customer)))
+            new[customer] = Project(code=f"SYN-{code:06d}", customer_id=customer)
+    session.add_all(new.values())
+    session.flush()  # one batch of inserts: the new projects' ids
+    projects |= {customer: project.id for customer, project in new.items()}
+    callers = [
+        _Caller(address_id, e164, projects.get(company.get(address_id) or address_id))
+        for address_id, e164 in found
+    ]
     pools = []
     for _ in range(64):
         pools.append(rng.sample(callers, min(CLIENT_POOL, len(callers))))
@@ -206,7 +209,7 @@ def _call(
 ) -> None:
     hour = rng.choices(HOURS, HOUR_WEIGHTS)[0]
     local = datetime.combine(day, time(hour, rng.randrange(60), rng.randrange(60)), zone)
-    started = local.astimezone(UTC)
+    started = local.astimezone(UTC).replace(tzinfo=None)  # as the store keeps it: naive UTC
     caller = rng.choice(pool) if pool and rng.random() < 0.8 else _Caller(None, _unknown(rng), None)
     incoming = rng.random() < 0.55
     roll = rng.random()
@@ -241,7 +244,7 @@ def _call(
         batch.services.append(
             [
                 None, user_id, caller.project_id, kind, caller.address_id, index,
-                connected.astimezone(zone).date(), connected, ended,
+                day, connected, ended,
                 settings.billable_minutes(seconds), "Phone call", ended,
             ]
         )  # fmt: skip
@@ -296,7 +299,7 @@ def _write(connection: Connection, batch: _Batch) -> None:
         if not rows:
             continue
         if postgresql:
-            _copy(connection, table, columns, [tuple(_naive(v) for v in row) for row in rows])
+            _copy(connection, table, columns, [tuple(row) for row in rows])
             continue
         marks = ", ".join("?" * len(columns))
         connection.exec_driver_sql(
@@ -305,16 +308,9 @@ def _write(connection: Connection, batch: _Batch) -> None:
         )
 
 
-def _naive(value: Any) -> Any:
-    # The store keeps UTC without a zone (offhook.store.types.UTCDateTime).
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None)
-    return value
-
-
 def _sqlite(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return _naive(value).strftime("%Y-%m-%d %H:%M:%S.%f")  # as SQLAlchemy keeps it
+    if isinstance(value, datetime):  # naive UTC, whole seconds (see `_call`)
+        return f"{value.isoformat(' ')}.000000"  # as SQLAlchemy keeps it
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, bool):
