@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 WIDTH = 640
-LABEL_ROOM = 150  # left margin of horizontal bar charts, for names
+LABEL_ROOM = 200  # left margin of horizontal bar charts, for names (22 characters)
 AXIS_ROOM = 54  # left margin of column charts, for the scale
 TOP = 12
 BOTTOM = 40
