@@ -35,6 +35,7 @@ from offhook.crm.unbilled import (
     booked_clause,
     client_calls,
     connected_clause,
+    lines_of,
     marked_clause,
     scoped,
     seconds_connected,
@@ -114,14 +115,15 @@ class CallerRow:
 class _Period:
     """The filter's days as instants, and the firm's local seconds of a call's start."""
 
-    def __init__(self, flt: FiguresFilter, settings: TelephonySettings) -> None:
+    def __init__(self, session: Session, flt: FiguresFilter, settings: TelephonySettings) -> None:
+        self.lines = lines_of(session, flt.user_id)
         self.start = local_midnight(flt.first, settings.zone)
         self.end = local_midnight(flt.last + timedelta(days=1), settings.zone)
         self.local = local_seconds(Call.started_at, self.start, self.end, settings.zone)
 
-    def held(self, query: AnySelect, user_id: int | None) -> AnySelect:
+    def held(self, query: AnySelect) -> AnySelect:
         query = query.where(Call.started_at >= self.start, Call.started_at < self.end)
-        return scoped(query, user_id)
+        return scoped(query, self.lines)
 
 
 def _client_time(
@@ -138,7 +140,6 @@ def _client_time(
                 unbooked.label("unbooked"),
             ).select_from(Call)
         ),
-        flt.user_id,
     ).subquery()
     totals: dict[Any, ClientTime] = {}
     query = select(
@@ -152,7 +153,6 @@ def _client_time(
             .select_from(Call)
             .join(Service, Service.call_id == Call.id)
         ),
-        flt.user_id,
     ).subquery()
     sums = select(booked.c.key, func.sum(booked.c.minutes)).group_by(booked.c.key)
     for group, minutes in session.execute(sums):
@@ -162,7 +162,7 @@ def _client_time(
 
 def weeks(session: Session, flt: FiguresFilter, settings: TelephonySettings) -> list[WeekRow]:
     """Every week of the period (Monday to Sunday), empty ones too, oldest first."""
-    period = _Period(flt, settings)
+    period = _Period(session, flt, settings)
     totals = _client_time(session, flt, period, week_of(period.local))
     first, last = week_number(flt.first), week_number(flt.last)
     return [
@@ -172,7 +172,7 @@ def weeks(session: Session, flt: FiguresFilter, settings: TelephonySettings) -> 
 
 def users(session: Session, flt: FiguresFilter, settings: TelephonySettings) -> list[UserRow]:
     """Each user with calls with clients in the period, by name."""
-    period = _Period(flt, settings)
+    period = _Period(session, flt, settings)
     owner = select(Line.user_id).where(Line.id == Call.line_id).scalar_subquery()
     totals = _client_time(session, flt, period, owner)
     found = session.execute(select(User.id, User.name).where(User.id.in_(list(totals) or [0])))
@@ -196,7 +196,7 @@ def ringing(
 ) -> tuple[list[RingRow], list[RingRow]]:
     """Incoming calls and the missed ones among them, per hour of the day and per weekday
     (the firm's local time): when to staff the phones."""
-    period = _Period(flt, settings)
+    period = _Period(session, flt, settings)
     missed = case((Call.end_reason == "missed", 1), else_=0)
     inner = period.held(
         select(
@@ -204,7 +204,6 @@ def ringing(
             weekday_of(period.local).label("weekday"),
             missed.label("missed"),
         ).where(Call.direction == "incoming"),
-        flt.user_id,
     ).subquery()
     query = select(inner.c.weekday, inner.c.hour, func.count(), func.sum(inner.c.missed)).group_by(
         inner.c.weekday, inner.c.hour
@@ -224,7 +223,7 @@ def callbacks(
     session: Session, flt: FiguresFilter, settings: TelephonySettings
 ) -> list[CallbackRow]:
     """Missed calls of the period by how soon their number was called back."""
-    period = _Period(flt, settings)
+    period = _Period(session, flt, settings)
     later = aliased(Call)
     first_callback = (
         select(func.min(later.started_at))
@@ -240,7 +239,6 @@ def callbacks(
             Call.remote_e164.is_(None).label("withheld"),
             (epoch(first_callback) - epoch(Call.started_at)).label("delay"),
         ).where(Call.direction == "incoming", Call.end_reason == "missed"),
-        flt.user_id,
     ).subquery()
     whens: list[tuple[ColumnElement[bool], Any]] = [(inner.c.withheld, literal(WITHHELD))]
     whens.append((inner.c.delay.is_(None), literal(NOT_CALLED_BACK)))
@@ -259,14 +257,13 @@ def top_callers(
 ) -> list[CallerRow]:
     """The addresses with the most calls in the period (both directions), with their
     connected time."""
-    period = _Period(flt, settings)
+    period = _Period(session, flt, settings)
     connected = case((connected_clause(), seconds_connected()), else_=0)
     query = (
         period.held(
             select(Call.address_id, func.count().label("calls"), func.sum(connected)).where(
                 Call.address_id.is_not(None)
             ),
-            flt.user_id,
         )
         .group_by(Call.address_id)
         .order_by(func.count().desc(), Call.address_id)

@@ -180,7 +180,7 @@ def _all_unbilled(world: World, flt: unbilled.UnbilledFilter) -> list[Any]:
 
 def test_the_list_is_every_unbooked_unmarked_client_call_newest_first(world: World) -> None:
     user_id = sorted(set(world.owner.values()))[0]
-    first, last = date(2026, 10, 19), END
+    first, last = date(2026, 9, 28), END
     flt = unbilled.UnbilledFilter(user_id, first, last)
     rows = _all_unbilled(world, flt)
     expected = sorted(
