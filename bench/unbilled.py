@@ -11,7 +11,8 @@ what the pages run once the user is known, each in a session of the store: one p
 list (`offhook.crm.unbilled.unbilled`) and the figures of each chart
 (`offhook.crm.call_figures`), for one user and for the whole firm. The baseline is the
 cheapest question the calls' index answers: the newest 51 call ids of one line, on the
-driver's own cursor.
+driver's own cursor; and, as the list shows the same journal entries, the first page of the
+same user's call history (`offhook.crm.calls.history`, the Calls page).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from offhook.crm import call_figures as figures
-from offhook.crm import unbilled
+from offhook.crm import calls, unbilled
 from offhook.intake.synthetic import create_synthetic_crm
 from offhook.intake.synthetic_calls import create_synthetic_calls
 from offhook.settings.telephony import TelephonySettings
@@ -49,13 +50,16 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database")
     parser.add_argument("--build-only", action="store_true", help="build, keep, do not time")
     parser.add_argument("--url", help="time an existing database built with --keep")
+    parser.add_argument(
+        "--firm-year", action="store_true", help="also the firm's charts of a whole year (slow)"
+    )
     args = parser.parse_args()
     if args.url:
         store = Store(args.url)
         with store.session() as session:
             last = session.scalar(select(Call.started_at).order_by(Call.started_at.desc()))
         assert last is not None, "no calls in that database"
-        run(store, last.date(), args.runs, random.Random(args.seed))
+        run(store, last.date(), args.runs, random.Random(args.seed), args.firm_year)
         store.dispose()
         return
     with bench_database(args.db, keep=args.keep or args.build_only) as url:
@@ -78,11 +82,11 @@ def main() -> None:
             print(f"kept: {url}")
         if args.build_only:
             return
-        run(store, end, args.runs, random.Random(args.seed))
+        run(store, end, args.runs, random.Random(args.seed), args.firm_year)
         store.dispose()
 
 
-def run(store: Store, end: date, runs: int, rng: random.Random) -> None:
+def run(store: Store, end: date, runs: int, rng: random.Random, firm_year: bool) -> None:
     with store.session() as session:
         settings = TelephonySettings.load(session)
         lines = list(session.execute(select(Line.id, Line.user_id).order_by(Line.id)))
@@ -117,8 +121,14 @@ def run(store: Store, end: date, runs: int, rng: random.Random) -> None:
             .where(Line.user_id == user_id, Call.address_id.is_not(None))
             .limit(1)
         )
+    history = calls.CallFilter(user_id)
+
+    def history_page(session: Session) -> object:
+        return calls.history(session, history, settings, 1)
+
     cases: list[tuple[str, Callable[[Session], object]]] = [
         ("raw indexed query (baseline): newest 51 calls of a line", baseline),
+        ("call history, one user, page 1 (baseline: same entries)", history_page),
         ("list, one user, page 1", listing(user_id)),
         (
             "list, one user, ≥ 5 min, last quarter",
@@ -132,23 +142,27 @@ def run(store: Store, end: date, runs: int, rng: random.Random) -> None:
         cases.append((f"chart {name}, one user, quarter", chart(name, user_id, quarter)))
         cases.append((f"chart {name}, one user, year", chart(name, user_id, year)))
         cases.append((f"chart {name}, firm, quarter", chart(name, None, quarter)))
-        cases.append((f"chart {name}, firm, year", chart(name, None, year)))
-    print(f"{runs} timed runs each after {WARM_UP} warm-up runs; ms")
-    print(f"{'query':<58} {'p50':>9} {'p99':>9} {'max':>9}")
+        if firm_year:
+            cases.append((f"chart {name}, firm, year", chart(name, None, year)))
+    print(f"{runs} timed runs each after {WARM_UP} warm-up runs (the firm's charts fewer); ms")
+    print(f"{'query':<58} {'runs':>5} {'p50':>9} {'p99':>9} {'max':>9}")
     session = store.sessions()
     for label, work in cases:
         times = []
-        # The firm's year takes seconds a run on SQLite: fewer runs, so the bench ends.
-        repeat = min(runs, 5) if "firm, year" in label else runs
-        for index in range(WARM_UP + repeat):
+        # The firm's charts take seconds a run on SQLite: fewer runs, so the bench ends.
+        firm_chart = label.startswith("chart") and "firm" in label
+        repeat = min(runs, 3 if "year" in label else 5) if firm_chart else runs
+        warm = 1 if firm_chart else WARM_UP
+        for index in range(warm + repeat):
             started = time.perf_counter()
             work(session)
-            if index >= WARM_UP:
+            if index >= warm:
                 times.append((time.perf_counter() - started) * 1000)
             session.rollback()
         times.sort()
         p99 = times[min(len(times) - 1, round(0.99 * (len(times) - 1)))]
-        print(f"{label:<58} {statistics.median(times):9.2f} {p99:9.2f} {times[-1]:9.2f}")
+        median = statistics.median(times)
+        print(f"{label:<58} {len(times):5} {median:9.2f} {p99:9.2f} {times[-1]:9.2f}", flush=True)
     session.close()
     raw.close()
 
