@@ -127,18 +127,27 @@ class _Period:
 
 
 def _client_time(
-    session: Session, flt: FiguresFilter, period: _Period, key: ColumnElement[Any]
+    session: Session, flt: FiguresFilter, period: _Period, key: ColumnElement[Any] | None
 ) -> dict[Any, ClientTime]:
-    """ClientTime by `key` (a week or a user). Grouped outside a subquery: PostgreSQL would
-    not see that the same expression with its own parameters is the one grouped by."""
+    """ClientTime by `key` (a week), or by user without one (the lines joined). Grouped
+    outside a subquery: PostgreSQL would not see that the same expression with its own
+    parameters is the one grouped by."""
+
+    by_user = key is None
+    grouped: Any = Line.user_id if key is None else key
+
+    def base(*columns: Any) -> AnySelect:
+        query = select(*columns).select_from(Call)
+        return query.join(Line, Line.id == Call.line_id) if by_user else query
+
     unbooked = case((~booked_clause() & ~marked_clause(), 1), else_=0)
     inner = period.held(
         client_calls(
-            select(
-                key.label("key"),
+            base(
+                grouped.label("key"),
                 seconds_connected().label("seconds"),
                 unbooked.label("unbooked"),
-            ).select_from(Call)
+            )
         ),
     ).subquery()
     totals: dict[Any, ClientTime] = {}
@@ -149,9 +158,9 @@ def _client_time(
         totals[group] = ClientTime(int(calls), int(seconds or 0), 0, int(open_ or 0))
     booked = period.held(
         client_calls(
-            select(key.label("key"), Service.minutes.label("minutes"))
-            .select_from(Call)
-            .join(Service, Service.call_id == Call.id)
+            base(grouped.label("key"), Service.minutes.label("minutes")).join(
+                Service, Service.call_id == Call.id
+            )
         ),
     ).subquery()
     sums = select(booked.c.key, func.sum(booked.c.minutes)).group_by(booked.c.key)
@@ -173,8 +182,7 @@ def weeks(session: Session, flt: FiguresFilter, settings: TelephonySettings) -> 
 def users(session: Session, flt: FiguresFilter, settings: TelephonySettings) -> list[UserRow]:
     """Each user with calls with clients in the period, by name."""
     period = _Period(session, flt, settings)
-    owner = select(Line.user_id).where(Line.id == Call.line_id).scalar_subquery()
-    totals = _client_time(session, flt, period, owner)
+    totals = _client_time(session, flt, period, None)
     found = session.execute(select(User.id, User.name).where(User.id.in_(list(totals) or [0])))
     names = {user_id: name for user_id, name in found}
     rows = [UserRow(user_id, names.get(user_id, "?"), time) for user_id, time in totals.items()]
