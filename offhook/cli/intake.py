@@ -24,6 +24,7 @@ from offhook.intake.imports import (
     vcard_records,
 )
 from offhook.intake.synthetic import create_synthetic_crm
+from offhook.intake.synthetic_calls import create_synthetic_calls
 
 
 def demo_data(
@@ -35,6 +36,15 @@ def demo_data(
             help="Worker processes for normalizing (default: one per core when many).", min=0
         ),
     ] = None,
+    call_users: Annotated[
+        int,
+        typer.Option(
+            help="Also add this many users, each with a line and a year of calls with these "
+            "addresses (about 20 a working day; 200 users make about a million calls).",
+            min=0,
+        ),
+    ] = 0,
+    call_days: Annotated[int, typer.Option(help="Days of calls, up to yesterday.", min=1)] = 365,
 ) -> None:
     """Add a synthetic CRM: companies with switchboard and direct numbers, contact persons,
     private persons, mobiles and faxes in several countries, numbers typed every which way.
@@ -64,6 +74,24 @@ def demo_data(
         f"Added {summary.addresses:,} addresses with {summary.numbers:,} phone numbers "
         f"({summary.channels:,} channels with e-mail addresses) in {seconds:.1f} s."
     )
+    if call_users:
+        started = time.monotonic()
+        with Progress(
+            TextColumn("Adding calls"), BarColumn(), MofNCompleteColumn(), console=err
+        ) as bar:
+            task = bar.add_task("days", total=call_days)
+            calls = create_synthetic_calls(
+                store,
+                call_users,
+                days=call_days,
+                seed=seed,
+                on_progress=lambda days: bar.advance(task, days),
+            )
+        out.print(
+            f"Added {calls.users} users with {calls.calls:,} calls, {calls.services:,} services "
+            f"made of them and {calls.not_billable:,} marked not billable in "
+            f"{time.monotonic() - started:.1f} s. The users cannot log in (no known password)."
+        )
     store.dispose()
 
 

@@ -26,6 +26,7 @@ from offhook.store.models import (
     Call,
     CallEventRecord,
     Line,
+    NotBillable,
     Service,
     User,
 )
@@ -191,6 +192,7 @@ def detail(session: Session, call: Call, settings: TelephonySettings) -> dict[st
         "events": events,
         "activities": activities,
         "services": services,
+        "not_billable": session.get(NotBillable, call.id),
         "owner": call.line.user.name if call.line and call.line.user else "",
         "outcomes": labels.OUTCOME_LABELS,
         "hangups": labels.HANGUP_LABELS,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from offhook.crm.call_figures import Digest, digest
 from offhook.crm.services import of_day
 from offhook.crm.services import today as service_day
 from offhook.settings.telephony import TelephonySettings
@@ -21,6 +22,7 @@ class Today:
     calls_today: int
     missed: int
     lines: list[Line]
+    last_week: Digest
 
     @property
     def minutes(self) -> int:
@@ -55,4 +57,5 @@ def today(session: Session, user_id: int, settings: TelephonySettings) -> Today:
         calls_today=session.scalar(calls) or 0,
         missed=session.scalar(calls.where(Call.end_reason == "missed")) or 0,
         lines=list(session.scalars(select(Line).where(Line.user_id == user_id))),
+        last_week=digest(session, user_id, service_day(settings), settings),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, literal, select, union_all
+from sqlalchemy import CompoundSelect, Select, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session, joinedload
 
 from offhook.calls import labels
@@ -24,7 +24,7 @@ from offhook.journal.entry import (
 from offhook.numbers import NumberKind, dial_string, display, parse_incoming
 from offhook.settings.clock import date_text, time_text
 from offhook.settings.telephony import SettingsCache, TelephonySettings, numbering_plan
-from offhook.store.models import Activity, Address, Call, Line, Service
+from offhook.store.models import Activity, Address, Call, Line, NotBillable, Service
 
 
 def icon(call: Call) -> Icon:
@@ -45,6 +45,7 @@ def entry(
     *,
     capabilities: tuple[bool, bool, bool] | None = None,
     worked: tuple[int | None, int | None] = (None, None),
+    not_billable: bool = False,
 ) -> JournalEntry:
     """One journal entry; every text in it is plain text for whoever shows it to escape."""
     plan = numbering_plan(settings)
@@ -103,6 +104,7 @@ def entry(
         ended_by_offhook=call.ended_by_offhook,
         activity_id=activity_id,
         service_id=service_id,
+        not_billable=not_billable,
         can=EntryCapabilities(
             dial=dialable and can_dial,
             tel=dialable and not can_dial,
@@ -129,30 +131,37 @@ def _capabilities(line: Line) -> tuple[bool, bool, bool]:
     return (cls.can_dial, cls.can_answer, cls.can_hangup)
 
 
-# Both kinds of work done on calls in one round trip: 0 = activity, 1 = service. Built once:
-# this runs for every call event the server pushes.
-_WORK_DONE = union_all(
+# Both kinds of work done on calls in one round trip: 0 = activity, 1 = service, and 2 = marked
+# "not billable" (offhook.crm.unbilled). Built once: this runs for every call event the server
+# pushes.
+_WORK_DONE: CompoundSelect[Any] = union_all(
     select(Activity.call_id, literal(0).label("kind"), Activity.id).where(
         Activity.call_id.in_(bindparam("call_ids", expanding=True))
     ),
     select(Service.call_id, literal(1).label("kind"), Service.id).where(
         Service.call_id.in_(bindparam("call_ids", expanding=True))
     ),
+    select(NotBillable.call_id, literal(2).label("kind"), NotBillable.call_id).where(
+        NotBillable.call_id.in_(bindparam("call_ids", expanding=True))
+    ),
 )
 
 
-def _work_done(session: Session, call_ids: list[int]) -> dict[int, tuple[int | None, int | None]]:
-    """The newest activity and service entered for each call, to mark the entry as done."""
+def _work_done(
+    session: Session, call_ids: list[int]
+) -> dict[int, tuple[int | None, int | None, int | None]]:
+    """The newest activity and service entered for each call, to mark the entry as done, and
+    whether it was marked "not billable"."""
     if not call_ids:
         return {}
-    done: dict[int, list[int | None]] = {call_id: [None, None] for call_id in call_ids}
+    done: dict[int, list[int | None]] = {call_id: [None, None, None] for call_id in call_ids}
     for call_id, kind, work_id in session.execute(_WORK_DONE, {"call_ids": call_ids}):
         if call_id is None:  # pragma: no cover - the query asks for these calls only
             continue
         current = done[call_id][kind]
         if current is None or work_id > current:
             done[call_id][kind] = work_id
-    return {key: (value[0], value[1]) for key, value in done.items()}
+    return {key: (value[0], value[1], value[2]) for key, value in done.items()}
 
 
 def with_details(query: Select[Any]) -> Select[Any]:
@@ -178,7 +187,16 @@ def _calls_query(user_id: int) -> Select[Call]:
 
 def entries(session: Session, calls: list[Call], settings: TelephonySettings) -> list[JournalEntry]:
     done = _work_done(session, [call.id for call in calls])
-    return [entry(call, settings, worked=done.get(call.id, (None, None))) for call in calls]
+    nothing = (None, None, None)
+    return [
+        entry(
+            call,
+            settings,
+            worked=done.get(call.id, nothing)[:2],
+            not_billable=done.get(call.id, nothing)[2] is not None,
+        )
+        for call in calls
+    ]
 
 
 def today(session: Session, user_id: int, now: datetime | None = None) -> list[JournalEntry]:

@@ -143,6 +143,11 @@ class JournalEntry(_Model):
     )
     activity_id: int | None = Field(description="The newest activity made of this call.")
     service_id: int | None = Field(description="The newest service made of this call.")
+    not_billable: bool = Field(
+        False,
+        description="The user marked the call as not to be billed (so it is off the list of "
+        "unbilled calls).",
+    )
     can: EntryCapabilities
 
 

@@ -387,7 +387,25 @@ class Call(Base):
         Index("ix_calls_open", "state"),
         # The caller lookup ranks the address last chosen for a number first.
         Index("ix_calls_remote_e164", "remote_e164", "started_at"),
+        # The unbilled calls and their charts: the whole firm's calls of a period, and the
+        # calls of one address (offhook.crm.unbilled).
+        Index("ix_calls_started", "started_at"),
+        Index("ix_calls_address_started", "address_id", "started_at"),
     )
+
+
+class NotBillable(Base):
+    """A connected call with a client that its user marked as not to be billed (a wrong
+    number, a call of courtesy), so that the list of unbilled calls can be worked to empty."""
+
+    __tablename__ = "not_billable_calls"
+
+    call_id: Mapped[int] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    marked_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class CallEventRecord(Base):

@@ -20,6 +20,7 @@ from offhook.crm.work import CallNotFound
 from offhook.settings.login_throttle import LoginThrottle
 from offhook.web.api import journal
 from offhook.web.api import lookup as api
+from offhook.web.api import unbilled as unbilled_api
 from offhook.web.drivers import add_driver_parts
 from offhook.web.limits import BodyLimits, RequestLimits
 from offhook.web.pages import (
@@ -34,6 +35,7 @@ from offhook.web.pages import (
     services,
     settings,
     today,
+    unbilled,
 )
 from offhook.web.security import LoginRequired
 from offhook.web.templating import render
@@ -56,6 +58,8 @@ ROUTERS = [
         phone_systems,
         numbers,
         imports,
+        unbilled,
+        unbilled_api,
     )
 ]
 

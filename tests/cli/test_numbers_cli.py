@@ -202,3 +202,21 @@ def test_demo_data(env: dict[str, str], store: Store, tmp_path: Path) -> None:
     report = str(tmp_path / "report.csv")
     again = invoke(env, "numbers", "normalize", "--report", report)
     assert "Looked at 0 numbers" in again.stdout  # written normalized
+
+
+def test_demo_data_with_a_call_history(env: dict[str, str], store: Store) -> None:
+    result = invoke(
+        env, "demo-data", "--addresses", "150", "--call-users", "2", "--call-days", "14"
+    )
+    assert result.exit_code == 0, result.output
+    assert "Added 2 users with " in result.stdout
+    from sqlalchemy import func, select
+
+    from offhook.store.models import Call, Line
+
+    with store.session() as session:
+        per_line = dict(
+            session.execute(select(Call.line_id, func.count()).group_by(Call.line_id)).all()
+        )
+        lines = set(session.scalars(select(Line.id)))
+    assert set(per_line) == lines and min(per_line.values()) > 20

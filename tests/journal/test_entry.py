@@ -80,6 +80,7 @@ def test_an_entry_built_from_a_call_has_the_shape_the_browser_reads(store: Store
         "ended_by_offhook": None,
         "activity_id": None,
         "service_id": None,
+        "not_billable": False,
         "can": {
             "dial": True,
             "tel": False,

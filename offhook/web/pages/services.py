@@ -92,6 +92,7 @@ async def new(
     project: Text = "",
     address: Text = "",
     day: Text = "",
+    back: Text = "",
 ) -> Response:
     def work(session: Session) -> dict[str, Any]:
         settings = SettingsCache.get(session)
@@ -99,6 +100,8 @@ async def new(
         _bookable(source)
         preset = session.get(Address, ref(address)) if ref(address) else None
         values = services.blank(session, settings, source, preset, ref(project), parse_day(day))
+        # Booked from the list of unbilled calls: back to it after saving.
+        values["back"] = back if _back_to_list(back) else ""
         return _form_context(session, settings, values, source)
 
     return _form_page(request, user, await in_session(request, work), {})
@@ -121,7 +124,14 @@ async def create(request: Request, user: User_) -> Response:
     if service is None:
         return _form_page(request, user, context, form.errors, status_code=422)
     flash(request, f"Service of {service.minutes} min saved.")
+    if _back_to_list(form.get("back")):
+        return see_other(form.get("back"))
     return see_other(f"/services?day={service.day.isoformat()}")
+
+
+def _back_to_list(back: str) -> bool:
+    """Only the list of unbilled calls: a redirect anywhere else would be an open one."""
+    return back == "/unbilled" or back.startswith("/unbilled?")
 
 
 async def _load(request: Request, user: CurrentUser, service_id: int, *, edit: bool) -> Service:

@@ -35,4 +35,5 @@ async def index(request: Request, user: User_) -> Response:
         calls_today=day.calls_today,
         missed=day.missed,
         lines=day.lines,
+        last_week=day.last_week,
     )

@@ -239,6 +239,7 @@
     if (entry.can.service) add(splitButton("Service", "services", entry));
     if (entry.activity_id) add(el("a", { class: "done", href: `/activities/${entry.activity_id}`, text: "✓ Activity" }));
     if (entry.service_id) add(el("a", { class: "done", href: `/services/${entry.service_id}`, text: "✓ Service" }));
+    else if (entry.not_billable) add(el("span", { class: "done muted", title: "Marked as not to be billed", text: "Not billable" }));
     li.appendChild(actions);
     return li;
   }
