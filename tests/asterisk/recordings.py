@@ -71,7 +71,7 @@ class Recording:
 
 
 def recordings() -> list[Recording]:
-    """Every recording with a journal in its folder's expected.json (empty if ../shared lacks them)."""
+    """Every recording with a journal in its folder's expected.json (none without ../shared)."""
     found: list[Recording] = []
     for folder in ("cacofonisk", "freepbx-pjsip"):
         oracle = CONFORMANCE / folder / "expected.json"

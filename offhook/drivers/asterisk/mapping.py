@@ -311,9 +311,9 @@ class CallMapper:
 
     def _name_outgoing(self, chan: Channel, leg: Leg) -> None:
         """An outgoing call's remote name: what Asterisk presents for the dialled number."""
-        if leg.direction is Direction.OUTGOING and not leg.remote_name:
-            if chan.cl_name and chan.cl_num and chan.cl_num == leg.remote_number:
-                leg.remote_name = chan.cl_name
+        outgoing = leg.direction is Direction.OUTGOING and not leg.remote_name
+        if outgoing and chan.cl_name and chan.cl_num and chan.cl_num == leg.remote_number:
+            leg.remote_name = chan.cl_name
 
     def _progress(self, chan: Channel, at: datetime, out: list[CallEvent]) -> None:
         if chan.line_id is None:
@@ -358,13 +358,17 @@ class CallMapper:
             if dest.name.endswith(";1") and (two := self._by_name(dest.name[:-1] + "2")):
                 two.originated = True
         ctd = self._ctd_legs.get(dest.linkedid)
-        if ctd is not None and dest.line_id is None and ctd.state is not CallState.ENDED:
-            if not ctd.remote_number or ctd.remote_number == ctd.dialled:
-                # The click-to-dial call now dials its destination.
-                ctd.remote_number = ctd.remote_number or _dialled_number(dest)
-                self._ctd_dials[dest.uniqueid] = ctd
-                if ctd.remote_number:
-                    self._emit(ctd, ctd.state or CallState.DIALLING, at, out)
+        if (
+            ctd is not None
+            and dest.line_id is None
+            and ctd.state is not CallState.ENDED
+            and (not ctd.remote_number or ctd.remote_number == ctd.dialled)
+        ):
+            # The click-to-dial call now dials its destination.
+            ctd.remote_number = ctd.remote_number or _dialled_number(dest)
+            self._ctd_dials[dest.uniqueid] = ctd
+            if ctd.remote_number:
+                self._emit(ctd, ctd.state or CallState.DIALLING, at, out)
         if caller is not None and caller.line_id is not None:
             leg = caller.leg
             if leg is None or leg.direction is None:
