@@ -162,10 +162,11 @@ class AsteriskDriver(Driver):
     async def _reconcile(self, client: AmiClient) -> None:
         """Which channels exist now: calls that ended while we were away end, live ones stay."""
         at = datetime.now(UTC)
+        known = set(self.mapper.channels)
         reply = await client.action({"Action": "CoreShowChannels"})
         messages = reply if isinstance(reply, list) else [reply]
         listing = [m for m in messages if m.get("Event") == "CoreShowChannel"]
-        events, live = self.mapper.reconcile(listing, at)
+        events, live = self.mapper.reconcile(listing, at, known)
         for event in events:
             self.context.emit(event)
         self.context.reconcile(

@@ -373,8 +373,8 @@ class CallMapper:
             leg = caller.leg
             if leg is None or leg.direction is None:
                 self._start_outgoing(caller, at, out)
-        if dest.line_id is not None:
-            self._ring(dest, at, out)
+        # A phone that is dialled but never rings (unreachable, DND) gets no entry.
+        self._progress(dest, at, out)
 
     def _dial_end(self, msg: Mapping[str, str], at: datetime, out: list[CallEvent]) -> None:
         caller = self._snapshot(msg)
@@ -432,6 +432,8 @@ class CallMapper:
             if target is not None:
                 self._picked_up(chan, target, at, out)
                 return
+            if len(members) < 2:
+                return  # a holding bridge (as during a pickup): nobody to talk to yet
             self._start_outgoing(chan, at, out)
         if chan.leg is not None and not chan.leg.ctd and chan.state == UP and len(members) > 1:
             self._connect(chan, at, out)
@@ -480,7 +482,9 @@ class CallMapper:
         chan.leg.direction = Direction.INCOMING
         chan.leg.ref = target.ref
         chan.leg.remote_number = target.remote_number
-        chan.leg.remote_name = ""
+        # A name only as Asterisk presents it on this line's own channel.
+        same = chan.cl_num == target.remote_number
+        chan.leg.remote_name = chan.cl_name if same else ""
         self._emit(chan.leg, CallState.RINGING, at, out)
         self._emit(chan.leg, CallState.CONNECTED, at, out)
 
@@ -540,18 +544,23 @@ class CallMapper:
     # --- reconciliation -------------------------------------------------------------------------
 
     def reconcile(
-        self, listing: Iterable[Mapping[str, str]], at: datetime
+        self,
+        listing: Iterable[Mapping[str, str]],
+        at: datetime,
+        known_before: Iterable[str] | None = None,
     ) -> tuple[list[CallEvent], set[str]]:
         """After a (re)connect: the channels Asterisk has now (CoreShowChannel events).
 
-        Channels we no longer see are forgotten; line channels we did not know get a leg from
+        `known_before`: the channels known when the listing was asked for (events keep coming
+        while it is on its way). Those not listed are forgotten; line channels we did not know get a leg from
         what the listing says. Returns the events to report and every live call reference.
         """
         present: dict[str, Mapping[str, str]] = {m.get("Uniqueid", ""): m for m in listing}
+        # Channels first heard of after the listing was asked for are newer than it: kept.
+        before = set(self.channels if known_before is None else known_before)
         for uid in list(self.channels):
-            if uid not in present:
+            if uid not in present and uid in before:
                 del self.channels[uid]
-        self.bridges.clear()
         out: list[CallEvent] = []
         for uid, entry in present.items():
             if not uid:
