@@ -553,7 +553,8 @@ class CallMapper:
 
         `known_before`: the channels known when the listing was asked for (events keep coming
         while it is on its way). Those not listed are forgotten; line channels we did not know
-        get a leg from what the listing says. Returns the events to report and every live call reference.
+        get a leg from what the listing says. Returns the events to report and every live
+        call reference.
         """
         present: dict[str, Mapping[str, str]] = {m.get("Uniqueid", ""): m for m in listing}
         # Channels first heard of after the listing was asked for are newer than it: kept.
