@@ -1,0 +1,153 @@
+"""A real Asterisk (built by `build.py`) on 127.0.0.1, configured for one test under tmp.
+
+Unprivileged ports only, its own configuration, spool and log folders; PJSIP with a UDP
+transport, a trunk identified by address (SIPp callers) and phones with static contacts (SIPp
+answerers), AMI with one user (least permissions, as the driver's README asks).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MANAGER_USER = "offhook"
+MANAGER_SECRET = "amipass-9f2c"
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Asterisk:
+    prefix: Path
+    directory: Path
+    #: Phones: endpoint name → the UDP port its SIPp answerer listens on.
+    phones: dict[str, int]
+    ami_port: int = field(default_factory=free_tcp_port)
+    sip_port: int = field(default_factory=free_udp_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    def write_config(self) -> None:
+        etc = self.directory / "etc"
+        for sub in ("etc", "lib", "spool", "run", "log"):
+            (self.directory / sub).mkdir(parents=True, exist_ok=True)
+        d = self.directory
+        (etc / "asterisk.conf").write_text(
+            "[directories]\n"
+            f"astetcdir => {etc}\nastmoddir => {self.prefix}/lib/asterisk/modules\n"
+            f"astvarlibdir => {d}/lib\nastdbdir => {d}/lib\nastkeydir => {d}/lib\n"
+            f"astdatadir => {d}/lib\nastagidir => {d}/lib\nastspooldir => {d}/spool\n"
+            f"astrundir => {d}/run\nastlogdir => {d}/log\nastsbindir => {self.prefix}/sbin\n"
+            "[options]\nverbose = 1\n"
+        )
+        modules = [
+            "res_pjproject",
+            "res_sorcery_config",
+            "res_sorcery_memory",
+            "res_sorcery_astdb",
+            "res_pjsip",
+            "res_pjsip_session",
+            "res_pjsip_endpoint_identifier_ip",
+            "res_pjsip_endpoint_identifier_user",
+            "res_pjsip_caller_id",
+            "res_pjsip_sdp_rtp",
+            "res_rtp_asterisk",
+            "chan_pjsip",
+            "app_dial",
+            "pbx_config",
+            "bridge_simple",
+            "bridge_native_rtp",
+            "codec_ulaw",
+            "func_callerid",
+        ]
+        (etc / "modules.conf").write_text(
+            "[modules]\nautoload = no\n" + "".join(f"load => {m}.so\n" for m in modules)
+        )
+        (etc / "logger.conf").write_text("[logfiles]\nmessages => notice,warning,error\n")
+        (etc / "manager.conf").write_text(
+            f"[general]\nenabled = yes\nbindaddr = 127.0.0.1\nport = {self.ami_port}\n\n"
+            f"[{MANAGER_USER}]\nsecret = {MANAGER_SECRET}\n"
+            "read = call\nwrite = originate,call\n"
+        )
+        phones = "".join(
+            f"[{name}]\ntype = endpoint\ncontext = internal\ndisallow = all\nallow = ulaw\n"
+            f'aors = {name}\ncallerid = "Phone {name}" <{name}>\n\n'
+            f"[{name}]\ntype = aor\ncontact = sip:{name}@127.0.0.1:{port}\n\n"
+            for name, port in self.phones.items()
+        )
+        (etc / "pjsip.conf").write_text(
+            f"[udp]\ntype = transport\nprotocol = udp\nbind = 127.0.0.1:{self.sip_port}\n\n"
+            "[trunk]\ntype = endpoint\ncontext = from-trunk\ndisallow = all\nallow = ulaw\n\n"
+            "[trunk]\ntype = identify\nendpoint = trunk\nmatch = 127.0.0.1\n\n" + phones
+        )
+        (etc / "extensions.conf").write_text(
+            "[from-trunk]\n"
+            "exten => _X.,1,Dial(PJSIP/201,20)\n same => n,Hangup()\n"
+            "exten => _+X.,1,Dial(PJSIP/201,20)\n same => n,Hangup()\n"
+            "[internal]\n"
+            "exten => _X.,1,Dial(Local/${EXTEN}@far-end)\n same => n,Hangup()\n"
+            "[far-end]\n"
+            "exten => _X.,1,Answer()\n same => n,Wait(2)\n same => n,Hangup()\n"
+        )
+
+    def start(self) -> Asterisk:
+        self.write_config()
+        log = (self.directory / "log" / "console.out").open("ab")
+        self.process = subprocess.Popen(
+            [
+                str(self.prefix / "sbin" / "asterisk"),
+                "-f",
+                "-n",
+                "-C",
+                str(self.directory / "etc" / "asterisk.conf"),
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"Asterisk exited: {self.console()[-2000:]}")
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.ami_port), timeout=1) as s,
+            ):
+                if s.recv(64).startswith(b"Asterisk Call Manager/"):
+                    return self
+            time.sleep(0.2)
+        raise RuntimeError(f"Asterisk did not open its manager port: {self.console()[-2000:]}")
+
+    def console(self) -> str:
+        path = self.directory / "log" / "console.out"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def kill(self) -> None:
+        """Kill -9, as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
