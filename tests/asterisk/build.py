@@ -35,21 +35,7 @@ VENDOR = ROOT.parent / "shared" / "vendor" / "asterisk"
 VERSION = "22.10.1"
 PJPROJECT_VERSION = "2.17"
 
-# Debian packages the build needs (beyond build-essential); ./dev installs them too (ASTERISK_DEBS).
-BUILD_DEBS = (
-    "build-essential",
-    "bzip2",
-    "libcurl4-openssl-dev",
-    "libedit-dev",
-    "libjansson-dev",
-    "libncurses-dev",
-    "libsqlite3-dev",
-    "libssl-dev",
-    "libxml2-dev",
-    "patch",
-    "pkg-config",
-    "uuid-dev",
-)
+# The Debian packages the build needs are installed by ./dev (ASTERISK_DEBS).
 
 # Modules we do not need and whose sources or libraries are absent; the sound packages would be
 # downloaded at install time, which a build here must never do.

@@ -56,6 +56,7 @@ class AsteriskDriver(Driver):
     can_hangup: ClassVar[bool] = True
     line_address_label: ClassVar[str] = "Extension or endpoint"
     line_address_example: ClassVar[str] = "PJSIP/201"
+    routes: ClassVar[str | None] = "offhook.drivers.asterisk.web:router"
 
     # The user and secret are required, so the constructor differs from the base model's.
     Options = AsteriskOptions  # type: ignore[assignment]
