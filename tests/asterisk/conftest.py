@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.asterisk.build import BuildFailed, SourceMissing, ensure_built
+from tests.web.conftest import offhook, serve  # noqa: F401 - the app fixtures, for test_caller_name
 
 
 @pytest.fixture(scope="session")

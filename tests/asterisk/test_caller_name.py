@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 from offhook.lines.admin import add_phone_system, install_driver
 from offhook.store import Store
 from tests import factories
-from tests.web.conftest import offhook, serve  # noqa: F401 - the app fixtures
 
 TOKEN = "t0k3n-for-the-pbx-0123456789"
 
