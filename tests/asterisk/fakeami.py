@@ -62,6 +62,8 @@ class FakeAmi:
     actions: list[dict[str, str]] = field(default_factory=list)
     logins: int = 0
     refused: int = 0
+    #: Logins that sent the secret itself instead of the MD5 answer to the challenge.
+    plain_secrets: int = 0
     port: int = 0
     _server: asyncio.Server | None = None
     _writers: list[asyncio.StreamWriter] = field(default_factory=list)
@@ -115,6 +117,8 @@ class FakeAmi:
                     challenge = "424242"
                     reply["Challenge"] = challenge
                 elif name == "login":
+                    if "Secret" in action:
+                        self.plain_secrets += 1
                     expected_key = hashlib.md5(
                         (challenge + self.secret).encode(), usedforsecurity=False
                     ).hexdigest()

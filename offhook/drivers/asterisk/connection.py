@@ -124,14 +124,19 @@ class AmiClient:
             why = reply.get("Message") or "refused"
             raise LoginRefused(f"Asterisk refused the AMI login of user {username!r}: {why}")
 
-    async def action(self, fields: Mapping[str, str], timeout: float = ACTION_TIMEOUT) -> Any:
-        """Send an action; its response (or, for event lists, the list of messages)."""
+    async def action(
+        self,
+        fields: Mapping[str, str],
+        timeout: float = ACTION_TIMEOUT,
+        as_list: bool | None = None,
+    ) -> Any:
+        """Send an action; its response, or with `as_list` every message of its event list."""
         if self.protocol is None or self.protocol.closed:
             raise AmiError("not connected to Asterisk")
         for key, value in fields.items():
             if any(c in f"{key}{value}" for c in "\r\n\x00"):
                 raise AmiError(f"refusing to send {key!r}: it contains a line break")
-        future = self.protocol.send(Action(dict(fields)))
+        future = self.protocol.send(Action(dict(fields)), as_list=as_list)
         try:
             return await asyncio.wait_for(future, timeout)
         except TimeoutError as exc:

@@ -164,7 +164,7 @@ class AsteriskDriver(Driver):
         """Which channels exist now: calls that ended while we were away end, live ones stay."""
         at = datetime.now(UTC)
         known = set(self.mapper.channels)
-        reply = await client.action({"Action": "CoreShowChannels"})
+        reply = await client.action({"Action": "CoreShowChannels"}, as_list=True)
         messages = reply if isinstance(reply, list) else [reply]
         listing = [m for m in messages if m.get("Event") == "CoreShowChannel"]
         events, live = self.mapper.reconcile(listing, at, known)
