@@ -82,7 +82,7 @@ class Asterisk:
         (etc / "manager.conf").write_text(
             f"[general]\nenabled = yes\nbindaddr = 127.0.0.1\nport = {self.ami_port}\n\n"
             f"[{MANAGER_USER}]\nsecret = {MANAGER_SECRET}\n"
-            "read = call\nwrite = originate,call\n"
+            "read = call\nwrite = originate,call,reporting\n"
         )
         phones = "".join(
             f"[{name}]\ntype = endpoint\ncontext = internal\ndisallow = all\nallow = ulaw\n"
