@@ -97,6 +97,8 @@ class Leg:
     dial_ref: str | None = None
     #: Click to dial: the user's phone was rung first; connected once the far end answers.
     ctd: bool = False
+    #: A blind transfer's target: the party once the transferred call is bridged again.
+    pending_party: str = ""
 
 
 @dataclass
@@ -114,6 +116,9 @@ class Channel:
     originated: bool = False
     dialled: bool = False
     bridge: str | None = None
+    #: Every bridge the channel was in, and who dialled it: transfers are read from these.
+    bridges_seen: list[str] = field(default_factory=list)
+    dialled_by: str = ""
     leg: Leg | None = None
 
 
@@ -353,6 +358,8 @@ class CallMapper:
         if dest is None:
             return
         dest.dialled = True
+        if caller is not None:
+            dest.dialled_by = caller.uniqueid
         if (caller is None or caller.originated) and dest.linkedid not in self._ctd_claimed:
             dest.originated = True
             if dest.name.endswith(";1") and (two := self._by_name(dest.name[:-1] + "2")):
@@ -424,8 +431,14 @@ class CallMapper:
             members.discard(swap)
         members.add(chan.uniqueid)
         chan.bridge = bridge
+        chan.bridges_seen.append(bridge)
         if chan.line_id is None:
             return
+        pending = chan.leg.pending_party if chan.leg is not None else ""
+        if pending and len(members) > 1:
+            assert chan.leg is not None
+            chan.leg.pending_party = ""
+            self._change_party(chan, pending, "", at, out)
         leg = chan.leg
         if leg is not None and leg.direction is None:
             target = self._ringing_leg_in(self._peers(chan))
@@ -505,27 +518,75 @@ class CallMapper:
         if msg.get("Result", "Success") != "Success" or transferee is None or not target:
             return
         for chan in [transferee, *self._line_peers(transferee)]:
-            if transferer is None or chan.uniqueid != transferer.uniqueid:
-                self._change_party(chan, target, "", at, out)
+            if transferer is not None and chan.uniqueid == transferer.uniqueid:
+                continue
+            if chan.leg is not None and chan.leg.state is CallState.CONNECTED:
+                # Only once the transferred call is bridged again: a target that never
+                # answers leaves the line with the party it had.
+                chan.leg.pending_party = target
 
     def _attended_transfer(
         self, msg: Mapping[str, str], at: datetime, out: list[CallEvent]
     ) -> None:
         if msg.get("Result", "Success") != "Success":
             return
-        transferee = self._snapshot(msg, "Transferee")
-        target = self._snapshot(msg, "TransferTarget")
         first = self._snapshot(msg, "OrigTransferer")
         second = self._snapshot(msg, "SecondTransferer")
-        if transferee is None or target is None:
+        if first is None or second is None or first.leg is None or second.leg is None:
             return
-        # Who each side was talking to through the transferer.
-        target_number = _party_number(target, second)
-        transferee_number = _party_number(transferee, first)
-        for chan in [transferee, *self._line_peers(transferee)]:
-            self._change_party(chan, target_number, "", at, out)
-        for chan in [target, *self._line_peers(target)]:
-            self._change_party(chan, transferee_number, "", at, out)
+        orig_bridge = msg.get("OrigBridgeUniqueid", "")
+        second_bridge = msg.get("SecondBridgeUniqueid", "")
+        transferers = {first.uniqueid, second.uniqueid}
+
+        # The transferee talked to the transferer in the first bridge (it may have moved on
+        # by now); the target is in the second bridge, or still being dialled (blonde).
+        def first_seen(chan: Channel) -> str:
+            """Which of the two bridges the channel was in first (it may be in both now)."""
+            return next((b for b in chan.bridges_seen if b in (orig_bridge, second_bridge)), "")
+
+        others = [c for c in self.channels.values() if c.uniqueid not in transferers]
+        transferee_side = [c for c in others if orig_bridge and first_seen(c) == orig_bridge]
+        target_side = [c for c in others if second_bridge and first_seen(c) == second_bridge]
+        # Newer Asterisk names both; older ones only the transferers and bridges.
+        named_transferee = self._snapshot(msg, "Transferee")
+        named_target = self._snapshot(msg, "TransferTarget")
+        if named_transferee is not None:
+            transferee_side = [named_transferee]
+        if named_target is not None:
+            target_side = [named_target]
+        target_side += self._dialled_from(second)
+        for chan in self._lines_behind(transferee_side, transferers):
+            self._change_party(chan, second.leg.remote_number, "", at, out)
+        for chan in self._lines_behind(target_side, transferers):
+            self._change_party(chan, first.leg.remote_number, "", at, out)
+
+    def _dialled_from(self, chan: Channel) -> list[Channel]:
+        """The channels `chan` is dialling, through Local pairs."""
+        found: list[Channel] = []
+        callers = {chan.uniqueid}
+        grew = True
+        while grew:
+            grew = False
+            for other in self.channels.values():
+                if other.dialled_by in callers and other.uniqueid not in callers:
+                    callers.add(other.uniqueid)
+                    found.append(other)
+                    grew = True
+                    two = (
+                        self._by_name(other.name[:-1] + "2") if other.name.endswith(";1") else None
+                    )
+                    if two is not None:
+                        callers.add(two.uniqueid)
+        return found
+
+    def _lines_behind(self, side: Iterable[Channel], exclude: set[str]) -> list[Channel]:
+        lines: dict[str, Channel] = {}
+        for chan in side:
+            candidates = [chan] if chan.line_id is not None else self._peers(chan)
+            for c in candidates:
+                if c.line_id is not None and c.uniqueid not in exclude:
+                    lines[c.uniqueid] = c
+        return list(lines.values())
 
     def _line_peers(self, chan: Channel) -> list[Channel]:
         return [p for p in self._peers(chan) if p.line_id is not None]
