@@ -97,6 +97,11 @@ class Asterisk:
         )
         (etc / "extensions.conf").write_text(
             "[from-trunk]\n"
+            # 600: a ring group of both phones; 700: 201 for three seconds, then the call is
+            # answered by the PBX itself, as voicemail after no answer would.
+            "exten => 600,1,Dial(PJSIP/201&PJSIP/202,20)\n same => n,Hangup()\n"
+            "exten => 700,1,Dial(PJSIP/201,3)\n same => n,Answer()\n same => n,Wait(1)\n"
+            " same => n,Hangup()\n"
             "exten => _X.,1,Dial(PJSIP/201,20)\n same => n,Hangup()\n"
             "exten => _+X.,1,Dial(PJSIP/201,20)\n same => n,Hangup()\n"
             "[internal]\n"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from offhook.calls.events import CallState, Direction
+from offhook.calls.events import CallState, Direction, EndReason
 from offhook.drivers.asterisk import AsteriskDriver
 from offhook.drivers.contract import DialRequest, LineState, NotSupported
 from offhook.drivers.testing import RecordingContext
@@ -86,6 +86,43 @@ async def test_incoming_call_rings_connects_and_ends_with_the_callers_utf8_name(
     ended = await context.call(CallState.ENDED, line_id=1)
     assert ended.legs == {1: CallState.ENDED}
     assert ended.last.end_reason is None  # answered: the core derives it
+
+
+async def test_ring_group_answered_by_one_is_answered_elsewhere_on_the_other(
+    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+) -> None:
+    context, _ = line
+    peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
+    peers.sipp("uas_answer", port=asterisk.phones["202"], service="202")
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="600",
+        cid_from='"Caller" <sip:+41441234567@127.0.0.1>',
+        pause_ms=1000,
+    )
+    answered = await context.call(CallState.CONNECTED, line_id=2)
+    await context.call(CallState.ENDED, line_id=2)
+    assert answered.legs[1] is CallState.ENDED  # the same call (Linkedid) on both lines
+    other = [e for e in context.events if e.line_id == 1 and e.state is CallState.ENDED]
+    assert [e.end_reason for e in other] == [EndReason.ANSWERED_ELSEWHERE]
+
+
+async def test_no_answer_then_the_pbx_takes_the_call_is_missed(
+    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+) -> None:
+    context, _ = line
+    peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="700",
+        cid_from='"Caller" <sip:+41441234567@127.0.0.1>',
+        pause_ms=500,
+    )
+    call = await context.call(CallState.ENDED, line_id=1)
+    assert call.last.end_reason is EndReason.MISSED
+    assert CallState.CONNECTED not in {e.state for e in context.events}
 
 
 async def test_click_to_dial_rings_the_phone_then_the_number(
