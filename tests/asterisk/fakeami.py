@@ -175,7 +175,23 @@ class FakeAmi:
                     self.actions.append(action)
                     if name == "ping":
                         reply["Ping"] = "Pong"
+                    if name == "originate":
+                        reply["Message"] = "Originate successfully queued"
                 writer.write(_frame(reply))
+                if name == "originate":
+                    # As Asterisk says it when the phone cannot be rung (unregistered).
+                    writer.write(
+                        _frame(
+                            {
+                                "Event": "OriginateResponse",
+                                "ActionID": reply["ActionID"],
+                                "Response": "Failure",
+                                "Channel": action.get("Channel", ""),
+                                "Reason": "0",
+                                "Uniqueid": "<null>",
+                            }
+                        )
+                    )
                 await writer.drain()
 
 

@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from offhook.calls.events import CallState, Direction
+from offhook.calls.events import CallState, Direction, EndReason
 from offhook.drivers.asterisk import AsteriskDriver
-from offhook.drivers.contract import LineState
+from offhook.drivers.contract import DialRequest, LineState
 from offhook.drivers.testing import RecordingContext
 from tests.asterisk.fakeami import FakeAmi, random_chunks
 
@@ -133,3 +133,21 @@ async def test_an_event_storm_of_a_busy_pbx_does_not_hide_the_call(fake: FakeAmi
         CallState.ENDED,
     ]
     assert set(driver.mapper.channels) == {"100.1"}  # the trunk, not hung up here; no noise
+
+
+async def test_click_to_dial_to_a_phone_that_cannot_ring_ends_failed(fake: FakeAmi) -> None:
+    context = _context(fake)
+    driver = AsteriskDriver(context)
+    await driver.start()
+    try:
+        await context.connected()
+        await driver.dial(
+            1, DialRequest(dial_ref="d-9", number="0446681812", dial_string="0446681812")
+        )
+        call = await context.call(CallState.ENDED, line_id=1, dial_ref="d-9")
+    finally:
+        await driver.stop()
+    assert call.last.end_reason is EndReason.FAILED and call.direction is Direction.OUTGOING
+    originate = next(a for a in fake.actions if a["Action"] == "Originate")
+    assert originate["Channel"] == "PJSIP/201" and originate["Exten"] == "0446681812"
+    assert originate["Context"] == "from-internal"

@@ -82,7 +82,7 @@ class AmiClient:
         self, on_event: Callable[[Mapping[str, str]], None], wanted: Collection[str]
     ) -> None:
         self.on_event = on_event
-        self.wanted = frozenset(wanted) | {"FullyBooted", "Shutdown"}
+        self.wanted = frozenset(wanted) | {"FullyBooted", "Shutdown", "OriginateResponse"}
         self.forgetable_actions = ("ping", "login", "challenge")
         self.awaiting_actions: deque[Any] = deque()
         self.save_stream = None
@@ -128,9 +128,13 @@ class AmiClient:
         self,
         fields: Mapping[str, str],
         timeout: float = ACTION_TIMEOUT,
-        as_list: bool | None = None,
+        as_list: bool = False,
     ) -> Any:
-        """Send an action; its response, or with `as_list` every message of its event list."""
+        """Send an action; its response, or with `as_list` every message of its event list.
+
+        Without `as_list` the first response answers, even where panoramisk would wait for
+        more (an asynchronous Originate's OriginateResponse comes as an event instead).
+        """
         if self.protocol is None or self.protocol.closed:
             raise AmiError("not connected to Asterisk")
         for key, value in fields.items():

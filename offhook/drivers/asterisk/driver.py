@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from offhook.calls.events import CallState
+from offhook.calls.events import CallEvent, CallState, Direction, EndReason
 from offhook.drivers.asterisk.connection import AmiClient, AmiError, LoginRefused
 from offhook.drivers.asterisk.mapping import EVENTS, CallMapper, endpoint_of
 from offhook.drivers.asterisk.options import AsteriskLineOptions, AsteriskOptions
@@ -71,6 +71,8 @@ class AsteriskDriver(Driver):
         self._by_resource: dict[str, int] = {}
         self._endpoints: dict[int, str] = {}
         self._lost_at: datetime | None = None
+        #: Click-to-dial Originates not yet answered by an OriginateResponse, by ActionID.
+        self._originates: dict[str, tuple[int, str, str, str]] = {}
         self._index_lines()
 
     # --- lines -----------------------------------------------------------------------------------
@@ -177,8 +179,35 @@ class AsteriskDriver(Driver):
 
     def _on_event(self, message: Mapping[str, Any]) -> None:
         at = datetime.now(UTC)
+        if message.get("Event") == "OriginateResponse":
+            self._originated(message, at)
+            return
         for event in self.mapper.handle(message, at):
             self.context.emit(event)
+
+    def _originated(self, message: Mapping[str, Any], at: datetime) -> None:
+        """Asterisk's verdict on a click to dial: a failure ends the dialling call."""
+        pending = self._originates.pop(str(message.get("ActionID", "")), None)
+        if pending is None or message.get("Response") == "Success":
+            return
+        line_id, channel_id, dial_ref, number = pending
+        self.mapper.pending_dials.pop(channel_id, None)
+        if any(
+            c.leg is not None for c in self.mapper.channels.values() if c.uniqueid == channel_id
+        ):
+            return  # it rang: its own hang-up ends it
+        self.context.emit(
+            CallEvent(
+                line_id=line_id,
+                call_ref=channel_id,
+                direction=Direction.OUTGOING,
+                state=CallState.ENDED,
+                at=at,
+                remote_number=number,
+                end_reason=EndReason.FAILED,
+                dial_ref=dial_ref,
+            )
+        )
 
     # --- actions ---------------------------------------------------------------------------------
 
@@ -197,10 +226,13 @@ class AsteriskDriver(Driver):
         if not _DIALLABLE.match(number):
             raise DriverError("this number cannot be dialled through Asterisk")
         channel_id = f"offhook-{uuid.uuid4().hex}"
+        action_id = f"offhook-originate-{channel_id}"
         self.mapper.pending_dials[channel_id] = (request.dial_ref, number)
+        self._originates[action_id] = (line_id, channel_id, request.dial_ref, number)
         reply = await client.action(
             {
                 "Action": "Originate",
+                "ActionID": action_id,
                 "Channel": endpoint,
                 "Context": self._options().originate_context,
                 "Exten": number,
@@ -213,6 +245,7 @@ class AsteriskDriver(Driver):
         )
         if not reply.success:
             self.mapper.pending_dials.pop(channel_id, None)
+            self._originates.pop(action_id, None)
             raise DriverError(f"Asterisk refused to place the call: {reply.get('Message', '')}")
 
     async def answer(self, line_id: int, call_ref: str) -> None:

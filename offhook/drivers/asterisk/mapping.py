@@ -327,7 +327,9 @@ class CallMapper:
             if chan.state == RING and not chan.originated:
                 # The phone dials: wait and see what it becomes; keep the digits it sent.
                 self._new_leg(chan, None).dialled = chan.exten
-            elif chan.state == RINGING or (chan.state == UP and chan.dialled):
+            elif chan.state == RINGING or (
+                chan.state == UP and (chan.dialled or chan.uniqueid in self.pending_dials)
+            ):
                 self._ring(chan, at, out)
         leg = chan.leg
         if leg is None or leg.direction is None:
