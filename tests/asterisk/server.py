@@ -51,7 +51,8 @@ class Asterisk:
             "[directories]\n"
             f"astetcdir => {etc}\nastmoddir => {self.prefix}/lib/asterisk/modules\n"
             f"astvarlibdir => {d}/lib\nastdbdir => {d}/lib\nastkeydir => {d}/lib\n"
-            f"astdatadir => {d}/lib\nastagidir => {d}/lib\nastspooldir => {d}/spool\n"
+            f"astdatadir => {self.prefix}/var/lib/asterisk\nastagidir => {d}/lib\n"
+            f"astspooldir => {d}/spool\n"
             f"astrundir => {d}/run\nastlogdir => {d}/log\nastsbindir => {self.prefix}/sbin\n"
             "[options]\nverbose = 1\n"
         )
