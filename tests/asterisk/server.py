@@ -63,6 +63,7 @@ class Asterisk:
             "res_sorcery_astdb",
             "res_pjsip",
             "res_pjsip_session",
+            "res_pjsip_pubsub",
             "res_pjsip_endpoint_identifier_ip",
             "res_pjsip_endpoint_identifier_user",
             "res_pjsip_caller_id",
@@ -87,13 +88,15 @@ class Asterisk:
         )
         phones = "".join(
             f"[{name}]\ntype = endpoint\ncontext = internal\ndisallow = all\nallow = ulaw\n"
+            "direct_media = no\n"
             f'aors = {name}\ncallerid = "Phone {name}" <{name}>\n\n'
             f"[{name}]\ntype = aor\ncontact = sip:{name}@127.0.0.1:{port}\n\n"
             for name, port in self.phones.items()
         )
         (etc / "pjsip.conf").write_text(
             f"[udp]\ntype = transport\nprotocol = udp\nbind = 127.0.0.1:{self.sip_port}\n\n"
-            "[trunk]\ntype = endpoint\ncontext = from-trunk\ndisallow = all\nallow = ulaw\n\n"
+            "[trunk]\ntype = endpoint\ncontext = from-trunk\ndisallow = all\nallow = ulaw\n"
+            "direct_media = no\n\n"
             "[trunk]\ntype = identify\nendpoint = trunk\nmatch = 127.0.0.1\n\n" + phones
         )
         (etc / "extensions.conf").write_text(
