@@ -109,9 +109,9 @@ class Asterisk:
             "exten => _X.,1,Dial(PJSIP/201,20)\n same => n,Hangup()\n"
             "exten => _+X.,1,Dial(PJSIP/201,20)\n same => n,Hangup()\n"
             "[internal]\n"
-            "exten => _X.,1,Dial(Local/${EXTEN}@far-end)\n same => n,Hangup()\n"
+            "exten => 300,1,Dial(Local/300@far-end)\n same => n,Hangup()\n"
             "[far-end]\n"
-            "exten => _X.,1,Answer()\n same => n,Wait(2)\n same => n,Hangup()\n"
+            "exten => 300,1,Answer()\n same => n,Wait(2)\n same => n,Hangup()\n"
         )
 
     def start(self) -> Asterisk:

@@ -48,7 +48,12 @@ def peers(tmp_path: Path) -> Iterator[Peers]:
 
 def _context(asterisk: Asterisk, secret: str = MANAGER_SECRET) -> RecordingContext:
     return RecordingContext(
-        options={"port": asterisk.ami_port, "username": MANAGER_USER, "secret": secret},
+        options={
+            "port": asterisk.ami_port,
+            "username": MANAGER_USER,
+            "secret": secret,
+            "originate_context": "internal",  # the test dialplan's (FreePBX: from-internal)
+        },
         lines={1: "PJSIP/201", 2: "202"},
     )
 
