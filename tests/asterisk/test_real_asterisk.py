@@ -20,6 +20,8 @@ from offhook.drivers.testing import RecordingContext
 from tests.asterisk.server import MANAGER_SECRET, MANAGER_USER, Asterisk
 from tests.sip.peers import Peers
 
+SCENARIOS = Path(__file__).parent / "scenarios"
+
 pytestmark = [
     pytest.mark.asterisk,
     pytest.mark.skipif(not shutil.which("sipp"), reason="needs sipp (apt install sip-tester)"),
@@ -98,7 +100,7 @@ async def test_ring_group_answered_by_one_is_answered_elsewhere_on_the_other(
 ) -> None:
     context, _ = line
     peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
-    peers.sipp("uas_answer", port=asterisk.phones["202"], service="202")
+    peers.sipp(str(SCENARIOS / "uas_ring_answer"), port=asterisk.phones["202"], service="202")
     peers.sipp(
         "uac_cid",
         f"127.0.0.1:{asterisk.sip_port}",
