@@ -139,9 +139,27 @@ class Asterisk:
                 socket.create_connection(("127.0.0.1", self.ami_port), timeout=1) as s,
             ):
                 if s.recv(64).startswith(b"Asterisk Call Manager/"):
+                    # The manager port opens before the dialplan and PJSIP are loaded.
+                    self._cli("core waitfullybooted")
                     return self
             time.sleep(0.2)
         raise RuntimeError(f"Asterisk did not open its manager port: {self.console()[-2000:]}")
+
+    def _cli(self, command: str) -> str:
+        result = subprocess.run(
+            [
+                str(self.prefix / "sbin" / "asterisk"),
+                "-C",
+                str(self.directory / "etc" / "asterisk.conf"),
+                "-rx",
+                command,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return result.stdout
 
     def console(self) -> str:
         path = self.directory / "log" / "console.out"
