@@ -76,6 +76,7 @@ class Asterisk:
             "bridge_native_rtp",
             "codec_ulaw",
             "func_callerid",
+            "app_queue",
         ]
         (etc / "modules.conf").write_text(
             "[modules]\nautoload = no\n" + "".join(f"load => {m}.so\n" for m in modules)
@@ -99,11 +100,16 @@ class Asterisk:
             "direct_media = no\n\n"
             "[trunk]\ntype = identify\nendpoint = trunk\nmatch = 127.0.0.1\n\n" + phones
         )
+        (etc / "queues.conf").write_text(
+            "[support]\nstrategy = ringall\ntimeout = 15\nretry = 1\n"
+            + "".join(f"member => PJSIP/{name}\n" for name in self.phones)
+        )
         (etc / "extensions.conf").write_text(
             "[from-trunk]\n"
-            # 600: a ring group of both phones; 700: 201 for three seconds, then the call is
-            # answered by the PBX itself, as voicemail after no answer would.
+            # 600: a ring group of both phones; 800: a queue of both (ring all); 700: 201
+            # for three seconds, then the PBX answers itself, as voicemail after no answer.
             "exten => 600,1,Dial(PJSIP/201&PJSIP/202,20)\n same => n,Hangup()\n"
+            "exten => 800,1,Queue(support,r)\n same => n,Hangup()\n"
             "exten => 700,1,Dial(PJSIP/201,3)\n same => n,Answer()\n same => n,Wait(1)\n"
             " same => n,Hangup()\n"
             "exten => _X.,1,Dial(PJSIP/201,20)\n same => n,Hangup()\n"

@@ -95,8 +95,12 @@ async def test_incoming_call_rings_connects_and_ends_with_the_callers_utf8_name(
     assert ended.last.end_reason is None  # answered: the core derives it
 
 
+@pytest.mark.parametrize("number", ["600", "800"], ids=["ring group", "queue"])
 async def test_ring_group_answered_by_one_is_answered_elsewhere_on_the_other(
-    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+    asterisk: Asterisk,
+    peers: Peers,
+    line: tuple[RecordingContext, AsteriskDriver],
+    number: str,
 ) -> None:
     context, _ = line
     peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
@@ -104,11 +108,12 @@ async def test_ring_group_answered_by_one_is_answered_elsewhere_on_the_other(
     peers.sipp(
         "uac_cid",
         f"127.0.0.1:{asterisk.sip_port}",
-        service="600",
+        service=number,
         cid_from='"Caller" <sip:+41441234567@127.0.0.1>',
         pause_ms=1000,
     )
     answered = await context.call(CallState.CONNECTED, line_id=2)
+    assert answered.remote_number == "+41441234567"
     await context.call(CallState.ENDED, line_id=2)
     assert answered.legs[1] is CallState.ENDED  # the same call (Linkedid) on both lines
     other = [e for e in context.events if e.line_id == 1 and e.state is CallState.ENDED]
