@@ -105,6 +105,10 @@ class CallEvent:
 
     `remote_number` is the number exactly as the phone system delivered it (a SIP URI, `0041…`,
     `anonymous`…) and `remote_name` its display name. Both are attacker-controlled text.
+
+    `party_changed` says the line now talks to someone else than before (a transfer, a pickup
+    of the call the line placed): its `remote_number` and `remote_name` replace the call's
+    instead of only filling them in when empty. Drivers send these in the order they happened.
     """
 
     line_id: int
@@ -117,6 +121,7 @@ class CallEvent:
     end_reason: EndReason | None = None
     hangup_by: HangupSide | None = None
     dial_ref: str | None = None
+    party_changed: bool = False
 
     def __post_init__(self) -> None:
         if not self.call_ref:

@@ -60,6 +60,10 @@ def apply(facts: CallFacts, event: CallEvent) -> bool:
     """Fold `event` into `facts` in place; True when anything changed."""
     before = facts.copy()
 
+    if event.party_changed and event.remote_number:
+        # A transfer or pickup: the line talks to someone else now (see `CallEvent`).
+        facts.remote_number = event.remote_number
+        facts.remote_name = event.remote_name
     # Caller ID often arrives only with a later event; never let an empty one erase it.
     if event.remote_number and not facts.remote_number:
         facts.remote_number = event.remote_number

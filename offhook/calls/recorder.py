@@ -123,11 +123,11 @@ def record(session: Session, event: CallEvent) -> CallChange:
         changed = True
     else:
         facts = facts_of(call)
-        had_number = bool(facts.remote_number)
+        number_before = facts.remote_number
         changed = apply(facts, event)
         if changed:
             _store_facts(call, facts)
-            if not had_number and facts.remote_number:
+            if facts.remote_number and facts.remote_number != number_before:
                 identify(session, call)
     session.flush()
     session.add(

@@ -122,6 +122,8 @@ class RecordingContext:
             view.legs[event.line_id] = event.state
             view.last = event
         view.dial_ref = view.dial_ref or event.dial_ref
+        if event.party_changed and event.remote_number:
+            view.remote_number, view.remote_name = event.remote_number, event.remote_name
         view.remote_number = view.remote_number or event.remote_number
         view.remote_name = view.remote_name or event.remote_name
         self._changed.set()

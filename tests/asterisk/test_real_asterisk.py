@@ -1,0 +1,197 @@
+"""The driver against a real Asterisk 22 (built from ../shared/vendor/asterisk) on 127.0.0.1.
+
+SIPp plays the outside caller (a trunk identified by address) and the desk phones (static
+contacts that answer); the driver runs in the test kit's context and the tests read the calls
+it reports, as the core would hold them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from offhook.calls.events import CallState, Direction, EndReason
+from offhook.drivers.asterisk import AsteriskDriver
+from offhook.drivers.contract import DialRequest, LineState, NotSupported
+from offhook.drivers.testing import RecordingContext
+from tests.asterisk.server import MANAGER_SECRET, MANAGER_USER, Asterisk
+from tests.sip.peers import Peers
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+
+pytestmark = [
+    pytest.mark.asterisk,
+    pytest.mark.skipif(not shutil.which("sipp"), reason="needs sipp (apt install sip-tester)"),
+]
+
+
+@pytest.fixture
+def asterisk(
+    asterisk_prefix: Path, tmp_path: Path, phone_ports: dict[str, int]
+) -> Iterator[Asterisk]:
+    server = Asterisk(asterisk_prefix, tmp_path / "asterisk", phone_ports).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def peers(tmp_path: Path) -> Iterator[Peers]:
+    group = Peers(tmp_path / "peers")
+    try:
+        yield group
+    finally:
+        group.close()
+
+
+def _context(asterisk: Asterisk, secret: str = MANAGER_SECRET) -> RecordingContext:
+    return RecordingContext(
+        options={
+            "port": asterisk.ami_port,
+            "username": MANAGER_USER,
+            "secret": secret,
+            "originate_context": "internal",  # the test dialplan's (FreePBX: from-internal)
+        },
+        lines={1: "PJSIP/201", 2: "202"},
+    )
+
+
+@pytest.fixture
+async def line(asterisk: Asterisk) -> AsyncIterator[tuple[RecordingContext, AsteriskDriver]]:
+    context = _context(asterisk)
+    driver = AsteriskDriver(context)
+    await driver.start()
+    try:
+        await context.connected()
+        yield context, driver
+    finally:
+        await driver.stop()
+    assert context.crashes == []
+
+
+async def test_incoming_call_rings_connects_and_ends_with_the_callers_utf8_name(
+    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+) -> None:
+    context, _ = line
+    peers.sipp("uas_answer", port=asterisk.phones["201"], service="201")
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="+41446681800",
+        cid_from='"Müller AG" <sip:+41441234567@127.0.0.1>',
+        pause_ms=1500,
+    )
+    call = await context.call(CallState.RINGING, line_id=1)
+    assert call.direction is Direction.INCOMING
+    assert call.remote_number == "+41441234567"
+    assert call.remote_name == "Müller AG"
+    await context.call(CallState.CONNECTED, line_id=1)
+    ended = await context.call(CallState.ENDED, line_id=1)
+    assert ended.legs == {1: CallState.ENDED}
+    assert ended.last.end_reason is None  # answered: the core derives it
+
+
+@pytest.mark.parametrize("number", ["600", "800"], ids=["ring group", "queue"])
+async def test_ring_group_answered_by_one_is_answered_elsewhere_on_the_other(
+    asterisk: Asterisk,
+    peers: Peers,
+    line: tuple[RecordingContext, AsteriskDriver],
+    number: str,
+) -> None:
+    context, _ = line
+    peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
+    peers.sipp(str(SCENARIOS / "uas_ring_answer"), port=asterisk.phones["202"], service="202")
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service=number,
+        cid_from='"Caller" <sip:+41441234567@127.0.0.1>',
+        pause_ms=1000,
+    )
+    answered = await context.call(CallState.CONNECTED, line_id=2)
+    assert answered.remote_number == "+41441234567"
+    await context.call(CallState.ENDED, line_id=2)
+    assert answered.legs[1] is CallState.ENDED  # the same call (Linkedid) on both lines
+    other = [e for e in context.events if e.line_id == 1 and e.state is CallState.ENDED]
+    assert [e.end_reason for e in other] == [EndReason.ANSWERED_ELSEWHERE]
+
+
+async def test_no_answer_then_the_pbx_takes_the_call_is_missed(
+    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+) -> None:
+    context, _ = line
+    peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="700",
+        cid_from='"Caller" <sip:+41441234567@127.0.0.1>',
+        pause_ms=500,
+    )
+    call = await context.call(CallState.ENDED, line_id=1)
+    assert call.last.end_reason is EndReason.MISSED
+    assert CallState.CONNECTED not in {e.state for e in context.events}
+
+
+async def test_click_to_dial_rings_the_phone_then_the_number(
+    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+) -> None:
+    context, driver = line
+    peers.sipp("uas_answer", port=asterisk.phones["201"], service="201")
+    await driver.dial(1, DialRequest(dial_ref="d-1", number="300", dial_string="300"))
+    call = await context.call(CallState.DIALLING, line_id=1, dial_ref="d-1")
+    assert call.direction is Direction.OUTGOING and call.remote_number == "300"
+    await context.call(CallState.CONNECTED, line_id=1, dial_ref="d-1")
+    await context.call(CallState.ENDED, line_id=1, dial_ref="d-1")
+
+
+async def test_answer_is_not_offered_and_says_why(
+    line: tuple[RecordingContext, AsteriskDriver],
+) -> None:
+    _, driver = line
+    assert AsteriskDriver.can_answer is False
+    with pytest.raises(NotSupported, match="pick up the phone"):
+        await driver.answer(1, "x")
+
+
+async def test_a_refused_login_shows_asterisks_reason(asterisk: Asterisk) -> None:
+    context = _context(asterisk, secret="wrong")
+    driver = AsteriskDriver(context)
+    await driver.start()
+    try:
+        await context.wait_for(lambda: context.state is LineState.FAILED, "the login refused")
+    finally:
+        await driver.stop()
+    reason = context.statuses[-1][1]
+    assert "refused the AMI login" in reason and "wrong" not in reason
+
+
+async def test_asterisk_killed_mid_call_reconnects_and_ends_the_call(
+    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+) -> None:
+    context, _ = line
+    peers.sipp("uas_answer", port=asterisk.phones["201"], service="201")
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="+41446681800",
+        cid_from='"Caller" <sip:+41441234567@127.0.0.1>',
+        pause_ms=20000,
+    )
+    call = await context.call(CallState.CONNECTED, line_id=1)
+    asterisk.kill()
+    await context.wait_for(
+        lambda: context.state is LineState.RECONNECTING, "the connection noticed lost"
+    )
+    asterisk.start()
+    await context.wait_for(
+        lambda: context.state is LineState.CONNECTED and len(context.reconciliations) >= 2,
+        "reconnected and reconciled",
+        timeout=60,
+    )
+    assert call.call_ref not in context.reconciliations[-1]
+    assert context.calls[call.call_ref].legs[1] is CallState.ENDED
