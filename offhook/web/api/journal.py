@@ -7,7 +7,7 @@ import json
 import weakref
 from collections import defaultdict
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
@@ -29,6 +29,8 @@ from offhook.web.security import User_, csrf_protect
 router = APIRouter(prefix="/api", dependencies=[Depends(csrf_protect)], tags=["journal"])
 
 PANEL = "journal_panel"
+Corner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
+ScreenClass = Literal["phone", "tablet", "desktop"]
 KEEPALIVE_SECONDS = 15.0
 # Live journals one user may keep open on one server: each holds a connection and a queue, so
 # that many tabs are plenty and more would only let one login tie up the server.
@@ -233,13 +235,24 @@ class PanelGeometry(BaseModel):
     viewport_width: float = Field(ge=1, le=100000)
     viewport_height: float = Field(ge=1, le=100000)
     collapsed: bool = False
+    corner: Corner | None = None
+    screen: ScreenClass = "desktop"
+
+
+def _panel_key(screen: ScreenClass) -> str:
+    # The desktop's geometry keeps the key it had before there were screen classes.
+    return PANEL if screen == "desktop" else f"{PANEL}:{screen}"
 
 
 @router.get("/preferences/journal-panel")
-async def get_panel(request: Request, user: User_) -> dict[str, Any]:
+async def get_panel(
+    request: Request, user: User_, screen: ScreenClass = "desktop"
+) -> dict[str, Any]:
+    """The journal panel's place for one screen-size class (phone, tablet, desktop)."""
+
     def work() -> dict[str, Any]:
         with offhook_of(request).store.session() as session:
-            row = session.get(Preference, (user.id, PANEL))
+            row = session.get(Preference, (user.id, _panel_key(screen)))
             return dict(row.value) if row else {}
 
     return await asyncio.to_thread(work)
@@ -247,13 +260,15 @@ async def get_panel(request: Request, user: User_) -> dict[str, Any]:
 
 @router.put("/preferences/journal-panel")
 async def put_panel(request: Request, geometry: PanelGeometry, user: User_) -> dict[str, Any]:
-    """Where the user left the journal panel, and how big; it reopens in the nearest corner."""
+    """Where the user left the journal panel, and how big, on this class of screen; it reopens
+    in that corner."""
+    key = _panel_key(geometry.screen)
 
     def work() -> None:
         with offhook_of(request).store.session() as session:
-            row = session.get(Preference, (user.id, PANEL))
+            row = session.get(Preference, (user.id, key))
             if row is None:
-                session.add(Preference(user_id=user.id, key=PANEL, value=geometry.model_dump()))
+                session.add(Preference(user_id=user.id, key=key, value=geometry.model_dump()))
             else:
                 row.value = geometry.model_dump()
 

@@ -12,7 +12,6 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const MARGIN = 16;
   const entries = new Map();
-  let geometry = null;
 
   // --- talking to the server -----------------------------------------------------------------
   async function api(method, url, body) {
@@ -110,7 +109,7 @@
       section(entry.address ? `Projects of ${entry.address.name}` : "Projects", own);
       section(own.length ? "Other projects" : "Projects", others);
       if (!projects.length) menu.appendChild(el("div", { class: "menu-head", text: "No active projects" }));
-      wrap.appendChild(menu);
+      openMenu(wrap, arrow, menu);
     });
     return wrap;
   }
@@ -157,18 +156,55 @@
           onclick: () => { closeMenus(); act("POST", `/api/calls/${entry.id}/address`, { address_id: c.address_id }); },
         }));
       }
-      wrap.appendChild(menu);
+      openMenu(wrap, button, menu);
     });
     wrap.appendChild(button);
     return wrap;
   }
 
+  // A menu opens below its button where it fits, else above it, and is never cut off by the
+  // panel: it is placed on the window (position: fixed), not inside the scrolling list.
+  function openMenu(wrap, button, menu) {
+    menu.dataset.owner = "";
+    wrap.appendChild(menu);
+    button.setAttribute("aria-expanded", "true");
+    const vp = viewport(), r = button.getBoundingClientRect(), gap = 3;
+    const below = vp.h - r.bottom - gap - 8, above = r.top - gap - 8;
+    const down = below >= Math.min(menu.scrollHeight, 260) || below >= above;
+    menu.style.maxHeight = `${Math.max(80, Math.min(320, down ? below : above))}px`;
+    const width = menu.offsetWidth;
+    menu.style.left = `${Math.max(8, Math.min(r.left, vp.w - width - 8))}px`;
+    if (down) menu.style.top = `${r.bottom + gap}px`;
+    else menu.style.bottom = `${vp.h - r.top + gap}px`;
+    menu.dataset.side = down ? "below" : "above";
+    menu.querySelector('[role="menuitem"]')?.focus();
+    menu.addEventListener("keydown", (event) => {
+      const items = [...menu.querySelectorAll('[role="menuitem"]')];
+      const at = items.indexOf(document.activeElement);
+      let next = null;
+      if (event.key === "ArrowDown") next = items[(at + 1) % items.length];
+      else if (event.key === "ArrowUp") next = items[(at - 1 + items.length) % items.length];
+      else if (event.key === "Home") next = items[0];
+      else if (event.key === "End") next = items[items.length - 1];
+      else if (event.key === "Escape") { event.preventDefault(); event.stopPropagation(); closeMenus(); button.focus(); return; }
+      else if (event.key === "Tab") { closeMenus(); return; }
+      if (next) { event.preventDefault(); next.focus(); }
+    });
+  }
+
   function closeMenus() {
     let owner = null;
-    for (const menu of document.querySelectorAll(".journal .menu")) { owner = menu.parentElement; menu.remove(); }
+    for (const menu of document.querySelectorAll(".journal .menu")) {
+      owner = menu.parentElement;
+      owner.querySelector('[aria-expanded="true"]')?.setAttribute("aria-expanded", "false");
+      menu.remove();
+    }
     return owner;
   }
   document.addEventListener("click", (event) => { if (!event.target.closest(".menu")) closeMenus(); });
+  // A menu placed on the window would stay behind when the list under it scrolls.
+  list.addEventListener("scroll", () => closeMenus());
+  window.addEventListener("resize", () => closeMenus());
 
   function dialButton(entry, label) {
     if (entry.can.dial) {
@@ -259,6 +295,8 @@
     entries.set(entry.id, entry);
     redraw();
     if (isNew) list.querySelector(`[data-call="${entry.id}"]`)?.classList.add("fresh");
+    // A new ringing call opens a collapsed journal (for now; what the user keeps is unchanged).
+    if (isNew && entry.state === "ringing" && geometry.collapsed) { geometry = { ...geometry, collapsed: false }; apply(); }
     if (entry.state === "ringing") document.title = `☎ ${entry.address ? entry.address.name : entry.number.display} · offhook`;
     else if (document.title.startsWith("☎")) document.title = document.title.replace(/^☎ .* · /, "");
   }
@@ -337,53 +375,109 @@
     };
   }
 
-  // --- placement: stored per user, snapped to the nearest corner when opened --------------------
-  function viewport() { return { w: document.documentElement.clientWidth, h: document.documentElement.clientHeight }; }
+  // --- placement ------------------------------------------------------------------------------
+  // The panel sits in one of the window's four corners, below the navigation bar. Its size, corner
+  // and whether it is collapsed are kept per user and per screen-size class (a phone, a tablet, a
+  // desktop), so collapsing it on a phone leaves the desktop panel alone. What is shown is always
+  // fitted to the window; fitting never changes what is kept. The page keeps room for the panel:
+  // beside it when the window is wide enough, otherwise below (or above) the page's content.
+  const CORNERS = ["top-left", "top-right", "bottom-left", "bottom-right"];
+  const DEFAULT = { corner: "bottom-right", width: 420, height: 480, collapsed: false };
+  const PAGE_MIN = 640;  // the narrowest page worth keeping beside the panel
+  const root = document.documentElement;
+  const kept = {};  // screen class -> geometry
+  let geometry = { ...DEFAULT };
 
-  function place(x, y, w, h) {
-    const vp = viewport();
-    w = Math.min(Math.max(w, 300), vp.w - 2 * 8);
-    h = Math.min(Math.max(h, 160), vp.h - 2 * 8);
-    x = Math.min(Math.max(x, 0), Math.max(0, vp.w - w));
-    y = Math.min(Math.max(y, 0), Math.max(0, vp.h - h));
-    Object.assign(panel.style, { left: `${x}px`, top: `${y}px`, width: `${w}px`, height: `${h}px`, right: "auto", bottom: "auto" });
+  function viewport() { return { w: root.clientWidth, h: root.clientHeight }; }
+  function screenClass() {
+    const w = window.innerWidth;
+    return w < 600 ? "phone" : w < 1100 ? "tablet" : "desktop";
   }
-
-  function snapToCorner(g) {
-    const vp = viewport();
-    const w = g.width, h = g.height;
-    // The stored centre, relative to the window it was stored in, picks the corner.
-    const cx = (g.x + g.width / 2) / g.viewport_width;
-    const cy = (g.y + g.height / 2) / g.viewport_height;
-    const x = cx < 0.5 ? MARGIN : vp.w - Math.min(w, vp.w - 16) - MARGIN;
-    const y = cy < 0.5 ? MARGIN + topbarHeight() : vp.h - Math.min(h, vp.h - 16) - MARGIN;
-    place(x, y, w, h);
-    panel.dataset.corner = `${cy < 0.5 ? "top" : "bottom"}-${cx < 0.5 ? "left" : "right"}`;
-  }
-
-  function topbarHeight() {
+  function topbarBottom() {
     const bar = document.querySelector(".topbar");
-    return bar ? bar.getBoundingClientRect().height : 0;
+    if (!bar || getComputedStyle(bar).position !== "sticky") return 0;
+    return Math.max(0, bar.getBoundingClientRect().bottom);
   }
 
-  function currentGeometry() {
-    const r = panel.getBoundingClientRect(), vp = viewport();
-    return {
-      x: r.left, y: r.top, width: r.width, height: panel.classList.contains("collapsed") ? (geometry?.height || 480) : r.height,
-      viewport_width: vp.w, viewport_height: vp.h, collapsed: panel.classList.contains("collapsed"),
-    };
+  function fitted(g) {
+    const vp = viewport(), top = topbarBottom();
+    const phone = screenClass() === "phone";
+    const edge = phone ? 8 : MARGIN;
+    const corner = phone ? (g.corner.endsWith("left") ? "bottom-left" : "bottom-right") : (CORNERS.includes(g.corner) ? g.corner : DEFAULT.corner);
+    const width = phone ? vp.w - 2 * edge : Math.min(Math.max(g.width || DEFAULT.width, 300), vp.w - 2 * edge);
+    const wanted = phone ? Math.round(vp.h * 0.6) : g.height || DEFAULT.height;
+    const height = Math.max(Math.min(Math.max(wanted, 160), vp.h - top - 2 * edge), Math.min(120, vp.h - top));
+    return { corner, width, height, edge, top, phone, collapsed: Boolean(g.collapsed) };
+  }
+
+  function apply(temporary) {
+    if (panel.hidden) { keepRoom(null); return; }
+    const f = fitted(temporary || geometry);
+    const [vertical, horizontal] = f.corner.split("-");
+    const collapsed = f.collapsed;
+    setCollapsed(collapsed);
+    panel.dataset.corner = f.corner;
+    panel.dataset.screen = screenClass();
+    const style = { left: "auto", right: "auto", top: "auto", bottom: "auto" };
+    style[horizontal] = `${f.edge}px`;
+    style[vertical] = vertical === "top" ? `${f.top + f.edge}px` : `${f.edge}px`;
+    style.width = `${collapsed && !f.phone ? Math.min(f.width, 300) : f.width}px`;
+    style.height = collapsed ? "" : `${f.height}px`;
+    style.maxHeight = `${viewport().h - f.top - 2 * f.edge}px`;
+    Object.assign(panel.style, style);
+    keepRoom(f);
+  }
+
+  // Room for the panel, as padding of the page (and scroll padding, so what the keyboard or a
+  // link scrolls to is not left under the panel).
+  function keepRoom(f) {
+    const room = { top: 0, right: 0, bottom: 0, left: 0 };
+    if (f) {
+      const rect = panel.getBoundingClientRect();
+      const [vertical, horizontal] = f.corner.split("-");
+      const vp = viewport();
+      if (!f.collapsed && !f.phone && vp.w - rect.width - 2 * f.edge >= PAGE_MIN) {
+        room[horizontal] = rect.width + 2 * f.edge;
+      } else {
+        room[vertical] = rect.height + 2 * f.edge;
+      }
+    }
+    for (const side of Object.keys(room)) root.style.setProperty(`--journal-room-${side}`, `${Math.round(room[side])}px`);
+    root.classList.toggle("journal-open", Boolean(f));
+  }
+
+  async function loadGeometry() {
+    const screen = screenClass();
+    if (!kept[screen]) {
+      const stored = await act("GET", `/api/preferences/journal-panel?screen=${screen}`);
+      kept[screen] = stored && stored.width ? { ...DEFAULT, ...stored, corner: stored.corner || cornerOf(stored) } : { ...DEFAULT };
+    }
+    geometry = kept[screen];
+    return geometry;
+  }
+
+  // Geometry kept before corners were: the corner nearest to where its centre was.
+  function cornerOf(g) {
+    if (!g.viewport_width) return DEFAULT.corner;
+    const cx = (g.x + g.width / 2) / g.viewport_width, cy = (g.y + g.height / 2) / g.viewport_height;
+    return `${cy < 0.5 ? "top" : "bottom"}-${cx < 0.5 ? "left" : "right"}`;
   }
 
   let saving = 0;
   async function saveGeometry() {
-    // Saved right away (keepalive survives a reload that follows at once).
-    geometry = currentGeometry();
+    const screen = screenClass();
+    kept[screen] = geometry;
+    const vp = viewport(), r = panel.getBoundingClientRect();
+    const body = {
+      ...geometry, screen, x: r.left, y: r.top, viewport_width: vp.w, viewport_height: vp.h,
+    };
     const mine = ++saving;
     try {
+      // Saved right away (keepalive survives a reload that follows at once).
       const response = await fetch("/api/preferences/journal-panel", {
         method: "PUT", keepalive: true, credentials: "same-origin",
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-        body: JSON.stringify(geometry),
+        body: JSON.stringify(body),
       });
       if (!response.ok) throw new Error(`The server answered ${response.status}.`);
       if (mine === saving) panel.dataset.saved = String(mine);
@@ -392,9 +486,15 @@
     }
   }
 
-  function drag(handle, onMove) {
+  function nearestCorner(rect) {
+    const vp = viewport();
+    const cx = rect.left + rect.width / 2, cy = rect.top + rect.height / 2;
+    return `${cy < vp.h / 2 ? "top" : "bottom"}-${cx < vp.w / 2 ? "left" : "right"}`;
+  }
+
+  function drag(handle, onMove, onDrop) {
     handle.addEventListener("pointerdown", (event) => {
-      if (event.button !== 0 || event.target.closest("button")) return;
+      if (event.button !== 0 || (event.target.closest("button") && event.target.closest("button") !== handle)) return;
       event.preventDefault();
       const start = { x: event.clientX, y: event.clientY, rect: panel.getBoundingClientRect() };
       panel.classList.add("dragging");
@@ -405,15 +505,38 @@
         handle.removeEventListener("pointerup", up);
         handle.removeEventListener("pointercancel", up);
         panel.classList.remove("dragging");
-        saveGeometry();
+        onDrop();
       };
       handle.addEventListener("pointermove", move);
       handle.addEventListener("pointerup", up);
       handle.addEventListener("pointercancel", up);
     });
   }
-  drag(panel.querySelector(".journal-head"), (dx, dy, r) => place(r.left + dx, r.top + dy, r.width, r.height));
-  drag(panel.querySelector(".journal-resize"), (dx, dy, r) => place(r.left, r.top, r.width + dx, r.height + dy));
+  // Moved freely while dragged, then into the nearest corner.
+  drag(panel.querySelector(".journal-head"), (dx, dy, r) => {
+    Object.assign(panel.style, { left: `${r.left + dx}px`, top: `${r.top + dy}px`, right: "auto", bottom: "auto" });
+  }, () => {
+    geometry = { ...geometry, corner: nearestCorner(panel.getBoundingClientRect()) };
+    apply();
+    saveGeometry();
+  });
+  // The handle sits in the corner away from the panel's own corner (see the stylesheet).
+  let resized = null;
+  drag(panel.querySelector(".journal-resize"), (dx, dy, r) => {
+    const [vertical, horizontal] = geometry.corner.split("-");
+    resized = {
+      ...geometry,
+      width: r.width + (horizontal === "left" ? dx : -dx),
+      height: r.height + (vertical === "top" ? dy : -dy),
+    };
+    apply(resized);
+  }, () => {
+    if (resized) geometry = { ...resized, ...sizeOf() };
+    resized = null;
+    apply();
+    saveGeometry();
+  });
+  function sizeOf() { const r = panel.getBoundingClientRect(); return { width: Math.round(r.width), height: Math.round(r.height) }; }
 
   const collapse = panel.querySelector(".journal-collapse");
   function setCollapsed(on) {
@@ -421,23 +544,51 @@
     collapse.setAttribute("aria-expanded", String(!on));
     collapse.textContent = on ? "+" : "–";
     collapse.setAttribute("aria-label", on ? "Expand journal" : "Collapse journal");
+    collapse.title = on ? "Expand" : "Collapse";
   }
-  collapse.addEventListener("click", () => { setCollapsed(!panel.classList.contains("collapsed")); saveGeometry(); });
+  function toggleCollapsed(on) {
+    geometry = { ...geometry, collapsed: on };
+    apply();
+    saveGeometry();
+  }
+  collapse.addEventListener("click", () => toggleCollapsed(!panel.classList.contains("collapsed")));
+
+  // --- the panel by keyboard -------------------------------------------------------------------
+  // On the move button, arrows send the panel to the corner in that direction; on the resize
+  // handle, arrows make it wider, narrower, taller or shorter.
+  panel.querySelector(".journal-move").addEventListener("keydown", (event) => {
+    const [vertical, horizontal] = geometry.corner.split("-");
+    const to = { ArrowUp: ["top", horizontal], ArrowDown: ["bottom", horizontal], ArrowLeft: [vertical, "left"], ArrowRight: [vertical, "right"] }[event.key];
+    if (!to) return;
+    event.preventDefault();
+    geometry = { ...geometry, corner: to.join("-") };
+    apply();
+    saveGeometry();
+  });
+  const STEP = 40;
+  panel.querySelector(".journal-resize").addEventListener("keydown", (event) => {
+    const change = { ArrowRight: [STEP, 0], ArrowLeft: [-STEP, 0], ArrowDown: [0, STEP], ArrowUp: [0, -STEP] }[event.key];
+    if (!change) return;
+    event.preventDefault();
+    const now = sizeOf(), f = fitted(geometry);
+    geometry = { ...geometry, width: now.width + change[0], height: (geometry.collapsed ? f.height : now.height) + change[1] };
+    apply();
+    geometry = { ...geometry, ...sizeOf() };
+    saveGeometry();
+  });
 
   function show() {
     if (!panel.hidden) return;
     panel.hidden = false;
-    if (geometry && geometry.width) {
-      snapToCorner(geometry);
-      setCollapsed(Boolean(geometry.collapsed));
-    }
+    apply();
     panel.dataset.ready = "true";
   }
 
-  window.addEventListener("resize", () => {
-    if (panel.hidden) return;
-    const r = panel.getBoundingClientRect();
-    place(r.left, r.top, r.width, r.height);
+  let lastScreen = null;
+  window.addEventListener("resize", async () => {
+    const screen = screenClass();
+    if (screen !== lastScreen) { lastScreen = screen; await loadGeometry(); }
+    apply();
   });
 
   // --- dialling a number typed into the panel ---------------------------------------------------
@@ -451,7 +602,8 @@
   });
 
   (async () => {
-    geometry = await act("GET", "/api/preferences/journal-panel");
+    lastScreen = screenClass();
+    await loadGeometry();
     connect();
   })();
 })();
