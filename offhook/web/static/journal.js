@@ -223,7 +223,7 @@
     const [stateClass, stateText] = stateLabel(entry);
     const li = el("li", {
       class: "entry" + (entry.missed ? " missed" : ""), "data-call": entry.id,
-      "data-state": entry.state,
+      "data-state": entry.state, tabindex: "-1",
     });
     li.appendChild(el("span", {
       class: `entry-icon ${entry.icon}`, role: "img", "aria-label": entry.icon_label, title: entry.icon_label,
@@ -284,14 +284,85 @@
   function redraw() {
     hint.hidden = true;
     const sorted = [...entries.values()].sort((a, b) => (sortKey(a) < sortKey(b) ? 1 : sortKey(a) > sortKey(b) ? -1 : b.id - a.id));
+    const focused = whereFocusIs();
     list.replaceChildren(...sorted.map(render));
+    restoreFocus(focused);
     empty.hidden = sorted.length > 0;
     if (sorted.length) show();
     updatePage();
   }
 
+  // An update redraws the list; the keyboard's place in it is kept (the same entry, the same
+  // button), so someone working by keyboard is not thrown back to the top of the page.
+  function whereFocusIs() {
+    const active = document.activeElement;
+    const li = active && active.closest ? active.closest(".journal-entries > .entry") : null;
+    if (!li) return null;
+    const focusables = [...li.querySelectorAll("a, button")];
+    return { call: li.dataset.call, index: focusables.indexOf(active) };
+  }
+  function restoreFocus(focused) {
+    if (!focused) return;
+    const li = list.querySelector(`[data-call="${focused.call}"]`);
+    if (!li) { list.querySelector(".entry")?.focus(); return; }
+    const target = focused.index >= 0 ? li.querySelectorAll("a, button")[focused.index] : li;
+    (target || li).focus();
+  }
+
+  // --- keyboard ---------------------------------------------------------------------------------
+  // Alt+J (or the skip link at the top of every page) goes to the journal: opened, expanded, the
+  // newest entry focused. Arrows move between entries; Escape goes back to where one was.
+  let before = null;
+  function goToJournal() {
+    if (!panel.contains(document.activeElement)) before = document.activeElement;
+    show();
+    if (geometry.collapsed) { geometry = { ...geometry, collapsed: false }; apply(); saveGeometry(); }
+    (list.querySelector(".entry") || panel.querySelector(".journal-dial input")).focus();
+  }
+  document.addEventListener("keydown", (event) => {
+    if (event.altKey && !event.ctrlKey && !event.metaKey && event.code === "KeyJ") {
+      event.preventDefault();
+      goToJournal();
+    }
+  });
+  const skip = el("a", { class: "skip-link", href: "#journal", text: "Go to the telephony journal (Alt+J)" });
+  skip.addEventListener("click", (event) => { event.preventDefault(); goToJournal(); });
+  document.body.prepend(skip);
+  list.addEventListener("keydown", (event) => {
+    if (event.target.closest(".menu")) return;
+    const items = [...list.querySelectorAll(":scope > .entry")];
+    const current = event.target.closest(".entry");
+    const at = items.indexOf(current);
+    let next = null;
+    if (event.key === "ArrowDown") next = items[Math.min(at + 1, items.length - 1)];
+    else if (event.key === "ArrowUp") next = items[Math.max(at - 1, 0)];
+    else if (event.key === "Home") next = items[0];
+    else if (event.key === "End") next = items[items.length - 1];
+    if (next) { event.preventDefault(); next.focus(); }
+  });
+  panel.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || event.defaultPrevented || event.target.closest(".menu")) return;
+    if (before && document.contains(before)) { event.preventDefault(); before.focus(); before = null; }
+  });
+
+  // Ringing calls are announced to screen readers (the list itself is redrawn too often to be a
+  // live region of its own).
+  const announcer = document.getElementById("journal-announce");
+  function announce(text) {
+    announcer.textContent = "";
+    // A new text in an emptied region is read even when it equals the one before.
+    setTimeout(() => { announcer.textContent = text; }, 50);
+  }
+  function callerOf(entry) {
+    const number = entry.number.kind === "withheld" ? "number withheld" : entry.number.display || entry.number.raw || "unknown number";
+    const name = entry.address ? entry.address.name : entry.colleague ? entry.colleague.name : entry.remote_name;
+    return name ? `${name}, ${number}` : number;
+  }
+
   function upsert(entry) {
     const isNew = !entries.has(entry.id);
+    const wasRinging = !isNew && entries.get(entry.id).state === "ringing";
+    if (entry.state === "ringing" && !wasRinging) announce(`Call ringing: ${callerOf(entry)}`);
     entries.set(entry.id, entry);
     redraw();
     if (isNew) list.querySelector(`[data-call="${entry.id}"]`)?.classList.add("fresh");
