@@ -290,6 +290,7 @@
     empty.hidden = sorted.length > 0;
     if (sorted.length) show();
     updatePage();
+    updateTitle(sorted);
   }
 
   // An update redraws the list; the keyboard's place in it is kept (the same entry, the same
@@ -313,11 +314,49 @@
   // Alt+J (or the skip link at the top of every page) goes to the journal: opened, expanded, the
   // newest entry focused. Arrows move between entries; Escape goes back to where one was.
   let before = null;
-  function goToJournal() {
+  function goToJournal(callId) {
     if (!panel.contains(document.activeElement)) before = document.activeElement;
     show();
     if (geometry.collapsed) { geometry = { ...geometry, collapsed: false }; apply(); saveGeometry(); }
-    (list.querySelector(".entry") || panel.querySelector(".journal-dial input")).focus();
+    const wanted = callId ? list.querySelector(`[data-call="${callId}"]`) : null;
+    (wanted || list.querySelector(".entry") || panel.querySelector(".journal-dial input")).focus();
+  }
+
+  // --- never miss a ringing call -----------------------------------------------------------------
+  // The tab's title shows a ringing call; with the tab hidden or another application in front, a
+  // desktop notification does (the browser asks for permission once, from the journal's button).
+  const pageTitle = document.title;
+  function updateTitle(sorted) {
+    const ringing = sorted.filter((e) => e.state === "ringing");
+    const more = ringing.length > 1 ? ` (+${ringing.length - 1})` : "";
+    document.title = ringing.length ? `☎ ${callerOf(ringing[0])}${more} · ${pageTitle}` : pageTitle;
+  }
+  const notices = new Map();
+  const canNotify = "Notification" in window;
+  const ask = el("button", { type: "button", class: "linkish journal-notify", text: "Desktop notifications", title: "Be told of ringing calls while offhook is not in front" });
+  ask.hidden = !canNotify || Notification.permission !== "default";
+  ask.addEventListener("click", async () => {
+    const answer = await Notification.requestPermission();
+    ask.hidden = answer !== "default";
+    if (answer === "denied") toast("Desktop notifications are blocked in this browser's site settings.", true);
+  });
+  panel.querySelector(".journal-foot").insertBefore(ask, conn);
+  function notify(entry) {
+    if (!canNotify || Notification.permission !== "granted") return;
+    if (!document.hidden && document.hasFocus()) return;
+    const number = entry.number.kind === "withheld" ? "Number withheld" : entry.number.display || entry.number.raw || "";
+    const name = entry.address ? entry.address.name : entry.colleague ? entry.colleague.name : entry.remote_name || "Caller not in your addresses";
+    try {
+      const notice = new Notification(`Call ringing: ${name}`, {
+        body: `${number}${entry.line ? ` · ${entry.line.title}` : ""}`,
+        tag: `offhook-call-${entry.id}`, requireInteraction: true, icon: "/static/favicon.svg",
+      });
+      notices.set(entry.id, notice);
+      notice.addEventListener("click", () => { window.focus(); goToJournal(entry.id); notice.close(); });
+      notice.addEventListener("close", () => notices.delete(entry.id));
+    } catch (error) {
+      // Some browsers only notify from a service worker; the title and the journal still show it.
+    }
   }
   document.addEventListener("keydown", (event) => {
     if (event.altKey && !event.ctrlKey && !event.metaKey && event.code === "KeyJ") {
@@ -368,8 +407,8 @@
     if (isNew) list.querySelector(`[data-call="${entry.id}"]`)?.classList.add("fresh");
     // A new ringing call opens a collapsed journal (for now; what the user keeps is unchanged).
     if (isNew && entry.state === "ringing" && geometry.collapsed) { geometry = { ...geometry, collapsed: false }; apply(); }
-    if (entry.state === "ringing") document.title = `☎ ${entry.address ? entry.address.name : entry.number.display} · offhook`;
-    else if (document.title.startsWith("☎")) document.title = document.title.replace(/^☎ .* · /, "");
+    if (entry.state === "ringing" && !wasRinging) notify(entry);
+    if (entry.state !== "ringing") notices.get(entry.id)?.close();
   }
 
   // Pages that show today's figures or line states (the Today page) follow the journal live.
