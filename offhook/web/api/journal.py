@@ -7,6 +7,7 @@ import json
 import weakref
 from collections import defaultdict
 from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -15,12 +16,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from offhook.calls.missed import mark_done
 from offhook.crm.addresses import link_call
 from offhook.directory.lookup import lookup
 from offhook.journal import entries as journal
 from offhook.journal.entry import STREAM_MESSAGES, JournalSnapshot, LineOverview, StreamMessage
 from offhook.lines.running import LineError
 from offhook.numbers import parse_incoming
+from offhook.settings.clock import date_text
 from offhook.settings.telephony import SettingsCache, numbering_plan
 from offhook.store.models import Address, Line, Preference
 from offhook.web.context import offhook_of
@@ -62,7 +65,8 @@ def snapshot(request: Request, user_id: int) -> JournalSnapshot:
             LineOverview(**app.lines.status(line.id), title=line.title, driver=line.driver)
             for line in lines
         ]
-        return JournalSnapshot(entries=entries, lines=overview)
+        today = date_text(datetime.now(UTC), SettingsCache.get(session).zone)
+        return JournalSnapshot(entries=entries, lines=overview, day=today)
 
     # Retried once if PostgreSQL drops the connection meanwhile: a journal must not answer 500
     # because a database connection was killed (the stream's snapshots read this way too).
@@ -167,6 +171,23 @@ async def mark_ended(request: Request, call_id: int, user: User_) -> dict[str, A
         await offhook_of(request).lines.end_unreachable(user.id, call_id)
     except LineError as exc:
         raise HTTPException(404, str(exc)) from exc
+    return {"ok": True}
+
+
+@router.post("/calls/{call_id}/done")
+async def missed_done(request: Request, call_id: int, user: User_) -> dict[str, Any]:
+    """Mark a missed call done: it needs no call back (nor do its ring-group legs)."""
+    app = offhook_of(request)
+
+    def work() -> tuple[tuple[int, int], ...]:
+        with app.store.session() as session:
+            call = journal.user_call(session, user.id, call_id)
+            if call is None:
+                raise HTTPException(404, "There is no such call in your journal.")
+            return mark_done(session, call)
+
+    for closed_id, owner in await asyncio.to_thread(work):
+        await app.lines.publish_call(owner, closed_id)
     return {"ok": True}
 
 

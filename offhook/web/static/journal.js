@@ -9,6 +9,7 @@
   const empty = panel.querySelector(".journal-empty");
   const linesBox = panel.querySelector(".journal-lines");
   const conn = panel.querySelector(".journal-conn");
+  const missedCount = panel.querySelector(".journal-missed");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const MARGIN = 16;
   const entries = new Map();
@@ -219,10 +220,13 @@
     return null;
   }
 
+  const CLOSED = { called_back: "Called back", answered: "Answered later", done: "Done" };
+  let day = "";
+
   function render(entry) {
     const [stateClass, stateText] = stateLabel(entry);
     const li = el("li", {
-      class: "entry" + (entry.missed ? " missed" : ""), "data-call": entry.id,
+      class: "entry" + (entry.missed ? " missed" : "") + (entry.missed_open ? " open" : ""), "data-call": entry.id,
       "data-state": entry.state, tabindex: "-1",
     });
     li.appendChild(el("span", {
@@ -233,7 +237,7 @@
     li.appendChild(el("div", { class: "entry-top" },
       el("span", { class: "entry-number", text: number }),
       stateText ? el("span", { class: `entry-state ${stateClass}`, text: stateText }) : null,
-      el("span", { class: "entry-time", text: entry.time }),
+      el("span", { class: "entry-time", text: day && entry.date && entry.date !== day ? `${entry.date} ${entry.time}` : entry.time }),
       el("span", { class: "entry-duration", "data-duration": "", text: clock(liveDuration(entry)) }),
     ));
 
@@ -273,6 +277,14 @@
     else if (entry.state === "ended") add(dialButton(entry, "Call"));
     add(splitButton("Activity", "activities", entry));
     if (entry.can.service) add(splitButton("Service", "services", entry));
+    if (entry.can.mark_done) {
+      add(el("button", {
+        type: "button", class: "btn", text: "Done", title: "Needs no call back",
+        "aria-label": "Mark done",
+        onclick: () => act("POST", `/api/calls/${entry.id}/done`),
+      }));
+    }
+    if (entry.missed_closed) add(el("span", { class: "done", text: `✓ ${CLOSED[entry.missed_closed] || "Done"}` }));
     if (entry.activity_id) add(el("a", { class: "done", href: `/activities/${entry.activity_id}`, text: "✓ Activity" }));
     if (entry.service_id) add(el("a", { class: "done", href: `/services/${entry.service_id}`, text: "✓ Service" }));
     li.appendChild(actions);
@@ -414,14 +426,19 @@
   // Pages that show today's figures or line states (the Today page) follow the journal live.
   const BADGES = { connected: "badge-ok", failed: "badge-danger", connecting: "badge-warn", reconnecting: "badge-warn" };
   function updatePage(lines) {
+    const all = [...entries.values()];
     const total = document.querySelector('[data-stat="calls-today"]');
-    if (total) total.textContent = String(entries.size);
+    if (total) total.textContent = String(all.filter((e) => !day || e.date === day).length);
+    // Missed calls count while they are open work, whichever day they came.
+    const missed = all.filter((e) => e.missed_open).length;
     const missedBox = document.querySelector('[data-stat="missed-today"]');
     if (missedBox) {
-      const missed = [...entries.values()].filter((e) => e.missed).length;
       missedBox.hidden = missed === 0;
       missedBox.querySelector(".badge").textContent = `${missed} missed`;
     }
+    missedCount.hidden = missed === 0;
+    missedCount.textContent = `${missed} missed`;
+    missedCount.title = missed === 1 ? "1 missed call to call back" : `${missed} missed calls to call back`;
     for (const line of lines || []) {
       const box = document.querySelector(`[data-line-status="${line.id}"]`);
       if (!box) continue;
@@ -463,6 +480,7 @@
     source.addEventListener("snapshot", (event) => {
       const data = JSON.parse(event.data);
       entries.clear();
+      day = data.day || "";
       for (const entry of data.entries) entries.set(entry.id, entry);
       lineStates = data.lines;
       renderLines(lineStates);
