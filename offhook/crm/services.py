@@ -19,6 +19,7 @@ from offhook.crm.work import (
     project_field,
     save_work,
 )
+from offhook.settings import clock
 from offhook.settings.clock import date_text, time_text
 from offhook.settings.telephony import TelephonySettings
 from offhook.store.models import Address, Service, ServiceType
@@ -63,11 +64,12 @@ def for_call(session: Session, call_id: int) -> list[Service]:
     return list(session.scalars(select(Service).where(Service.call_id == call_id)))
 
 
-def call_seconds(source: FromCall) -> float | None:
+def call_seconds(source: FromCall) -> int | None:
+    """The call's length as shown everywhere (whole seconds), which is also what is billed."""
     call = source.call
-    if call.state != "ended" or call.connected_at is None or call.ended_at is None:
+    if call.state != "ended":
         return None
-    return (call.ended_at - call.connected_at).total_seconds()
+    return clock.call_seconds(call.connected_at, call.ended_at)
 
 
 def blank(

@@ -23,7 +23,7 @@ from offhook.journal.entry import (
     JournalEntry,
 )
 from offhook.numbers import NumberKind, dial_string, display, parse_incoming
-from offhook.settings.clock import date_text, time_text
+from offhook.settings.clock import call_seconds, date_text, time_text
 from offhook.settings.telephony import SettingsCache, TelephonySettings, numbering_plan
 from offhook.store.models import Activity, Address, Call, Line, Service
 
@@ -71,8 +71,7 @@ def entry(
     )
     duration = None
     if call.connected_at:
-        until = call.ended_at or datetime.now(UTC)
-        duration = max(0, int((until - call.connected_at).total_seconds()))
+        duration = call_seconds(call.connected_at, call.ended_at or datetime.now(UTC))
     activity_id, service_id = worked
     kind = icon(call)
     missed = call.direction == "incoming" and call.end_reason == "missed"

@@ -64,6 +64,9 @@ def render(
     def datetime_text(value: datetime | None, seconds: bool = False) -> str:
         return clock.datetime_text(value, zone, seconds)
 
+    def span_text(start: datetime | None, end: datetime | None) -> str:
+        return clock.span_text(start, end, zone)
+
     def weekday_text(value: date | datetime | None) -> str:
         return clock.weekday_text(value, zone)
 
@@ -81,6 +84,7 @@ def render(
         "time_text": time_text,
         "datetime_text": datetime_text,
         "weekday_text": weekday_text,
+        "span_text": span_text,
         "long_date_text": long_date_text,
         "now": datetime.now(UTC).astimezone(zone),
         "messages": messages,

@@ -67,7 +67,9 @@
   function liveDuration(entry) {
     if (!entry.connected_at) return null;
     const until = entry.ended_at ? new Date(entry.ended_at) : new Date();
-    return Math.max(0, Math.round((until - new Date(entry.connected_at)) / 1000));
+    // Whole seconds, cut: the server's rule (offhook/settings/clock.py), so the journal, the call
+    // history and the service form show the same length.
+    return Math.max(0, Math.floor((until - new Date(entry.connected_at)) / 1000));
   }
 
   function stateLabel(entry) {
