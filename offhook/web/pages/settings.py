@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from offhook.settings import language
 from offhook.settings import users as accounts
 from offhook.settings.telephony import TelephonySettings, replace_settings, service_types
 from offhook.settings.users import AuthError, UserNotFound
@@ -232,18 +233,37 @@ async def deactivate(request: Request, user_id: int, user: Admin) -> Response:
 
 @router.get("/profile")
 async def profile(request: Request, user: User_) -> Response:
-    def work() -> list[ApiToken]:
+    def work() -> tuple[list[ApiToken], str | None]:
         with offhook_of(request).store.session() as session:
-            return accounts.tokens_of(session, user.id)
+            return accounts.tokens_of(session, user.id), language.choice_of(session, user.id)
 
     new_token = request.session.pop("new_token", None)
+    tokens, chosen = await asyncio.to_thread(work)
     return render(
         request,
         "settings/profile.html",
         user,
-        tokens=await asyncio.to_thread(work),
+        tokens=tokens,
         new_token=new_token,
+        chosen_locale=chosen or "",
+        browser_locale=language.negotiate(request.headers.get("accept-language")),
     )
+
+
+@router.post("/profile/language")
+async def choose_language(request: Request, user: User_) -> Response:
+    """The user's language and formats; empty: as the browser asks."""
+    wanted = (await _form(request)).get("locale", "")
+
+    def work() -> None:
+        with offhook_of(request).store.session() as session:
+            language.keep_choice(session, user.id, wanted or None)
+
+    await asyncio.to_thread(work)
+    shown = wanted or language.negotiate(request.headers.get("accept-language"))
+    with language.using(shown):
+        flash(request, language.gettext("Language and formats saved."))
+    return RedirectResponse("/settings/profile", status_code=303)
 
 
 @router.post("/profile/password")

@@ -11,6 +11,14 @@
   const conn = panel.querySelector(".journal-conn");
   const missedCount = panel.querySelector(".journal-missed");
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  // The page hands over the journal's texts in the user's language (offhook/web/journal_texts.py);
+  // a text it has no translation for is shown as written.
+  const TEXTS = JSON.parse(panel.dataset.texts || "{}");
+  function t(text, parts) {
+    let shown = TEXTS[text] || text;
+    for (const [name, value] of Object.entries(parts || {})) shown = shown.split(`{${name}}`).join(String(value));
+    return shown;
+  }
   const MARGIN = 16;
   const entries = new Map();
 
@@ -24,7 +32,7 @@
     });
     if (response.status === 401) { window.location = "/login"; throw new Error("logged out"); }
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.detail || `The server answered ${response.status}.`);
+    if (!response.ok) throw new Error(data.detail || t("The server answered {status}.", { status: response.status }));
     return data;
   }
 
@@ -73,22 +81,22 @@
   }
 
   function stateLabel(entry) {
-    if (entry.state === "ringing") return ["ringing", "Ringing"];
-    if (entry.state === "dialling") return ["ringing", "Dialling"];
-    if (entry.state === "connected") return ["ongoing", "Connected"];
+    if (entry.state === "ringing") return ["ringing", t("Ringing")];
+    if (entry.state === "dialling") return ["ringing", t("Dialling")];
+    if (entry.state === "connected") return ["ongoing", t("Connected")];
     if (entry.end_reason_label && entry.answered_by) {
-      return [entry.end_reason, `${entry.end_reason_label} (by ${entry.answered_by})`];
+      return [entry.end_reason, t("{reason} (by {name})", { reason: t(entry.end_reason_label), name: entry.answered_by })];
     }
-    if (entry.end_reason_label) return [entry.end_reason, entry.end_reason_label];
+    if (entry.end_reason_label) return [entry.end_reason, t(entry.end_reason_label)];
     return ["", ""];
   }
 
   function splitButton(label, kind, entry) {
     const base = `/${kind}/new?call=${entry.id}`;
-    const main = el("a", { class: "btn", href: base, text: label });
+    const main = el("a", { class: "btn", href: base, text: t(label) });
     const arrow = el("button", {
       type: "button", class: "btn arrow", "aria-haspopup": "menu",
-      "aria-label": `${label} with a project`, title: "Choose a project", text: "▾",
+      "aria-label": t("{label} with a project", { label: t(label) }), title: t("Choose a project"), text: "▾",
     });
     const wrap = el("span", { class: "split" }, main, arrow);
     arrow.addEventListener("click", async (event) => {
@@ -109,9 +117,9 @@
           }));
         }
       };
-      section(entry.address ? `Projects of ${entry.address.name}` : "Projects", own);
-      section(own.length ? "Other projects" : "Projects", others);
-      if (!projects.length) menu.appendChild(el("div", { class: "menu-head", text: "No active projects" }));
+      section(entry.address ? t("Projects of {name}", { name: entry.address.name }) : t("Projects"), own);
+      section(own.length ? t("Other projects") : t("Projects"), others);
+      if (!projects.length) menu.appendChild(el("div", { class: "menu-head", text: t("No active projects") }));
       openMenu(wrap, arrow, menu);
     });
     return wrap;
@@ -143,7 +151,7 @@
     const wrap = el("span", { class: "split" });
     const button = el("button", {
       type: "button", class: "btn", "aria-haspopup": "menu",
-      text: `${entry.match_count} matches ▾`, title: "Several addresses have this number",
+      text: t("{count} matches ▾", { count: entry.match_count }), title: t("Several addresses have this number"),
     });
     button.addEventListener("click", async (event) => {
       event.stopPropagation();
@@ -151,7 +159,7 @@
       const candidates = await act("GET", `/api/calls/${entry.id}/candidates`);
       if (!candidates) return;
       const menu = el("div", { class: "menu", role: "menu" });
-      menu.appendChild(el("div", { class: "menu-head", text: "Who is it?" }));
+      menu.appendChild(el("div", { class: "menu-head", text: t("Who is it?") }));
       for (const c of candidates) {
         if (c.address_id === null) continue;
         menu.appendChild(el("button", {
@@ -212,12 +220,12 @@
   function dialButton(entry, label) {
     if (entry.can.dial) {
       return el("button", {
-        type: "button", class: label === "Call back" ? "btn btn-primary" : "btn", text: label,
+        type: "button", class: label === "Call back" ? "btn btn-primary" : "btn", text: t(label),
         onclick: () => act("POST", "/api/dial", { number: entry.number.e164 || entry.number.raw, line_id: entry.line.id }),
       });
     }
     if (entry.can.tel && entry.number.dial) {
-      return el("a", { class: "btn", href: `tel:${entry.number.dial}`, text: label });
+      return el("a", { class: "btn", href: `tel:${entry.number.dial}`, text: t(label) });
     }
     return null;
   }
@@ -232,10 +240,10 @@
       "data-state": entry.state, tabindex: "-1",
     });
     li.appendChild(el("span", {
-      class: `entry-icon ${entry.icon}`, role: "img", "aria-label": entry.icon_label, title: entry.icon_label,
+      class: `entry-icon ${entry.icon}`, role: "img", "aria-label": t(entry.icon_label), title: t(entry.icon_label),
     }, icon(entry.icon)));
 
-    const number = entry.number.kind === "withheld" ? "Number withheld" : entry.number.display || entry.number.raw || "Unknown";
+    const number = entry.number.kind === "withheld" ? t("Number withheld") : entry.number.display || entry.number.raw || t("Unknown");
     li.appendChild(el("div", { class: "entry-top" },
       el("span", { class: "entry-number", text: number }),
       stateText ? el("span", { class: `entry-state ${stateClass}`, text: stateText }) : null,
@@ -249,14 +257,14 @@
         class: "addr", href: `/addresses/${entry.address.id}`, text: entry.address.name,
       }), entry.address.full_address));
       if (entry.address.match === "switchboard") {
-        who.appendChild(el("span", { class: "approx", title: "Found by the company's switchboard number", text: "via switchboard" }));
+        who.appendChild(el("span", { class: "approx", title: t("Found by the company's switchboard number"), text: t("via switchboard") }));
       }
     } else if (entry.colleague) {
-      who.appendChild(el("span", { class: "addr", title: "Colleague", text: entry.colleague.name }));
+      who.appendChild(el("span", { class: "addr", title: t("Colleague"), text: entry.colleague.name }));
     } else if (entry.number.kind === "withheld") {
-      who.appendChild(el("span", { class: "unknown", text: "Caller unknown" }));
+      who.appendChild(el("span", { class: "unknown", text: t("Caller unknown") }));
     } else {
-      who.appendChild(el("span", { class: "unknown", text: "Not in your addresses" }));
+      who.appendChild(el("span", { class: "unknown", text: t("Not in your addresses") }));
     }
     if (entry.remote_name && (!entry.address || entry.remote_name !== entry.address.name)) {
       who.appendChild(el("span", { class: "remote-name", text: `“${entry.remote_name}”` }));
@@ -265,15 +273,15 @@
 
     const actions = el("div", { class: "entry-actions" });
     const add = (node) => node && actions.appendChild(node);
-    if (entry.can.answer) add(el("button", { type: "button", class: "btn btn-ok", text: "Answer", onclick: () => act("POST", `/api/calls/${entry.id}/answer`) }));
+    if (entry.can.answer) add(el("button", { type: "button", class: "btn btn-ok", text: t("Answer"), onclick: () => act("POST", `/api/calls/${entry.id}/answer`) }));
     if (entry.can.hangup) {
-      const label = entry.state === "ringing" ? "Reject" : "Hang up";
+      const label = entry.state === "ringing" ? t("Reject") : t("Hang up");
       add(el("button", { type: "button", class: "btn btn-danger", text: label, onclick: () => act("POST", `/api/calls/${entry.id}/hangup`) }));
     }
-    if (entry.address) add(el("a", { class: "btn", href: `/addresses/${entry.address.id}`, text: "Open" }));
+    if (entry.address) add(el("a", { class: "btn", href: `/addresses/${entry.address.id}`, text: t("Open") }));
     if (entry.can.choose_address) add(chooseButton(entry));
     if (entry.can.create_address) {
-      add(el("a", { class: "btn", href: `/addresses/new?number=${encodeURIComponent(entry.number.display || entry.number.raw)}&call=${entry.id}`, text: "Create address" }));
+      add(el("a", { class: "btn", href: `/addresses/new?number=${encodeURIComponent(entry.number.display || entry.number.raw)}&call=${entry.id}`, text: t("Create address") }));
     }
     if (entry.can.call_back) add(dialButton(entry, "Call back"));
     else if (entry.state === "ended") add(dialButton(entry, "Call"));
@@ -281,14 +289,14 @@
     if (entry.can.service) add(splitButton("Service", "services", entry));
     if (entry.can.mark_done) {
       add(el("button", {
-        type: "button", class: "btn", text: "Done", title: "Needs no call back",
-        "aria-label": "Mark done",
+        type: "button", class: "btn", text: t("Done"), title: t("Needs no call back"),
+        "aria-label": t("Mark done"),
         onclick: () => act("POST", `/api/calls/${entry.id}/done`),
       }));
     }
-    if (entry.missed_closed) add(el("span", { class: "done", text: `✓ ${CLOSED[entry.missed_closed] || "Done"}` }));
-    if (entry.activity_id) add(el("a", { class: "done", href: `/activities/${entry.activity_id}`, text: "✓ Activity" }));
-    if (entry.service_id) add(el("a", { class: "done", href: `/services/${entry.service_id}`, text: "✓ Service" }));
+    if (entry.missed_closed) add(el("span", { class: "done", text: `✓ ${t(CLOSED[entry.missed_closed] || "Done")}` }));
+    if (entry.activity_id) add(el("a", { class: "done", href: `/activities/${entry.activity_id}`, text: t("✓ Activity") }));
+    if (entry.service_id) add(el("a", { class: "done", href: `/services/${entry.service_id}`, text: t("✓ Service") }));
     li.appendChild(actions);
     return li;
   }
@@ -347,21 +355,21 @@
   }
   const notices = new Map();
   const canNotify = "Notification" in window;
-  const ask = el("button", { type: "button", class: "linkish journal-notify", text: "Desktop notifications", title: "Be told of ringing calls while offhook is not in front" });
+  const ask = el("button", { type: "button", class: "linkish journal-notify", text: t("Desktop notifications"), title: t("Be told of ringing calls while offhook is not in front") });
   ask.hidden = !canNotify || Notification.permission !== "default";
   ask.addEventListener("click", async () => {
     const answer = await Notification.requestPermission();
     ask.hidden = answer !== "default";
-    if (answer === "denied") toast("Desktop notifications are blocked in this browser's site settings.", true);
+    if (answer === "denied") toast(t("Desktop notifications are blocked in this browser's site settings."), true);
   });
   panel.querySelector(".journal-foot").insertBefore(ask, conn);
   function notify(entry) {
     if (!canNotify || Notification.permission !== "granted") return;
     if (!document.hidden && document.hasFocus()) return;
-    const number = entry.number.kind === "withheld" ? "Number withheld" : entry.number.display || entry.number.raw || "";
-    const name = entry.address ? entry.address.name : entry.colleague ? entry.colleague.name : entry.remote_name || "Caller not in your addresses";
+    const number = entry.number.kind === "withheld" ? t("Number withheld") : entry.number.display || entry.number.raw || "";
+    const name = entry.address ? entry.address.name : entry.colleague ? entry.colleague.name : entry.remote_name || t("Caller not in your addresses");
     try {
-      const notice = new Notification(`Call ringing: ${name}`, {
+      const notice = new Notification(t("Call ringing: {caller}", { caller: name }), {
         body: `${number}${entry.line ? ` · ${entry.line.title}` : ""}`,
         tag: `offhook-call-${entry.id}`, requireInteraction: true, icon: "/static/favicon.svg",
       });
@@ -378,7 +386,7 @@
       goToJournal();
     }
   });
-  const skip = el("a", { class: "skip-link", href: "#journal", text: "Go to the telephony journal (Alt+J)" });
+  const skip = el("a", { class: "skip-link", href: "#journal", text: t("Go to the telephony journal (Alt+J)") });
   skip.addEventListener("click", (event) => { event.preventDefault(); goToJournal(); });
   document.body.prepend(skip);
   list.addEventListener("keydown", (event) => {
@@ -407,7 +415,7 @@
     setTimeout(() => { announcer.textContent = text; }, 50);
   }
   function callerOf(entry) {
-    const number = entry.number.kind === "withheld" ? "number withheld" : entry.number.display || entry.number.raw || "unknown number";
+    const number = entry.number.kind === "withheld" ? t("number withheld") : entry.number.display || entry.number.raw || t("unknown number");
     const name = entry.address ? entry.address.name : entry.colleague ? entry.colleague.name : entry.remote_name;
     return name ? `${name}, ${number}` : number;
   }
@@ -415,7 +423,7 @@
   function upsert(entry) {
     const isNew = !entries.has(entry.id);
     const wasRinging = !isNew && entries.get(entry.id).state === "ringing";
-    if (entry.state === "ringing" && !wasRinging) announce(`Call ringing: ${callerOf(entry)}`);
+    if (entry.state === "ringing" && !wasRinging) announce(t("Call ringing: {caller}", { caller: callerOf(entry) }));
     entries.set(entry.id, entry);
     redraw();
     if (isNew) list.querySelector(`[data-call="${entry.id}"]`)?.classList.add("fresh");
@@ -436,16 +444,16 @@
     const missedBox = document.querySelector('[data-stat="missed-today"]');
     if (missedBox) {
       missedBox.hidden = missed === 0;
-      missedBox.querySelector(".badge").textContent = `${missed} missed`;
+      missedBox.querySelector(".badge").textContent = t("{count} missed", { count: missed });
     }
     missedCount.hidden = missed === 0;
-    missedCount.textContent = `${missed} missed`;
-    missedCount.title = missed === 1 ? "1 missed call to call back" : `${missed} missed calls to call back`;
+    missedCount.textContent = t("{count} missed", { count: missed });
+    missedCount.title = missed === 1 ? t("1 missed call to call back") : t("{count} missed calls to call back", { count: missed });
     for (const line of lines || []) {
       const box = document.querySelector(`[data-line-status="${line.id}"]`);
       if (!box) continue;
       const badge = box.querySelector("[data-line-state]");
-      badge.textContent = line.state;
+      badge.textContent = t(line.state);
       badge.className = `badge ${BADGES[line.state] || "badge-muted"}`;
       box.querySelector("[data-line-reason]").textContent = line.reason ? `(${line.reason})` : "";
     }
@@ -454,7 +462,7 @@
   function renderLines(lines) {
     updatePage(lines);
     linesBox.replaceChildren(...lines.map((line) => el("span", {
-      class: "line-pill", title: `${line.title}: ${line.state}${line.reason ? ` (${line.reason})` : ""}`,
+      class: "line-pill", title: `${line.title}: ${t(line.state)}${line.reason ? ` (${line.reason})` : ""}`,
       "data-line": line.id,
     }, el("span", { class: `line-dot ${line.state}` }), el("span", { text: line.title }))));
   }
@@ -488,7 +496,7 @@
       renderLines(lineStates);
       redraw();
       retry = RETRY_FIRST;
-      conn.textContent = "live";
+      conn.textContent = t("live");
       conn.classList.remove("lost");
       panel.dataset.live = "true";
     });
@@ -496,7 +504,7 @@
     source.addEventListener("line", (event) => updateLine(JSON.parse(event.data).line));
     source.onerror = () => {
       source.close();
-      conn.textContent = "reconnecting…";
+      conn.textContent = t("reconnecting…");
       conn.classList.add("lost");
       panel.dataset.live = "false";
       // Jitter, so the browsers of a restarted server do not all come back at the same moment.
@@ -609,10 +617,10 @@
         headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
         body: JSON.stringify(body),
       });
-      if (!response.ok) throw new Error(`The server answered ${response.status}.`);
+      if (!response.ok) throw new Error(t("The server answered {status}.", { status: response.status }));
       if (mine === saving) panel.dataset.saved = String(mine);
     } catch (error) {
-      toast(`Could not keep the journal's place: ${error.message}`, true);
+      toast(t("Could not keep the journal's place: {error}", { error: error.message }), true);
     }
   }
 
@@ -673,8 +681,8 @@
     panel.classList.toggle("collapsed", on);
     collapse.setAttribute("aria-expanded", String(!on));
     collapse.textContent = on ? "+" : "–";
-    collapse.setAttribute("aria-label", on ? "Expand journal" : "Collapse journal");
-    collapse.title = on ? "Expand" : "Collapse";
+    collapse.setAttribute("aria-label", on ? t("Expand journal") : t("Collapse journal"));
+    collapse.title = on ? t("Expand") : t("Collapse");
   }
   function toggleCollapsed(on) {
     geometry = { ...geometry, collapsed: on };
