@@ -19,7 +19,6 @@ from offhook.crm.work import (
     project_field,
     save_work,
 )
-from offhook.settings import clock
 from offhook.settings.clock import date_text, time_text
 from offhook.settings.telephony import TelephonySettings
 from offhook.store.models import Address, Service, ServiceType
@@ -64,12 +63,13 @@ def for_call(session: Session, call_id: int) -> list[Service]:
     return list(session.scalars(select(Service).where(Service.call_id == call_id)))
 
 
-def call_seconds(source: FromCall) -> int | None:
-    """The call's length as shown everywhere (whole seconds), which is also what is billed."""
+def call_seconds(source: FromCall) -> float | None:
+    """The call's exact length, which billing rounds by the firm's rule (a call shorter than a
+    second still counts); pages show it cut to whole seconds (clock.call_seconds)."""
     call = source.call
-    if call.state != "ended":
+    if call.state != "ended" or call.connected_at is None or call.ended_at is None:
         return None
-    return clock.call_seconds(call.connected_at, call.ended_at)
+    return (call.ended_at - call.connected_at).total_seconds()
 
 
 def blank(

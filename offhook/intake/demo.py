@@ -28,7 +28,6 @@ from offhook.intake.demo_data import (
     UNKNOWN_CALLER,
 )
 from offhook.lines.admin import add_line, add_phone_system, install_driver
-from offhook.settings.clock import call_seconds
 from offhook.settings.telephony import TelephonySettings, numbering_plan
 from offhook.settings.users import add_user, create_token
 from offhook.store import Store
@@ -193,7 +192,7 @@ def _work_for(
         if call.address and p.customer_id in (call.address.id, call.address.company_id)
     ]
     project = rng.choice(own) if own else None
-    seconds = call_seconds(call.connected_at, call.ended_at) or 0
+    seconds = (call.ended_at - call.connected_at).total_seconds()
     session.add(
         Service(
             user_id=user_id,

@@ -2,10 +2,11 @@
 of activities and services. Instants are shown in the firm's time zone (`TelephonySettings.zone`);
 a day (a `date`) is shown as it is.
 
-One rule for a call's length: the whole seconds from answer to end, cut, never rounded
-(`call_seconds`); it is written m:ss without a unit (`duration_text`), and it is what billing
-rounds. Booked time is minutes, written with its unit (`minutes_text`). A span of time is written
-to the minute, or to the second when both ends fall within the same minute (`span_text`)."""
+One rule for a call's length as shown: the whole seconds from answer to end, cut, never
+rounded (`call_seconds`), written m:ss without a unit (`duration_text`); the journal's script
+counts the same way. (Billing rounds the exact length by the firm's rule.) Booked time is
+minutes, written with its unit (`minutes_text`). A span of time is written to the minute, or to
+the second when both ends fall within the same minute (`span_text`)."""
 
 from __future__ import annotations
 
