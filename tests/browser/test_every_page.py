@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from offhook.app import Offhook
 from offhook.settings.config import Config
 from offhook.store import Store
+from tests import factories
 from tests.browser.axe import axe_script, serious_violations
 from tests.browser.conftest import new_page
 from tests.browser.office import firm, log_in, simulate
@@ -77,10 +78,19 @@ def test_every_page(browser: Any, sqlite_store: Store, tmp_path: Path) -> None:
         assert errors == [], errors
         context.close()
 
+        # The phone in German: the same pages, in the other language, without errors.
         context, phone, errors = new_page(
-            browser, viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True
+            browser,
+            viewport={"width": 390, "height": 844},
+            has_touch=True,
+            is_mobile=True,
+            locale="de-CH",
         )
-        log_in(phone, base)
+        phone.goto(f"{base}/login")
+        phone.fill("input[name=login]", "anna")
+        phone.fill("input[name=password]", factories.PASSWORD)
+        phone.get_by_role("button", name="Anmelden").click()
+        phone.wait_for_url(f"{base}/")
         wide = [
             path
             for path in pages
@@ -88,6 +98,7 @@ def test_every_page(browser: Any, sqlite_store: Store, tmp_path: Path) -> None:
             and not phone.evaluate("document.documentElement.scrollWidth <= innerWidth + 1")
         ]
         assert wide == []
+        expect(phone.locator("html")).to_have_attribute("lang", "de-CH")
         assert errors == [], errors
         context.close()
 

@@ -82,3 +82,10 @@ def test_texts_numbers_and_dates_in_the_locale() -> None:
         assert language.long_date(day) == "Donnerstag, 26. November 2026"
         assert language.ngettext("%(num)s service", "%(num)s services", 2) == "%(num)s Leistungen"
     assert language.current() == "en"
+
+
+def test_french_and_italian_wait_for_translators() -> None:
+    """Ready, not filled with another language's texts by a catalogue update."""
+    for lang in ("fr", "it"):
+        filled = [text for text, shown in _catalogue(lang).items() if shown not in ("", ("", ""))]
+        assert filled == [], lang
