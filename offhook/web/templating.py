@@ -52,6 +52,11 @@ env.globals["call_label"] = labels.call_label
 env.globals["date_text"] = clock.date_text
 
 
+def _translated(message: dict[str, str]) -> dict[str, str]:
+    written = message["text"]
+    return {**message, "text": language.gettext(written)}
+
+
 def flash(request: Request, message: str, kind: str = "ok") -> None:
     """A message shown once on the next page (after a redirect)."""
     # Assign a new list: the session only notices assignments, not changes inside a value.
@@ -94,6 +99,8 @@ def render(
         return language.long_date(value, zone)
 
     messages = request.session.pop("flash", []) if "session" in request.scope else []
+    # Messages are kept as written (N_ marks them) and shown in the user's language.
+    messages = [_translated(message) for message in messages]
     base = {
         "request": request,
         "user": user,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from offhook.settings import language
 from offhook.settings import users as accounts
+from offhook.settings.language import N_
 from offhook.settings.telephony import TelephonySettings, replace_settings, service_types
 from offhook.settings.users import AuthError, UserNotFound
 from offhook.store.models import ApiToken, ServiceType, User
@@ -260,9 +261,8 @@ async def choose_language(request: Request, user: User_) -> Response:
             language.keep_choice(session, user.id, wanted or None)
 
     await asyncio.to_thread(work)
-    shown = wanted or language.negotiate(request.headers.get("accept-language"))
-    with language.using(shown):
-        flash(request, language.gettext("Language and formats saved."))
+    # Shown on the next page, in the language just chosen.
+    flash(request, N_("Language and formats saved."))
     return RedirectResponse("/settings/profile", status_code=303)
 
 
@@ -279,7 +279,7 @@ async def change_password(request: Request, user: User_) -> Response:
             form.get("confirm", ""),
         )
         log_in(request, me, session)  # every session ended; this browser gets a new one
-        return "Password changed. Other sessions are logged out."
+        return N_("Password changed. Other sessions are logged out.")
 
     return await _change_user(request, change, "/settings/profile", as_sentence=True)
 
@@ -292,7 +292,7 @@ async def create_token(request: Request, user: User_) -> Response:
         me = session.get(User, user.id)
         assert me is not None
         request.session["new_token"] = accounts.create_token(session, me, name)
-        return "API token created. Copy it now: it is shown only once."
+        return N_("API token created. Copy it now: it is shown only once.")
 
     return await _change_user(request, change, "/settings/profile", as_sentence=True)
 
@@ -301,6 +301,6 @@ async def create_token(request: Request, user: User_) -> Response:
 async def revoke_token(request: Request, token_id: int, user: User_) -> Response:
     def change(session: Session) -> str:
         accounts.revoke_token(session, user.id, token_id)
-        return "Token revoked."
+        return N_("Token revoked.")
 
     return await _change_user(request, change, "/settings/profile", as_sentence=True)
