@@ -3,27 +3,29 @@ the pages and the texts of activities all take them from here."""
 
 from __future__ import annotations
 
+from offhook.settings.language import N_
+
 # The four kinds of journal icon the product description names.
 ICON_LABELS = {
-    "ringing": "Call while ringing",
-    "ongoing": "Ongoing call",
-    "incoming": "Incoming call",
-    "outgoing": "Outgoing call",
+    "ringing": N_("Call while ringing"),
+    "ongoing": N_("Ongoing call"),
+    "incoming": N_("Incoming call"),
+    "outgoing": N_("Outgoing call"),
 }
 MISSED_CALL = "Missed call"
-DIRECTION_LABELS = {"incoming": "Incoming", "outgoing": "Outgoing"}
+DIRECTION_LABELS = {"incoming": N_("Incoming"), "outgoing": N_("Outgoing")}
 # A call not yet ended.
-STATE_LABELS = {"ringing": "Ringing", "dialling": "Dialling", "connected": "Connected"}
+STATE_LABELS = {"ringing": N_("Ringing"), "dialling": N_("Dialling"), "connected": N_("Connected")}
 # Why a call ended, as the journal says it next to the call; an answered call needs no word.
 END_REASON_LABELS = {
     "answered": "",
-    "missed": "Missed",
-    "cancelled": "Not answered",
-    "busy": "Busy",
-    "rejected": "Rejected",
-    "failed": "Failed",
+    "missed": N_("Missed"),
+    "cancelled": N_("Not answered"),
+    "busy": N_("Busy"),
+    "rejected": N_("Rejected"),
+    "failed": N_("Failed"),
     # A ring-group call that a colleague took instead.
-    "answered_elsewhere": "Answered elsewhere",
+    "answered_elsewhere": N_("Answered elsewhere"),
 }
 OPEN = "open"
 # A call's outcome as the call history names it and filters by; "open" are calls still ringing

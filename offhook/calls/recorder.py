@@ -20,6 +20,7 @@ from offhook.calls.events import (
     stored_ref,
 )
 from offhook.calls.machine import CallFacts, apply, begin
+from offhook.calls.missed import close_when_reached
 from offhook.directory.lookup import find_caller, read_incoming
 from offhook.settings.telephony import SettingsCache
 from offhook.store.models import Call, CallEventRecord, Line
@@ -147,6 +148,9 @@ def record(session: Session, event: CallEvent) -> CallChange:
     siblings: tuple[tuple[int, int], ...] = ()
     if changed and call.connected_at is not None and call.direction == Direction.INCOMING.value:
         siblings = _answered_here(session, call, line)
+    if changed and call.state == CallState.CONNECTED.value:
+        # The caller was reached: their missed calls need no call back any more.
+        siblings += close_when_reached(session, call)
     return CallChange(call.id, line.id, line.user_id, created, changed, siblings)
 
 

@@ -32,9 +32,27 @@ def load_config(**overrides: Any) -> Config:
         fail(f"the configuration is not valid: {exc}")
 
 
-def open_store(config: Config | None = None, name: str = "offhook") -> Store:
+def open_store(config: Config | None = None, *, create: bool = False) -> Store:
+    """The store the server uses with the same settings (OFFHOOK_DATA_DIR, OFFHOOK_DATABASE_URL,
+    OFFHOOK_DEMO). Only commands that set offhook up (`create`) may start a new SQLite file; the
+    others say that there is none, rather than leave an empty one behind."""
     config = config or load_config()
-    store = Store(config.resolved_database_url(name))
+    url = config.resolved_database_url()
+    path = config.sqlite_path()
+    if path is not None and not path.exists():
+        demo = config.sqlite_path("demo")
+        if not config.demo and not create and demo is not None and demo.exists():
+            # The folder holds only the demo's database: that is the server this is about.
+            err.print(f"Using the demo's database {demo} (OFFHOOK_DEMO=1 says so at once).")
+            url = config.resolved_database_url("demo")
+        elif not create:
+            fail(
+                f"there is no offhook database at {path}. The server creates it when it first "
+                "starts (offhook serve; offhook users add does too). If the server runs with "
+                "other settings, use the same OFFHOOK_DATA_DIR or OFFHOOK_DATABASE_URL "
+                "(the demo's: OFFHOOK_DEMO=1)."
+            )
+    store = Store(url)
     try:
         store.migrate()
     except StoreError as exc:

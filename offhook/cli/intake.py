@@ -52,7 +52,7 @@ def demo_data(
     For benchmarks and load tests: it adds to the database in OFFHOOK_DATABASE_URL, fast
     (a million addresses take minutes). Everything is made up.
     """
-    store = open_store()
+    store = open_store(create=True)
     started = time.monotonic()
     columns = (
         TextColumn("Adding addresses"),
@@ -170,7 +170,7 @@ def import_vcard(
 
 
 def _run_import(items: Any, dry_run: bool, report_path: Path | None) -> None:
-    store = open_store()
+    store = open_store(create=True)
     with Progress(
         TextColumn("Importing"), TextColumn("{task.completed:,} rows"), console=err
     ) as bar:

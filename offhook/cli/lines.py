@@ -69,7 +69,7 @@ def lines_add(
     if (phone_system is None) == (driver is None):
         fail("name the line's phone system (--phone-system) or its driver (--driver)")
     options = _options(option or [])
-    store = open_store()
+    store = open_store(create=True)
     try:
         with store.session() as session:
             user = find_user(session, login)
@@ -160,7 +160,7 @@ def systems_add(
     ] = None,
 ) -> None:
     """Set up a phone system; then give users lines on it with 'lines add --phone-system'."""
-    store = open_store()
+    store = open_store(create=True)
     try:
         with store.session() as session:
             system = add_phone_system(session, driver, name, _options(option or []))
@@ -229,7 +229,7 @@ def drivers_install(
     ] = True,
 ) -> None:
     """Install a driver so phone systems can use it (as Settings > Interfaces > Extensions)."""
-    store = open_store()
+    store = open_store(create=True)
     try:
         with store.session() as session:
             install_driver(session, name, auto_load)

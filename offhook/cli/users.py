@@ -33,7 +33,7 @@ def users_add(
     """Add a user who can log in."""
     if password is None:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    store = open_store()
+    store = open_store(create=True)
     try:
         with store.session() as session:
             user = add_user(

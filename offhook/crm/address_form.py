@@ -20,6 +20,7 @@ from offhook.directory.names import (
     country_name,
     normalize_address,
 )
+from offhook.numbers import parse_incoming
 from offhook.settings.telephony import TelephonySettings, numbering_plan
 from offhook.store.models import Address, Channel
 
@@ -63,10 +64,19 @@ class AddressInput:
         return not self.errors
 
 
+def country_of(number: str, settings: TelephonySettings) -> str:
+    """The country a caller's number belongs to (+33 … is France), else the firm's own."""
+    parsed = parse_incoming(number, numbering_plan(settings)) if number else None
+    if parsed is None or parsed.e164 is None:
+        return settings.country
+    region = phonenumbers.region_code_for_number(phonenumbers.parse(parsed.e164))
+    return region if region in phonenumbers.SUPPORTED_REGIONS else settings.country
+
+
 def blank(settings: TelephonySettings, number: str = "") -> AddressInput:
     """A new address; with `number` (from the journal) a phone channel holding it."""
     values = dict.fromkeys(FIELDS, "")
-    values |= {"kind": "person", "country": settings.country, "company": ""}
+    values |= {"kind": "person", "country": country_of(number, settings), "company": ""}
     channels = [{"id": "", "kind": "phone", "value": number, "label": ""}]
     if not number:
         channels.append({"id": "", "kind": "email", "value": "", "label": ""})

@@ -61,15 +61,14 @@ def subject(entry: JournalEntry) -> str:
 
 def summary(entry: JournalEntry) -> str:
     """A call in one sentence, for the text of an activity or service: "Incoming call on
-    26.11.2026 at 09:41 from 044 668 18 12 (Anna Müller, Muster AG), 4:12 min." """
+    26.11.2026 at 09:41 from 044 668 18 12 (Anna Müller, Muster AG), lasting 4:12." """
     towards = "from" if entry.direction == "incoming" else "to"
     text = f"{subject(entry)} on {entry.date} at {entry.time} {towards} {number_text(entry)}"
     name = caller_name(entry)
     if name:
         text += f" ({name})"
     if entry.duration is not None and entry.state == "ended":
-        minutes = duration_text(entry.duration)
-        text += f", {minutes} {'h' if minutes.count(':') == 2 else 'min'}"
+        text += f", lasting {duration_text(entry.duration)}"
     elif entry.state == "ended" and not entry.missed and entry.end_reason_label:
         text += f", {labels.answered_by_text(entry.end_reason_label.lower(), entry.answered_by)}"
     return text + "."

@@ -64,6 +64,8 @@ def for_call(session: Session, call_id: int) -> list[Service]:
 
 
 def call_seconds(source: FromCall) -> float | None:
+    """The call's exact length, which billing rounds by the firm's rule (a call shorter than a
+    second still counts); pages show it cut to whole seconds (clock.call_seconds)."""
     call = source.call
     if call.state != "ended" or call.connected_at is None or call.ended_at is None:
         return None

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
+from offhook.calls.missed import is_open_missed
 from offhook.crm.call_figures import Digest, digest
 from offhook.crm.services import of_day
 from offhook.crm.services import today as service_day
@@ -55,7 +56,13 @@ def today(session: Session, user_id: int, settings: TelephonySettings) -> Today:
         services=services,
         activities=activities,
         calls_today=session.scalar(calls) or 0,
-        missed=session.scalar(calls.where(Call.end_reason == "missed")) or 0,
+        # Missed calls are work until called back or done, whichever day they came.
+        missed=session.scalar(
+            select(func.count(Call.id))
+            .join(Line, Call.line_id == Line.id)
+            .where(Line.user_id == user_id, is_open_missed())
+        )
+        or 0,
         lines=list(session.scalars(select(Line).where(Line.user_id == user_id))),
         last_week=digest(session, user_id, service_day(settings), settings),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pycountry
+from babel import Locale
 
 from offhook.directory.normalization.values import normalized
 from offhook.numbers import NumberingPlan
@@ -30,9 +31,14 @@ def display_name(address: Address) -> str:
 
 
 def country_name(code: str) -> str:
-    """English name of an ISO country code ("CH" → "Switzerland"); the code if unknown."""
+    """English name of a country code ("CH" → "Switzerland"); the code if unknown. Babel's
+    (CLDR's) names cover the regions phone numbers have beyond ISO 3166 (AC is Ascension
+    Island, TA Tristan da Cunha, XK Kosovo)."""
     if not code:
         return ""
+    name = Locale.parse("en").territories.get(code.upper())
+    if name:
+        return str(name)
     country = pycountry.countries.get(alpha_2=code.upper())
     if country is None:
         return code.upper()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from offhook.calls import labels
 from offhook.calls.events import CallState, Direction
+from offhook.calls.missed import is_open_missed
 from offhook.directory.names import display_name, full_address
 from offhook.drivers.registry import available_drivers
 from offhook.journal.entry import (
@@ -22,9 +23,12 @@ from offhook.journal.entry import (
     JournalEntry,
 )
 from offhook.numbers import NumberKind, dial_string, display, parse_incoming
-from offhook.settings.clock import date_text, time_text
+from offhook.settings.clock import call_seconds, date_text, time_text
 from offhook.settings.telephony import SettingsCache, TelephonySettings, numbering_plan
 from offhook.store.models import Activity, Address, Call, Line, NotBillable, Service
+
+# The open missed calls of earlier days a journal shows at most (the newest).
+OPEN_MISSED_SHOWN = 100
 
 
 def icon(call: Call) -> Icon:
@@ -68,10 +72,11 @@ def entry(
     )
     duration = None
     if call.connected_at:
-        until = call.ended_at or datetime.now(UTC)
-        duration = max(0, int((until - call.connected_at).total_seconds()))
+        duration = call_seconds(call.connected_at, call.ended_at or datetime.now(UTC))
     activity_id, service_id = worked
     kind = icon(call)
+    missed = call.direction == "incoming" and call.end_reason == "missed"
+    missed_open = missed and call.missed_closed_at is None
     return JournalEntry(
         id=call.id,
         line=EntryLine(id=call.line.id, title=call.line.title),
@@ -82,6 +87,8 @@ def entry(
         end_reason=call.end_reason,
         end_reason_label=labels.end_reason_label(call.end_reason),
         missed=call.direction == "incoming" and call.end_reason == "missed",
+        missed_open=missed_open,
+        missed_closed=call.missed_closed_how if missed else None,
         started_at=call.started_at.astimezone(UTC).isoformat(),
         connected_at=_iso(call.connected_at),
         ended_at=_iso(call.ended_at),
@@ -119,6 +126,7 @@ def entry(
             and call.connected_at is None
             and call.end_reason != "answered_elsewhere"
             and dialable,
+            mark_done=missed_open,
         ),
     )
 
@@ -200,7 +208,8 @@ def entries(session: Session, calls: list[Call], settings: TelephonySettings) ->
 
 
 def today(session: Session, user_id: int, now: datetime | None = None) -> list[JournalEntry]:
-    """The user's journal: calls on their lines that started today, newest first."""
+    """The user's journal: calls on their lines that started today, newest first, then calls
+    still open from before (going on, or missed and not called back yet)."""
     settings = SettingsCache.get(session)
     start, end = settings.local_day_bounds(now)
     query = (
@@ -216,6 +225,14 @@ def today(session: Session, user_id: int, now: datetime | None = None) -> list[J
         .order_by(Call.started_at.desc())
     )
     calls.extend(session.scalars(still_open).unique())
+    # So are missed calls of earlier days nobody has called back yet: they are open work.
+    missed_before = (
+        _calls_query(user_id)
+        .where(Call.started_at < start, is_open_missed())
+        .order_by(Call.started_at.desc())
+        .limit(OPEN_MISSED_SHOWN)
+    )
+    calls.extend(session.scalars(missed_before).unique())
     return entries(session, calls, settings)
 
 

@@ -100,6 +100,7 @@ class EntryCapabilities(_Model):
     activity: bool = Field(description="Make an activity of the call.")
     service: bool = Field(description="Make a service of the call (it was connected and ended).")
     call_back: bool = Field(description="Offer to call back (it ended without being connected).")
+    mark_done: bool = Field(False, description="Mark the missed call done without calling back.")
 
 
 class JournalEntry(_Model):
@@ -124,6 +125,15 @@ class JournalEntry(_Model):
         "elsewhere.",
     )
     missed: bool = Field(description="An incoming call nobody answered.")
+    missed_open: bool = Field(
+        False,
+        description="A missed call nobody has called back or marked done yet: open work.",
+    )
+    missed_closed: str | None = Field(
+        None,
+        description="How a missed call was closed: called_back, answered (the caller rang "
+        "again and was answered) or done (marked by a user); null while open.",
+    )
     started_at: str = Field(description="When it began to ring or was dialled (ISO 8601, UTC).")
     connected_at: str | None = Field(description="When it was answered (ISO 8601, UTC).")
     ended_at: str | None = Field(description="When it ended (ISO 8601, UTC).")
@@ -157,6 +167,7 @@ class JournalSnapshot(_Model):
     type: Literal["snapshot"] = "snapshot"
     entries: list[JournalEntry] = Field(description="Today's calls, newest first.")
     lines: list[LineOverview] = Field(description="The user's lines and their status.")
+    day: str = Field("", description="Today's date, written as the entries' `date` is.")
 
 
 class CallChanged(_Model):

@@ -1,6 +1,12 @@
 """How offhook writes dates, times and durations, everywhere: the journal, the pages, the texts
 of activities and services. Instants are shown in the firm's time zone (`TelephonySettings.zone`);
-a day (a `date`) is shown as it is."""
+a day (a `date`) is shown as it is.
+
+One rule for a call's length as shown: the whole seconds from answer to end, cut, never
+rounded (`call_seconds`), written m:ss without a unit (`duration_text`); the journal's script
+counts the same way. (Billing rounds the exact length by the firm's rule.) Booked time is
+minutes, written with its unit (`minutes_text`). A span of time is written to the minute, or to
+the second when both ends fall within the same minute (`span_text`)."""
 
 from __future__ import annotations
 
@@ -55,6 +61,24 @@ def long_date_text(value: date | datetime | None, zone: tzinfo | None = None) ->
     if isinstance(value, datetime):
         value = _local(value, zone)
     return value.strftime("%A, %d %B %Y")
+
+
+def call_seconds(connected_at: datetime | None, ended_at: datetime | None) -> int | None:
+    """A call's length in whole seconds (cut, not rounded); None if it was never connected."""
+    if connected_at is None or ended_at is None:
+        return None
+    return max(0, int((ended_at - connected_at).total_seconds()))
+
+
+def span_text(start: datetime | None, end: datetime | None, zone: tzinfo | None = None) -> str:
+    """09:41–09:45; 09:41:03–09:41:06 when both ends are in the same minute (else it would read
+    09:41–09:41)."""
+    if start is None:
+        return ""
+    if end is None:
+        return time_text(start, zone)
+    seconds = time_text(start, zone) == time_text(end, zone)
+    return f"{time_text(start, zone, seconds)}–{time_text(end, zone, seconds)}"
 
 
 def duration_text(seconds: float | None) -> str:

@@ -54,11 +54,22 @@ class Config(BaseSettings):
             )
         return value
 
-    def resolved_database_url(self, name: str = "offhook") -> str:
+    @property
+    def database_name(self) -> str:
+        """The SQLite file's name in the data folder: the demo keeps its own (OFFHOOK_DEMO=1)."""
+        return "demo" if self.demo else "offhook"
+
+    def sqlite_path(self, name: str | None = None) -> Path | None:
+        """The SQLite file the store is in, unless OFFHOOK_DATABASE_URL names another database."""
+        if self.database_url:
+            return None
+        return self.data_dir / f"{name or self.database_name}.sqlite"
+
+    def resolved_database_url(self, name: str | None = None) -> str:
         if self.database_url:
             url = self.database_url
             # psycopg 3 is the driver we ship; accept the plain scheme people copy from docs.
             if url.startswith("postgresql://"):
                 url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
             return url
-        return f"sqlite:///{self.data_dir / (name + '.sqlite')}"
+        return f"sqlite:///{self.data_dir / ((name or self.database_name) + '.sqlite')}"

@@ -372,6 +372,9 @@ class Call(Base):
     address_chosen: Mapped[bool] = mapped_column(Boolean, default=False)
     # A call that rang on several lines (a ring group) and was answered on another: by whom.
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # A missed call stays open work until the caller is reached or a user marks it done.
+    missed_closed_at: Mapped[datetime | None]
+    missed_closed_how: Mapped[str | None] = mapped_column(String(20))  # called_back|answered|done
 
     line: Mapped[Line] = relationship()
     address: Mapped[Address | None] = relationship()

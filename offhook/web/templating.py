@@ -14,10 +14,12 @@ from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
 from offhook import __version__
 from offhook.calls import labels
 from offhook.crm import calls
-from offhook.settings import clock
+from offhook.settings import clock, language
 from offhook.settings.telephony import SettingsCache
+from offhook.store.models import Preference
 from offhook.web.context import offhook_of
 from offhook.web.drivers import PageAssets, page_assets
+from offhook.web.journal_texts import journal_texts
 from offhook.web.security import CurrentUser, csrf_token
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -25,19 +27,35 @@ env = TEMPLATES.env
 env.autoescape = True
 
 
-def _page_basics(request: Request) -> tuple[Any, PageAssets]:
-    """The firm's time zone and the drivers' page scripts and styles, in one trip to the
-    store."""
+def _page_basics(request: Request, user: CurrentUser | None) -> tuple[Any, PageAssets, str]:
+    """The firm's time zone, the drivers' page scripts and styles, and the user's locale, in
+    one trip to the store."""
     with offhook_of(request).store.session() as session:
-        return SettingsCache.get(session).zone, page_assets(session)
+        preference = session.get(Preference, (user.id, language.PREFERENCE)) if user else None
+        locale = language.chosen(
+            dict(preference.value) if preference else None,
+            request.headers.get("accept-language"),
+        )
+        return SettingsCache.get(session).zone, page_assets(session), locale
 
 
+env.add_extension("jinja2.ext.i18n")
+# The texts of the request's locale (language.activate, in render): one environment serves all.
+env.install_gettext_callables(  # type: ignore[attr-defined]
+    language.gettext, language.ngettext, newstyle=True
+)
+env.globals["number_text"] = language.number_text
 env.filters["minutes"] = clock.minutes_text
 env.filters["duration"] = clock.duration_text
 env.globals["call_outcome"] = calls.outcome
 env.globals["call_label"] = labels.call_label
 # Macros see only the environment's globals; a day needs no time zone.
 env.globals["date_text"] = clock.date_text
+
+
+def _translated(message: dict[str, str]) -> dict[str, str]:
+    written = message["text"]
+    return {**message, "text": language.gettext(written)}
 
 
 def flash(request: Request, message: str, kind: str = "ok") -> None:
@@ -54,7 +72,9 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     app = offhook_of(request)
-    zone, assets = _page_basics(request)
+    zone, assets, locale = _page_basics(request, user)
+    language.activate(locale)
+    english = language.language_of(locale) == "en"
 
     def date_text(value: date | datetime | None) -> str:
         return clock.date_text(value, zone)
@@ -65,13 +85,23 @@ def render(
     def datetime_text(value: datetime | None, seconds: bool = False) -> str:
         return clock.datetime_text(value, zone, seconds)
 
+    def span_text(start: datetime | None, end: datetime | None) -> str:
+        return clock.span_text(start, end, zone)
+
+    # Names of days and months in the user's language; English keeps the firm's own way.
     def weekday_text(value: date | datetime | None) -> str:
-        return clock.weekday_text(value, zone)
+        if english or value is None:
+            return clock.weekday_text(value, zone)
+        return language.weekday_name(value, zone)
 
     def long_date_text(value: date | datetime | None) -> str:
-        return clock.long_date_text(value, zone)
+        if english or value is None:
+            return clock.long_date_text(value, zone)
+        return language.long_date(value, zone)
 
     messages = request.session.pop("flash", []) if "session" in request.scope else []
+    # Messages are kept as written (N_ marks them) and shown in the user's language.
+    messages = [_translated(message) for message in messages]
     base = {
         "request": request,
         "user": user,
@@ -82,6 +112,10 @@ def render(
         "time_text": time_text,
         "datetime_text": datetime_text,
         "weekday_text": weekday_text,
+        "span_text": span_text,
+        "lang": locale,
+        "locales": language.LOCALES,
+        "journal_texts": journal_texts,
         "long_date_text": long_date_text,
         "now": datetime.now(UTC).astimezone(zone),
         "messages": messages,

@@ -65,7 +65,8 @@ def test_today_counts_the_users_own_day(store: Store) -> None:
     with store.session() as session:
         day = today(session, anna.id, TelephonySettings.load(session))
         assert day.calls_today == 2
-        assert day.missed == 1
+        # Missed calls not yet called back count whichever day they came (issue 12).
+        assert day.missed == 2
         assert day.minutes == 25
         assert [s.minutes for s in day.services] == [15, 10]
         assert len(day.activities) == 1

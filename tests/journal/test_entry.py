@@ -54,6 +54,8 @@ def test_an_entry_built_from_a_call_has_the_shape_the_browser_reads(store: Store
         "end_reason_label": "",
         "answered_by": None,
         "missed": False,
+        "missed_open": False,
+        "missed_closed": None,
         "started_at": "2026-11-26T08:41:00+00:00",
         "connected_at": "2026-11-26T08:41:05+00:00",
         "ended_at": "2026-11-26T08:45:17+00:00",
@@ -91,6 +93,7 @@ def test_an_entry_built_from_a_call_has_the_shape_the_browser_reads(store: Store
             "activity": True,
             "service": True,
             "call_back": False,
+            "mark_done": False,
         },
     }
     assert data["number"]["display"] and data["number"]["dial"]

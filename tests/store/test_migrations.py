@@ -153,3 +153,42 @@ def test_sessions_table_comes_and_goes(store: Store) -> None:
     to("head")
     assert inspect(store.engine).has_table("sessions")
     assert current_revision(store.engine) == head_revision(store.engine)
+
+
+def test_missed_calls_before_0007_count_as_done(store: Store) -> None:
+    """Migration 0009_ux keeps missed calls open until called back; the ones from before it
+    were seen in their day's journal and are not brought back as open work. It can be undone."""
+    from alembic import command
+
+    from offhook.store.database import _alembic_config
+    from tests import factories
+
+    def to(revision: str, downgrade: bool = False) -> None:
+        with store.engine.begin() as connection:
+            cfg = _alembic_config(store.engine)
+            cfg.attributes["connection"] = connection
+            (command.downgrade if downgrade else command.upgrade)(cfg, revision)
+
+    _, line = factories.user_with_line(store)
+    to("0006", downgrade=True)
+    assert "missed_closed_at" not in {c["name"] for c in inspect(store.engine).get_columns("calls")}
+    with store.engine.begin() as connection:
+        for ref, reason in (("m", "missed"), ("a", None)):
+            connection.execute(
+                text(
+                    "INSERT INTO calls (line_id, call_ref, direction, state, end_reason,"
+                    " end_reason_given, remote_number, remote_name, started_at, ended_at,"
+                    " updated_at, match_count, address_chosen) VALUES (:line, :ref, 'incoming',"
+                    " 'ended', :reason, false, '044', '', :at, :at, :at, 0, false)"
+                ),
+                {"line": line.id, "ref": ref, "reason": reason, "at": "2026-11-26 08:00:00"},
+            )
+    to("head")
+    with store.engine.connect() as connection:
+        rows = dict(
+            connection.execute(
+                text("SELECT call_ref, missed_closed_how FROM calls ORDER BY call_ref")
+            ).all()
+        )
+    assert rows == {"a": None, "m": "done"}
+    assert current_revision(store.engine) == head_revision(store.engine)

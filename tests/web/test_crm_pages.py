@@ -442,7 +442,7 @@ def test_activity_from_a_call_is_prefilled_and_linked(world: World) -> None:
     form = world.client.get("/activities/new", params={"call": call_id}).text
     text = (
         "Incoming call on 26.11.2026 at 09:41 from 044 668 18 12 (Anna Müller, Muster AG),"
-        " 4:12 min."
+        " lasting 4:12."
     )
     assert text in form
     assert 'value="Incoming call"' in form

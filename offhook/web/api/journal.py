@@ -7,7 +7,8 @@ import json
 import weakref
 from collections import defaultdict
 from collections.abc import AsyncGenerator
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
@@ -15,12 +16,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from offhook.calls.missed import mark_done
 from offhook.crm.addresses import link_call
 from offhook.directory.lookup import lookup
 from offhook.journal import entries as journal
 from offhook.journal.entry import STREAM_MESSAGES, JournalSnapshot, LineOverview, StreamMessage
 from offhook.lines.running import LineError
 from offhook.numbers import parse_incoming
+from offhook.settings.clock import date_text
 from offhook.settings.telephony import SettingsCache, numbering_plan
 from offhook.store.models import Address, Line, Preference
 from offhook.web.context import offhook_of
@@ -29,6 +32,8 @@ from offhook.web.security import User_, csrf_protect
 router = APIRouter(prefix="/api", dependencies=[Depends(csrf_protect)], tags=["journal"])
 
 PANEL = "journal_panel"
+Corner = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
+ScreenClass = Literal["phone", "tablet", "desktop"]
 KEEPALIVE_SECONDS = 15.0
 # Live journals one user may keep open on one server: each holds a connection and a queue, so
 # that many tabs are plenty and more would only let one login tie up the server.
@@ -60,7 +65,8 @@ def snapshot(request: Request, user_id: int) -> JournalSnapshot:
             LineOverview(**app.lines.status(line.id), title=line.title, driver=line.driver)
             for line in lines
         ]
-        return JournalSnapshot(entries=entries, lines=overview)
+        today = date_text(datetime.now(UTC), SettingsCache.get(session).zone)
+        return JournalSnapshot(entries=entries, lines=overview, day=today)
 
     # Retried once if PostgreSQL drops the connection meanwhile: a journal must not answer 500
     # because a database connection was killed (the stream's snapshots read this way too).
@@ -168,6 +174,23 @@ async def mark_ended(request: Request, call_id: int, user: User_) -> dict[str, A
     return {"ok": True}
 
 
+@router.post("/calls/{call_id}/done")
+async def missed_done(request: Request, call_id: int, user: User_) -> dict[str, Any]:
+    """Mark a missed call done: it needs no call back (nor do its ring-group legs)."""
+    app = offhook_of(request)
+
+    def work() -> tuple[tuple[int, int], ...]:
+        with app.store.session() as session:
+            call = journal.user_call(session, user.id, call_id)
+            if call is None:
+                raise HTTPException(404, "There is no such call in your journal.")
+            return mark_done(session, call)
+
+    for closed_id, owner in await asyncio.to_thread(work):
+        await app.lines.publish_call(owner, closed_id)
+    return {"ok": True}
+
+
 @router.get("/calls/{call_id}/candidates")
 async def candidates(request: Request, call_id: int, user: User_) -> list[dict[str, Any]]:
     """Every address the call's number belongs to, for the user to choose from."""
@@ -233,13 +256,24 @@ class PanelGeometry(BaseModel):
     viewport_width: float = Field(ge=1, le=100000)
     viewport_height: float = Field(ge=1, le=100000)
     collapsed: bool = False
+    corner: Corner | None = None
+    screen: ScreenClass = "desktop"
+
+
+def _panel_key(screen: ScreenClass) -> str:
+    # The desktop's geometry keeps the key it had before there were screen classes.
+    return PANEL if screen == "desktop" else f"{PANEL}:{screen}"
 
 
 @router.get("/preferences/journal-panel")
-async def get_panel(request: Request, user: User_) -> dict[str, Any]:
+async def get_panel(
+    request: Request, user: User_, screen: ScreenClass = "desktop"
+) -> dict[str, Any]:
+    """The journal panel's place for one screen-size class (phone, tablet, desktop)."""
+
     def work() -> dict[str, Any]:
         with offhook_of(request).store.session() as session:
-            row = session.get(Preference, (user.id, PANEL))
+            row = session.get(Preference, (user.id, _panel_key(screen)))
             return dict(row.value) if row else {}
 
     return await asyncio.to_thread(work)
@@ -247,13 +281,15 @@ async def get_panel(request: Request, user: User_) -> dict[str, Any]:
 
 @router.put("/preferences/journal-panel")
 async def put_panel(request: Request, geometry: PanelGeometry, user: User_) -> dict[str, Any]:
-    """Where the user left the journal panel, and how big; it reopens in the nearest corner."""
+    """Where the user left the journal panel, and how big, on this class of screen; it reopens
+    in that corner."""
+    key = _panel_key(geometry.screen)
 
     def work() -> None:
         with offhook_of(request).store.session() as session:
-            row = session.get(Preference, (user.id, PANEL))
+            row = session.get(Preference, (user.id, key))
             if row is None:
-                session.add(Preference(user_id=user.id, key=PANEL, value=geometry.model_dump()))
+                session.add(Preference(user_id=user.id, key=key, value=geometry.model_dump()))
             else:
                 row.value = geometry.model_dump()
 

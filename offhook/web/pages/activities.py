@@ -13,6 +13,7 @@ from offhook.crm.choices import project_choices
 from offhook.crm.forms import Form, parse_day
 from offhook.crm.paging import page_number
 from offhook.crm.work import FromCall, from_call
+from offhook.settings.language import N_
 from offhook.settings.telephony import SettingsCache
 from offhook.store.models import Activity, Address
 from offhook.web.common import (
@@ -114,7 +115,7 @@ async def create(request: Request, user: User_) -> Response:
     activity_id, context = await in_session(request, work)
     if activity_id is None:
         return _form_page(request, user, context, form.errors, status_code=422)
-    flash(request, "Activity saved.")
+    flash(request, N_("Activity saved."))
     return see_other(f"/activities/{activity_id}")
 
 
@@ -154,7 +155,7 @@ async def update(request: Request, activity_id: int, user: User_) -> Response:
     saved, context = await in_session(request, work)
     if not saved:
         return _form_page(request, user, context, form.errors, status_code=422)
-    flash(request, "Activity saved.")
+    flash(request, N_("Activity saved."))
     return see_other(f"/activities/{activity_id}")
 
 
@@ -174,5 +175,5 @@ async def delete(request: Request, activity_id: int, user: User_) -> Response:
         session.delete(owned(session.get(Activity, activity_id), user, "activity"))
 
     await in_session(request, work)
-    flash(request, "Activity deleted.")
+    flash(request, N_("Activity deleted."))
     return see_other("/activities")

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from offhook.directory.normalization import Progress, last_run, stale_numbers_exist
 from offhook.directory.normalization.report import PAGE_SIZE, problems
+from offhook.settings.language import N_
 from offhook.web.context import offhook_of
 from offhook.web.security import Admin, csrf_protect
 from offhook.web.templating import flash, render
@@ -77,9 +78,11 @@ async def normalize(request: Request, user: Admin) -> Response:
     everything = form.get("everything") == "on"
     _, running = await asyncio.to_thread(_state, request)
     if running or not offhook_of(request).normalization.request(everything=everything):
-        flash(request, "The phone numbers are being normalized already; see the progress below.")
+        flash(
+            request, N_("The phone numbers are being normalized already; see the progress below.")
+        )
     else:
-        flash(request, "Normalizing the phone numbers. You may leave this page: it goes on.")
+        flash(request, N_("Normalizing the phone numbers. You may leave this page: it goes on."))
     return RedirectResponse("/settings/numbers", status_code=303)
 
 

@@ -30,6 +30,7 @@ from offhook.lines.admin import (
     validate_options,
 )
 from offhook.lines.running import LineError
+from offhook.settings.language import N_
 from offhook.store.models import InstalledDriver, Line, PhoneSystem, User
 from offhook.web.context import offhook_of
 from offhook.web.option_forms import OptionsFormError, fields_of, read_fields
@@ -316,7 +317,7 @@ async def _switch_system(request: Request, system_id: int, on: bool) -> Response
         await _start_if_loaded(request, system_id, driver, "Switched on.")
     else:
         await offhook_of(request).lines.stop_system(system_id)
-        flash(request, "Switched off: its lines get no calls until you switch it on again.")
+        flash(request, N_("Switched off: its lines get no calls until you switch it on again."))
     return _see_other(f"/settings/phone-systems/{system_id}")
 
 
@@ -363,7 +364,7 @@ async def delete_system(request: Request, system_id: int, user: Admin) -> Respon
             session.delete(system)
 
     await asyncio.to_thread(work)
-    flash(request, "Phone system deleted, with its lines and their call history.")
+    flash(request, N_("Phone system deleted, with its lines and their call history."))
     return _see_other("/settings/phone-systems")
 
 
@@ -509,7 +510,7 @@ async def restart_line(request: Request, line_id: int, user: User_) -> Response:
     else:
         try:
             await app.lines.start_system(line.phone_system_id)
-            flash(request, "Line restarted.")
+            flash(request, N_("Line restarted."))
         except LineError as exc:
             flash(request, str(exc), "error")
     return _see_other("/settings/lines")
@@ -593,7 +594,7 @@ async def delete_line(request: Request, line_id: int, user: Admin) -> Response:
     system_gone = await asyncio.to_thread(work)
     if system_gone:
         await offhook_of(request).lines.stop_system(line.phone_system_id)
-        flash(request, "Line deleted, with its call history.")
+        flash(request, N_("Line deleted, with its call history."))
     else:
         await _lines_changed(
             request, line.phone_system_id, line.driver, "Line deleted, with its call history."

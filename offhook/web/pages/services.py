@@ -13,6 +13,7 @@ from offhook.crm import services
 from offhook.crm.choices import project_choices, service_types
 from offhook.crm.forms import parse_day
 from offhook.crm.work import FromCall, from_call
+from offhook.settings.language import N_
 from offhook.settings.telephony import SettingsCache, TelephonySettings
 from offhook.store.models import Address, Service
 from offhook.web.common import Text, in_session, owned, page, read_form, ref, see_other
@@ -172,7 +173,7 @@ async def update(request: Request, service_id: int, user: User_) -> Response:
     service, context = await in_session(request, work)
     if service is None:
         return _form_page(request, user, context, form.errors, status_code=422)
-    flash(request, "Service saved.")
+    flash(request, N_("Service saved."))
     return see_other(f"/services/{service_id}")
 
 
@@ -190,5 +191,5 @@ async def delete(request: Request, service_id: int, user: User_) -> Response:
         return service.day.isoformat()
 
     day = await in_session(request, work)
-    flash(request, "Service deleted.")
+    flash(request, N_("Service deleted."))
     return see_other(f"/services?day={day}")

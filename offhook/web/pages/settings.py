@@ -12,7 +12,9 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from offhook.settings import language
 from offhook.settings import users as accounts
+from offhook.settings.language import N_
 from offhook.settings.telephony import TelephonySettings, replace_settings, service_types
 from offhook.settings.users import AuthError, UserNotFound
 from offhook.store.models import ApiToken, ServiceType, User
@@ -232,18 +234,36 @@ async def deactivate(request: Request, user_id: int, user: Admin) -> Response:
 
 @router.get("/profile")
 async def profile(request: Request, user: User_) -> Response:
-    def work() -> list[ApiToken]:
+    def work() -> tuple[list[ApiToken], str | None]:
         with offhook_of(request).store.session() as session:
-            return accounts.tokens_of(session, user.id)
+            return accounts.tokens_of(session, user.id), language.choice_of(session, user.id)
 
     new_token = request.session.pop("new_token", None)
+    tokens, chosen = await asyncio.to_thread(work)
     return render(
         request,
         "settings/profile.html",
         user,
-        tokens=await asyncio.to_thread(work),
+        tokens=tokens,
         new_token=new_token,
+        chosen_locale=chosen or "",
+        browser_locale=language.negotiate(request.headers.get("accept-language")),
     )
+
+
+@router.post("/profile/language")
+async def choose_language(request: Request, user: User_) -> Response:
+    """The user's language and formats; empty: as the browser asks."""
+    wanted = (await _form(request)).get("locale", "")
+
+    def work() -> None:
+        with offhook_of(request).store.session() as session:
+            language.keep_choice(session, user.id, wanted or None)
+
+    await asyncio.to_thread(work)
+    # Shown on the next page, in the language just chosen.
+    flash(request, N_("Language and formats saved."))
+    return RedirectResponse("/settings/profile", status_code=303)
 
 
 @router.post("/profile/password")
@@ -259,7 +279,7 @@ async def change_password(request: Request, user: User_) -> Response:
             form.get("confirm", ""),
         )
         log_in(request, me, session)  # every session ended; this browser gets a new one
-        return "Password changed. Other sessions are logged out."
+        return N_("Password changed. Other sessions are logged out.")
 
     return await _change_user(request, change, "/settings/profile", as_sentence=True)
 
@@ -272,7 +292,7 @@ async def create_token(request: Request, user: User_) -> Response:
         me = session.get(User, user.id)
         assert me is not None
         request.session["new_token"] = accounts.create_token(session, me, name)
-        return "API token created. Copy it now: it is shown only once."
+        return N_("API token created. Copy it now: it is shown only once.")
 
     return await _change_user(request, change, "/settings/profile", as_sentence=True)
 
@@ -281,6 +301,6 @@ async def create_token(request: Request, user: User_) -> Response:
 async def revoke_token(request: Request, token_id: int, user: User_) -> Response:
     def change(session: Session) -> str:
         accounts.revoke_token(session, user.id, token_id)
-        return "Token revoked."
+        return N_("Token revoked.")
 
     return await _change_user(request, change, "/settings/profile", as_sentence=True)

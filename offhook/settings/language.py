@@ -1,0 +1,178 @@
+"""The user's language and locale: German or English (French and Italian to come), and the
+locale that writes their dates and numbers (de-CH, de-DE, de-AT, en).
+
+Texts are translated with gettext catalogues kept as .po files under offhook/locale (Babel reads
+and compiles them when first needed, so nothing binary is kept in the repository). A user's choice
+is kept as a preference; without one, the browser's Accept-Language decides."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import date, datetime, tzinfo
+from functools import cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
+from sqlalchemy.orm import Session
+
+from offhook.store.models import Preference
+
+#: The locales a user can choose, with their names as they are written in that language.
+LOCALES: dict[str, str] = {
+    "en": "English",
+    "de-CH": "Deutsch (Schweiz)",
+    "de-DE": "Deutsch (Deutschland)",
+    "de-AT": "Deutsch (Österreich)",
+}
+DEFAULT = "en"
+#: The preference a user's choice is kept under.
+PREFERENCE = "language"
+CATALOGUES = Path(__file__).resolve().parents[1] / "locale"
+DOMAIN = "messages"
+
+_current: ContextVar[str] = ContextVar("offhook_locale", default=DEFAULT)
+
+
+def language_of(locale: str) -> str:
+    """The catalogue's language of a locale: "de-CH" → "de"."""
+    return locale.split("-", 1)[0]
+
+
+@cache
+def translations(language: str) -> NullTranslations:
+    """The compiled catalogue of a language; English (the source language) and languages
+    without a catalogue yet are shown as written."""
+    po = CATALOGUES / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if language == "en" or not po.exists():
+        return NullTranslations()
+    with po.open("rb") as source:
+        catalogue = read_po(source, locale=language, domain=DOMAIN)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalogue)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)
+
+
+def negotiate(accept_language: str | None) -> str:
+    """The best of LOCALES for a browser's Accept-Language header ("de-CH,de;q=0.9,en;q=0.8").
+    A German without a known country writes as in Switzerland, offhook's home."""
+    wanted: list[tuple[float, str]] = []
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        if tag:
+            wanted.append((quality, tag.strip()))
+    for _quality, tag in sorted(wanted, key=lambda item: -item[0]):
+        for locale in LOCALES:
+            if tag.lower() == locale.lower():
+                return locale
+        language = language_of(tag).lower()
+        if language == "de":
+            return "de-CH"
+        if language == "en":
+            return "en"
+    return DEFAULT
+
+
+def chosen(preference: dict[str, object] | None, accept_language: str | None) -> str:
+    """The user's locale: their choice if they made one, else their browser's."""
+    value = (preference or {}).get("locale")
+    if isinstance(value, str) and value in LOCALES:
+        return value
+    return negotiate(accept_language)
+
+
+def current() -> str:
+    return _current.get()
+
+
+@contextmanager
+def using(locale: str) -> Iterator[None]:
+    """Texts and formats in `locale` within the block (one request, one page)."""
+    token = _current.set(locale if locale in LOCALES else DEFAULT)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def activate(locale: str) -> None:
+    """Texts and formats in `locale` from now on in this context (a request's task)."""
+    _current.set(locale if locale in LOCALES else DEFAULT)
+
+
+def gettext(message: str) -> str:
+    return translations(language_of(current())).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(language_of(current())).ngettext(singular, plural, n)
+
+
+def _(message: str) -> str:
+    """Mark and translate a text (the name gettext's tools look for)."""
+    return gettext(message)
+
+
+def N_(message: str) -> str:
+    """Mark a text for the catalogue without translating it here (it is translated where it is
+    shown, e.g. by the browser)."""
+    return message
+
+
+def babel_locale(locale: str | None = None) -> Locale:
+    try:
+        return Locale.parse((locale or current()).replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse("en")
+
+
+def number_text(value: float, locale: str | None = None) -> str:
+    """1’234.5 (de-CH), 1.234,5 (de-DE), 1 234,5 (de-AT), 1,234.5 (en)."""
+    return format_decimal(value, locale=babel_locale(locale))
+
+
+def weekday_name(value: date | datetime, zone: tzinfo | None = None) -> str:
+    if isinstance(value, datetime) and zone is not None:
+        value = value.astimezone(zone)
+    return format_date(value, "EEEE", locale=babel_locale())
+
+
+def long_date(value: date | datetime, zone: tzinfo | None = None) -> str:
+    """Thursday, 26 November 2026; Donnerstag, 26. November 2026."""
+    if isinstance(value, datetime) and zone is not None:
+        value = value.astimezone(zone)
+    return format_date(value, "full", locale=babel_locale())
+
+
+def keep_choice(session: Session, user_id: int, locale: str | None) -> None:
+    """Keep the user's locale; None (or an unknown one) goes back to the browser's."""
+    row = session.get(Preference, (user_id, PREFERENCE))
+    if locale not in LOCALES:
+        if row is not None:
+            session.delete(row)
+        return
+    if row is None:
+        session.add(Preference(user_id=user_id, key=PREFERENCE, value={"locale": locale}))
+    else:
+        row.value = {"locale": locale}
+
+
+def choice_of(session: Session, user_id: int) -> str | None:
+    """The locale the user chose, None if they let the browser decide."""
+    row = session.get(Preference, (user_id, PREFERENCE))
+    value = dict(row.value).get("locale") if row else None
+    return value if isinstance(value, str) and value in LOCALES else None
