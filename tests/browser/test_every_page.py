@@ -46,7 +46,10 @@ def _crawl(page: Any, base: str) -> list[str]:
         ):
             continue
         found.append(path)
-        for href in page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)"):
+        # Links with `download` (CSV exports, the 3CX template) are files, not pages.
+        for href in page.eval_on_selector_all(
+            "a[href]:not([download])", "links => links.map(a => a.href)"
+        ):
             parts = urlsplit(href)
             if f"{parts.scheme}://{parts.netloc}" != base or parts.path.startswith(SKIP):
                 continue
