@@ -1,23 +1,29 @@
 """Running phone systems: each one's driver serving its lines, and the one ordered path from
 call events to the journal.
 
-Drivers emit call events from the event loop; they queue up here and are recorded one at a time,
-in order, each in its own transaction (in a worker thread, so the loop never waits on the
-database). After each is stored, the changed journal entries are pushed to the line owners'
-browsers: the call's, and those of the same call on other lines that it changed (a ring group
-answered here is answered elsewhere there).
+Drivers emit call events from the event loop; they queue up here and are recorded in order, in
+batches: whatever queued up while the previous batch was written goes into one transaction (in
+a worker thread, so the loop never waits on the database). One commit per batch instead of one
+per event is what lets one server keep up with a call centre: the database's round trips and
+its flush to disk are paid once for many events. Each event still sees the ones before it, so
+the order per call holds; recording is idempotent (the state machine ignores what it already
+knows), so a batch that failed is simply recorded again. Only after the batch is stored are its
+changed journal entries, each read once, pushed to the line owners' browsers together: the
+calls', and those of the same calls on other lines that they changed (a ring group answered
+here is answered elsewhere there).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
-from collections.abc import Collection, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -57,6 +63,8 @@ from offhook.store.models import Call, InstalledDriver, Line, PhoneSystem, Setti
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 #: A crashed driver is restarted after this many seconds, doubling with each crash in a row up
 #: to `RESTART_MAX`; a driver that ran `RESTART_STABLE` seconds before crashing starts over.
 RESTART_FIRST = 1.0
@@ -64,6 +72,12 @@ RESTART_MAX = 60.0
 RESTART_STABLE = 60.0
 #: The setting where a server notes that its lines are watched (every few seconds).
 ALIVE_SETTING = "lines_alive_at"
+#: Most call events recorded in one transaction: a burst is carried in a few commits, and one
+#: transaction stays short (SQLite holds its write lock for it).
+BATCH_MAX = 250
+#: Call events waiting to be recorded beyond which `Lines.submit` waits for the recorder, and a
+#: driver's `emit` is logged as outrunning the database.
+BACKLOG_LIMIT = 20_000
 
 
 def _hours(seconds: float) -> str:
@@ -151,7 +165,7 @@ class SystemRunner:
                 event.line_id,
             )
             return
-        self._lines.queue.put_nowait(event)
+        self._lines.enqueue(event)
 
     def set_status(self, state: LineState, reason: str = "", line_id: int | None = None) -> None:
         if line_id is not None:
@@ -316,6 +330,10 @@ class Lines:
         self.loaded: set[str] = set()  # drivers loaded in this server run
         self._tasks: list[asyncio.Task[None]] = []
         self._pending_notes: set[asyncio.Task[None]] = set()
+        self._overrun = False  # the backlog is beyond BACKLOG_LIMIT (logged once per episode)
+        #: Call events recorded and transactions used, for benchmarks and logs.
+        self.recorded = 0
+        self.commits = 0
 
     # --- life cycle ----------------------------------------------------------------------------
 
@@ -481,8 +499,26 @@ class Lines:
     # --- recording -----------------------------------------------------------------------------
 
     async def submit(self, event: CallEvent) -> None:
-        """Queue an event as if the line's driver had emitted it."""
-        self.queue.put_nowait(event)
+        """Queue an event as if the line's driver had emitted it; waits while the recorder is
+        far behind, so a caller that can wait is slowed down instead of growing the backlog."""
+        while self.queue.qsize() >= BACKLOG_LIMIT:
+            await asyncio.sleep(0.01)
+        self.enqueue(event)
+
+    def enqueue(self, item: CallEvent | _Reconcile) -> None:
+        # A driver's `emit` cannot wait (it is called from the driver's own code on the loop),
+        # and a call event must not be dropped: the backlog grows, and the operator is told.
+        self.queue.put_nowait(item)
+        backlog = self.queue.qsize()
+        if backlog >= BACKLOG_LIMIT and not self._overrun:
+            self._overrun = True
+            log.warning(
+                "%d call events are waiting to be recorded: the phone systems report faster "
+                "than the database stores (see docs/scaling.md)",
+                backlog,
+            )
+        elif self._overrun and backlog < BACKLOG_LIMIT // 2:
+            self._overrun = False
 
     async def flush(self) -> None:
         """Wait until every queued event is recorded and pushed."""
@@ -490,40 +526,101 @@ class Lines:
 
     async def _record_events(self) -> None:
         while True:
-            item = await self.queue.get()
+            batch = [await self.queue.get()]
+            while len(batch) < BATCH_MAX and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
             try:
-                await self._record_one(item)
-            except Exception:
-                log.exception("a call event could not be recorded: %r", item)
+                await self._record_batch(batch)
             finally:
-                self.queue.task_done()
+                for _ in batch:
+                    self.queue.task_done()
 
-    async def _record_one(self, item: CallEvent | _Reconcile) -> None:
+    async def _record_batch(self, batch: list[CallEvent | _Reconcile]) -> None:
+        """Record queued items in their order: runs of call events together, a reconciliation
+        (rare: a line (re)connected) on its own between them."""
+        events: list[CallEvent] = []
+        for item in [*batch, None]:
+            if isinstance(item, CallEvent):
+                events.append(item)
+                continue
+            if events:
+                await self._guarded(self._record_events_together(events), events)
+                events = []
+            if item is not None:
+                await self._guarded(self._reconcile_retried(item), item)
+
+    @staticmethod
+    async def _guarded(work: Coroutine[Any, Any, None], what: object) -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("call events could not be recorded: %r", what)
+
+    async def _reconcile_retried(self, item: _Reconcile) -> None:
+        await self._retried(lambda: self._reconcile(item))
+
+    @staticmethod
+    async def _retried(attempt: Callable[[], Awaitable[T]]) -> T:
         delay = 0.2
         for _attempt in range(8):
             try:
-                if isinstance(item, _Reconcile):
-                    await self._reconcile(item)
-                else:
-                    user_id, data, siblings = await asyncio.to_thread(self._record_in_store, item)
-                    await self._push_entry(user_id, data)
-                    for call_id, owner in siblings:
-                        await self.publish_call(owner, call_id)
-                return
+                return await attempt()
             except OperationalError as exc:
-                # The database is briefly away (restart, lock): keep the event, try again.
+                # The database is briefly away (restart, lock): keep the events, try again.
                 log.warning("database unavailable, retrying in %.1f s: %s", delay, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
         raise RuntimeError("database unavailable for too long")
 
-    def _record_in_store(
-        self, event: CallEvent
-    ) -> tuple[int, JournalEntry | None, tuple[tuple[int, int], ...]]:
-        """Record the event and read the changed entry back in the same transaction."""
+    async def _record_events_together(self, events: list[CallEvent]) -> None:
+        pending = events
+        while pending:
+            pushes, pending = await self._retried(
+                functools.partial(asyncio.to_thread, self._store_some, pending)
+            )
+            await self._push_entries(pushes)
+
+    def _store_some(
+        self, events: list[CallEvent]
+    ) -> tuple[list[tuple[int, JournalEntry]], list[CallEvent]]:
+        """Record `events` in one transaction: the entries to push, and the events left.
+
+        An event the store refuses (a line deleted meanwhile, a driver's nonsense) must not
+        cost the others: the batch is rolled back, the first event is recorded alone, and the
+        rest come back as a batch of their own (the refused one is logged and skipped).
+        """
+        try:
+            return self._store_together(events), []
+        except OperationalError:
+            raise
+        except Exception:
+            if len(events) == 1:
+                log.exception("a call event could not be recorded: %r", events[0])
+                return [], []
+        try:
+            first = self._store_together(events[:1])
+        except OperationalError:
+            raise
+        except Exception:
+            log.exception("a call event could not be recorded: %r", events[0])
+            first = []
+        return first, events[1:]
+
+    def _store_together(self, events: list[CallEvent]) -> list[tuple[int, JournalEntry]]:
+        """Record the events and read the changed entries back, all in one transaction."""
         with self.store.session() as session:
-            change = record(session, event)
-            return change.user_id, journal.one(session, change.call_id), change.siblings
+            owners: dict[int, int] = {}  # call id → the user whose journal shows it
+            for event in events:
+                change = record(session, event)
+                owners[change.call_id] = change.user_id
+                for call_id, owner in change.siblings:
+                    owners[call_id] = owner
+            session.flush()
+            entries = journal.many(session, list(owners))
+            pushes = [(owners[entry.id], entry) for entry in entries]
+        self.recorded += len(events)
+        self.commits += 1
+        return pushes
 
     async def _reconcile(self, item: _Reconcile) -> None:
         def work() -> list[tuple[int, int, int]]:
@@ -601,8 +698,17 @@ class Lines:
 
     async def _push_entry(self, user_id: int, entry: JournalEntry | None) -> None:
         if entry is not None:
+            await self._push_entries([(user_id, entry)])
+
+    async def _push_entries(self, pushes: list[tuple[int, JournalEntry]]) -> None:
+        """Push entries to their users' journals, together (one message to the other servers)."""
+        if not pushes:
+            return
+        messages = []
+        for user_id, entry in pushes:
             entry.line.status = LineStatus.model_validate(self.status(entry.line.id))
-            await self.hub.publish(user_id, CallChanged(entry=entry).model_dump(mode="json"))
+            messages.append((user_id, CallChanged(entry=entry).model_dump(mode="json")))
+        await self.hub.publish_many(messages)
 
     def notify(self, user_id: int, message: dict[str, Any]) -> None:
         task = asyncio.get_running_loop().create_task(self.hub.publish(user_id, message))
