@@ -42,7 +42,7 @@ from offhook.calls.recorder import (
     expire_ringing,
     identify,
     reconcile,
-    record,
+    record_many,
 )
 from offhook.drivers.contract import (
     DialRequest,
@@ -56,6 +56,8 @@ from offhook.drivers.registry import available_drivers, driver_class
 from offhook.journal import entries as journal
 from offhook.journal.entry import CallChanged, JournalEntry, LineChanged, LineStatus
 from offhook.journal.push import JournalHub
+from offhook.lines.leases import POLL_SECONDS, Leases
+from offhook.lines.relay import ActionRelay, RelayError
 from offhook.numbers import NumberKind, dial_string, parse
 from offhook.settings.telephony import SettingsCache, numbering_plan
 from offhook.store import Store
@@ -96,6 +98,18 @@ class _Reconcile:
     reason: str
 
 
+def _signature(line: Line) -> tuple[Any, ...]:
+    """What a running line is made of, to see a change made by another server."""
+    return (line.id, line.address, line.user_id, line.label, repr(line.options or {}))
+
+
+def _can_dial(driver: str) -> bool:
+    try:
+        return driver_class(driver).can_dial
+    except Exception:
+        return False
+
+
 class SystemRunner:
     """The `PhoneSystemContext` of one running phone system."""
 
@@ -109,6 +123,9 @@ class SystemRunner:
         self._options: Mapping[str, Any] = driver_cls.Options.model_validate(
             system.options or {}
         ).model_dump()
+        #: As stored, and the stored lines: another server's change shows as a difference.
+        self.raw_options = dict(system.options or {})
+        self.signature: frozenset[tuple[Any, ...]] = frozenset()
         self._line_infos: dict[int, LineInfo] = {}
         self._by_address: dict[str, LineInfo] = {}
         self.set_lines(driver_cls, rows)
@@ -137,6 +154,7 @@ class SystemRunner:
         }
         # A PBX driver asks for the line of an extension on every event it sees.
         self._by_address = {info.address: info for info in self._line_infos.values()}
+        self.signature = frozenset(_signature(line) for line in rows)
 
     # --- PhoneSystemContext --------------------------------------------------------------------
 
@@ -331,6 +349,10 @@ class Lines:
         self._tasks: list[asyncio.Task[None]] = []
         self._pending_notes: set[asyncio.Task[None]] = set()
         self._overrun = False  # the backlog is beyond BACKLOG_LIMIT (logged once per episode)
+        #: Which phone systems this server may run (several servers on PostgreSQL: the ones
+        #: whose lease it holds), and the way to the others' lines.
+        self.leases = Leases()
+        self.relay = ActionRelay(self._perform_relayed)
         #: Call events recorded and transactions used, for benchmarks and logs.
         self.recorded = 0
         self.commits = 0
@@ -339,10 +361,14 @@ class Lines:
 
     async def start(self) -> None:
         self.previous_run_alive_at = await asyncio.to_thread(self._alive_at)
+        self.leases.on_lost = self._lost_leases
+        await self.leases.start()
         self._tasks = [
             asyncio.create_task(self._record_events(), name="record-call-events"),
             asyncio.create_task(self._expire_ringing(), name="expire-ringing-calls"),
         ]
+        if self.leases.shared:
+            self._tasks.append(asyncio.create_task(self._keep_leases(), name="phone-system-leases"))
         auto = await asyncio.to_thread(self._auto_loaded)
         for name in auto:
             await self.load_driver(name)
@@ -369,6 +395,8 @@ class Lines:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        await self.leases.close()
+        await self.relay.close()
 
     async def load_driver(self, name: str) -> list[int]:
         """Start every enabled phone system of a driver; their lines get calls until the server
@@ -379,7 +407,8 @@ class Lines:
         started: list[int] = []
         for system_id in system_ids:
             runner = await self.start_system(system_id)
-            started.extend(runner.lines)
+            if runner is not None:
+                started.extend(runner.lines)
         return started
 
     async def unload_driver(self, name: str) -> None:
@@ -413,7 +442,9 @@ class Lines:
             session.expunge_all()
             return system, rows
 
-    async def start_system(self, system_id: int) -> SystemRunner:
+    async def start_system(self, system_id: int) -> SystemRunner | None:
+        """Start (or restart) a phone system here; None when another server runs it (it holds
+        the phone system's lease)."""
         await self.stop_system(system_id)
         loaded = await asyncio.to_thread(self._load_system, system_id)
         if loaded is None:
@@ -424,9 +455,12 @@ class Lines:
                 f"the {system.driver!r} driver is not loaded: load it, or turn on Auto Load, "
                 "in Settings > Interfaces > Extensions"
             )
+        if not await self.leases.acquire(system_id):
+            return None
         try:
             runner = SystemRunner(self, system, driver_class(system.driver), rows)
         except Exception as exc:
+            await self.leases.release(system_id)
             raise LineError(f"{system.name} cannot start: {exc}") from exc
         self.running[system_id] = runner
         self._index(runner, ())
@@ -445,6 +479,67 @@ class Lines:
         self._index(runner, runner.lines, keep=False)
         await runner.stop()
         runner.set_status(LineState.STOPPED)
+        await self.leases.release(system_id)
+
+    # --- several servers -------------------------------------------------------------------------
+
+    def _lost_leases(self, lost: set[int]) -> None:
+        for system_id in lost:
+            task = asyncio.get_running_loop().create_task(self.stop_system(system_id))
+            self._pending_notes.add(task)
+            task.add_done_callback(self._pending_notes.discard)
+
+    async def _keep_leases(self) -> None:
+        """Run what this server may run: take the leases of phone systems nobody runs (their
+        server died, or they were just switched on), and follow changes made on other servers
+        to the ones it runs (switched off, lines or options changed)."""
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            try:
+                await self.leases.check()
+                await self.follow_store()
+            except Exception:
+                log.exception("could not take over or follow phone systems")
+
+    async def follow_store(self) -> None:
+        wanted = await asyncio.to_thread(self._wanted_systems)
+        for system_id in list(self.running):
+            if system_id not in wanted:
+                await self.stop_system(system_id)
+        for system_id, (options, lines) in wanted.items():
+            runner = self.running.get(system_id)
+            if runner is None:
+                try:
+                    if await self.start_system(system_id) is not None:
+                        log.info("this server now runs phone system %s", system_id)
+                except LineError as exc:
+                    log.warning("phone system %s cannot start here: %s", system_id, exc)
+            elif runner.raw_options != options:
+                await self.start_system(system_id)
+            elif runner.signature != lines:
+                await self.lines_changed(system_id)
+
+    def _wanted_systems(self) -> dict[int, tuple[dict[str, Any], frozenset[tuple[Any, ...]]]]:
+        """The enabled phone systems of the drivers loaded here: their options and lines."""
+        with self.store.session() as session:
+            systems = session.scalars(
+                select(PhoneSystem).where(
+                    PhoneSystem.enabled.is_(True), PhoneSystem.driver.in_(self.loaded)
+                )
+            ).all()
+            lines = session.scalars(
+                select(Line).where(
+                    Line.enabled.is_(True),
+                    Line.phone_system_id.in_([system.id for system in systems]),
+                )
+            ).all()
+            by_system: dict[int, set[tuple[Any, ...]]] = {system.id: set() for system in systems}
+            for line in lines:
+                by_system[line.phone_system_id].add(_signature(line))
+            return {
+                system.id: (dict(system.options or {}), frozenset(by_system[system.id]))
+                for system in systems
+            }
 
     async def lines_changed(self, system_id: int) -> None:
         """A line of a phone system was added, edited, switched on or off, or deleted."""
@@ -610,8 +705,7 @@ class Lines:
         """Record the events and read the changed entries back, all in one transaction."""
         with self.store.session() as session:
             owners: dict[int, int] = {}  # call id → the user whose journal shows it
-            for event in events:
-                change = record(session, event)
+            for change in record_many(session, events):
                 owners[change.call_id] = change.user_id
                 for call_id, owner in change.siblings:
                     owners[call_id] = owner
@@ -726,26 +820,69 @@ class Lines:
     async def dial(self, user_id: int, number: str, line_id: int | None = None) -> int:
         """Call `number` on one of the user's lines; the call shows as dialling at once."""
         line_id = await asyncio.to_thread(self._dialling_line, user_id, line_id)
-        runner = self._runner_for(line_id)
-        if not runner.driver.can_dial:
+        runner = self.runner_of_line(line_id)
+        if runner is None and not self.relay.connected:
+            raise LineError("this line is not running; an admin can start it in Settings > Lines")
+        if runner is not None and not runner.driver.can_dial:
             raise LineError(f"{runner.driver.title} cannot place calls")
         dial_ref = uuid.uuid4().hex
         call_id, request = await asyncio.to_thread(self._begin_dial, line_id, number, dial_ref)
-        await self.publish_call(runner.lines[line_id].user_id, call_id)
+        await self.publish_call(user_id, call_id)
+        if runner is None:
+            # Run by another server: it dials, and records the failure if it cannot.
+            arguments = {"dial_ref": dial_ref, "number": request.number}
+            arguments["dial_string"] = request.dial_string
+            try:
+                await self.relay.ask(line_id, "dial", arguments)
+            except RelayError as exc:
+                raise LineError(f"could not dial {number}: {exc}") from exc
+            return call_id
+        error = await self._dial_here(runner, line_id, request)
+        if error:
+            raise LineError(f"could not dial {number}: {error}")
+        return call_id
+
+    async def _dial_here(self, runner: SystemRunner, line_id: int, request: DialRequest) -> str:
+        """Dial on a line run here; an error message, or "" when the driver dialled."""
         try:
             await runner.driver.dial(line_id, request)
         except (DriverError, OSError) as exc:
             await self.submit(
                 CallEvent(
                     line_id=line_id,
-                    call_ref=f"dial:{dial_ref}",
+                    call_ref=f"dial:{request.dial_ref}",
                     direction=Direction.OUTGOING,
                     state=CallState.ENDED,
                     end_reason=EndReason.FAILED,
                 )
             )
-            raise LineError(f"could not dial {number}: {exc}") from exc
-        return call_id
+            return str(exc) or type(exc).__name__
+        return ""
+
+    async def _perform_relayed(
+        self, line_id: int, action: str, arguments: dict[str, Any]
+    ) -> str | None:
+        """An action another server passed on: done if this server runs the line (returns
+        "" or what went wrong, for the user), else None."""
+        runner = self.runner_of_line(line_id)
+        if runner is None:
+            return None
+        if action == "dial":
+            request = DialRequest(
+                dial_ref=str(arguments["dial_ref"]),
+                number=str(arguments["number"]),
+                dial_string=str(arguments["dial_string"]),
+            )
+            if not runner.driver.can_dial:
+                return f"{runner.driver.title} cannot place calls"
+            return await self._dial_here(runner, line_id, request)
+        if action not in ("answer", "hang up"):
+            return f"unknown action {action!r}"
+        try:
+            await self._act_here(runner, line_id, str(arguments["call_ref"]), action)
+        except LineError as exc:
+            return str(exc)
+        return ""
 
     def _dialling_line(self, user_id: int, line_id: int | None) -> int:
         with self.store.session() as session:
@@ -757,6 +894,8 @@ class Lines:
             runner = self.runner_of_line(line.id)
             if runner is not None and runner.driver.can_dial:
                 return line.id
+            if runner is None and self.relay.connected and _can_dial(line.driver):
+                return line.id  # run by another server
         if not lines and line_id is not None:
             raise LineError(f"line {line_id} is not one of your lines, or it is switched off")
         if not lines:
@@ -795,13 +934,27 @@ class Lines:
         await self._act(call, "hang up")
 
     async def _act(self, call: Call, action: Literal["answer", "hang up"]) -> None:
-        driver = self._runner_for(call.line_id).driver
-        act = driver.answer if action == "answer" else driver.hangup
+        runner = self.runner_of_line(call.line_id)
+        if runner is None and not self.relay.connected:
+            runner = self._runner_for(call.line_id)  # says the line is not running
         call_ref = call.call_ref
         if call_ref.startswith(DIGEST_PREFIX):  # a long reference, stored as its digest
             call_ref = await asyncio.to_thread(self._driver_ref, call)
+        if runner is None:
+            try:
+                await self.relay.ask(call.line_id, action, {"call_ref": call_ref})
+            except RelayError as exc:
+                raise LineError(f"could not {action}: {exc}") from exc
+            return
+        await self._act_here(runner, call.line_id, call_ref, action)
+
+    async def _act_here(
+        self, runner: SystemRunner, line_id: int, call_ref: str, action: str
+    ) -> None:
+        driver = runner.driver
+        act = driver.answer if action == "answer" else driver.hangup
         try:
-            await act(call.line_id, call_ref)
+            await act(line_id, call_ref)
         except NotSupported as exc:
             raise LineError(str(exc)) from exc
         except DriverError as exc:
