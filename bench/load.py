@@ -158,11 +158,15 @@ class Server:
     memory: list[float] = field(default_factory=list)
 
 
-def start_servers(count: int, url: str, redis_url: str, directory: Path) -> list[Server]:
+def start_servers(
+    count: int, url: str, redis_url: str, directory: Path, streams: int
+) -> list[Server]:
     servers = []
     for n in range(count):
         port = free_port()
         env = {**os.environ, "OFFHOOK_DATABASE_URL": url, "OFFHOOK_DATA_DIR": str(directory)}
+        # Room for every stream, the plain requests and the admin's beside them.
+        env["OFFHOOK_MAX_CONNECTIONS"] = str(streams + 100)
         if redis_url:
             env["OFFHOOK_REDIS_URL"] = redis_url
         with (directory / f"server{n}.log").open("wb") as sink:
@@ -199,6 +203,12 @@ class Tally:
     measuring: bool = False
     errors: list[str] = field(default_factory=list)
     all_open: asyncio.Event = field(default_factory=asyncio.Event)
+    wanted: int = 0
+
+    def settled(self) -> None:
+        """One more stream is open, or failed to open."""
+        if self.opened + len(self.errors) >= self.wanted:
+            self.all_open.set()
 
 
 def _event_time(entry: dict[str, object]) -> float:
@@ -213,6 +223,7 @@ async def journal_stream(port: int, token: str, tally: Tally, wanted: int, slow:
         reader, writer = await asyncio.open_connection(HOST, port, limit=2**22)
     except OSError as exc:
         tally.errors.append(f"connect: {exc}")
+        tally.settled()
         return
     writer.write(
         (
@@ -224,8 +235,10 @@ async def journal_stream(port: int, token: str, tally: Tally, wanted: int, slow:
         status = await reader.readline()
         if b" 200 " not in status:
             tally.errors.append(status.decode(errors="replace").strip())
+            tally.settled()
             return
         kind = ""
+        opened = False
         while True:
             line = await reader.readline()
             if not line:
@@ -233,10 +246,10 @@ async def journal_stream(port: int, token: str, tally: Tally, wanted: int, slow:
             if line.startswith(b"event: "):
                 kind = line[7:].strip().decode()
             elif line.startswith(b"data: "):
-                if kind == "snapshot" and tally.opened >= 0:
+                if kind == "snapshot" and not opened:
+                    opened = True
                     tally.opened += 1
-                    if tally.opened == wanted:
-                        tally.all_open.set()
+                    tally.settled()
                     if slow:
                         # A browser that stops reading (a frozen tab, a dead link): the server
                         # must drop it without the others noticing.
@@ -287,7 +300,7 @@ async def run_load(
     url: str,
     args: argparse.Namespace,
 ) -> tuple[Figures, Tally]:
-    tally = Tally()
+    tally = Tally(wanted=len(tokens))
     figures = Figures()
     ports = [int(server.url.rsplit(":", 1)[1]) for server in servers]
     slow = set(range(0, len(tokens), max(1, len(tokens) // args.slow))) if args.slow else set()
@@ -375,7 +388,7 @@ def main() -> None:
         print(f"seeding {args.streams} users with a line each ({args.db}) …", flush=True)
         tokens, admin, system_id = seed(url, args.streams, args.rate)
         one_per_commit, batched = raw_insert_rates(url)
-        servers = start_servers(args.servers, url, redis_url, tmp)
+        servers = start_servers(args.servers, url, redis_url, tmp, args.streams)
         time.sleep(1)
         idle = [rss_mb(server.process.pid) for server in servers]
         figures, tally = asyncio.run(run_load(servers, tokens, admin, system_id, url, args))
