@@ -21,6 +21,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
@@ -349,6 +350,7 @@ class Lines:
         self._tasks: list[asyncio.Task[None]] = []
         self._pending_notes: set[asyncio.Task[None]] = set()
         self._overrun = False  # the backlog is beyond BACKLOG_LIMIT (logged once per episode)
+        self._recorder = ThreadPoolExecutor(1, thread_name_prefix="record-call-events")
         #: Which phone systems this server may run (several servers on PostgreSQL: the ones
         #: whose lease it holds), and the way to the others' lines.
         self.leases = Leases()
@@ -397,6 +399,9 @@ class Lines:
         self._tasks = []
         await self.leases.close()
         await self.relay.close()
+        # Its thread ends; a new executor starts no thread until it is used (a start again).
+        self._recorder.shutdown(wait=False)
+        self._recorder = ThreadPoolExecutor(1, thread_name_prefix="record-call-events")
 
     async def load_driver(self, name: str) -> list[int]:
         """Start every enabled phone system of a driver; their lines get calls until the server
@@ -671,9 +676,16 @@ class Lines:
         pending = events
         while pending:
             pushes, pending = await self._retried(
-                functools.partial(asyncio.to_thread, self._store_some, pending)
+                functools.partial(self._in_recorder, self._store_some, pending)
             )
             await self._push_entries(pushes)
+
+    async def _in_recorder(
+        self, work: Callable[[list[CallEvent]], T], events: list[CallEvent]
+    ) -> T:
+        # A thread of the recorder's own: the web's threads (thousands of journals opening at
+        # once, each reading its snapshot) must not queue in front of recording.
+        return await asyncio.get_running_loop().run_in_executor(self._recorder, work, events)
 
     def _store_some(
         self, events: list[CallEvent]
