@@ -216,7 +216,7 @@ def _event_time(entry: dict[str, object]) -> float:
     return max(datetime.fromisoformat(s).timestamp() for s in stamps if isinstance(s, str))
 
 
-async def journal_stream(port: int, token: str, tally: Tally, wanted: int, slow: bool) -> None:
+async def journal_stream(port: int, token: str, tally: Tally, slow: bool) -> None:
     """One browser's live journal, on a bare socket: the client must cost little next to the
     server it measures."""
     try:
@@ -306,9 +306,7 @@ async def run_load(
     slow = set(range(0, len(tokens), max(1, len(tokens) // args.slow))) if args.slow else set()
     started = time.perf_counter()
     streams = [
-        asyncio.create_task(
-            journal_stream(ports[n % len(ports)], token, tally, len(tokens), n in slow)
-        )
+        asyncio.create_task(journal_stream(ports[n % len(ports)], token, tally, n in slow))
         for n, token in enumerate(tokens)
     ]
     try:
