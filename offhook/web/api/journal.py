@@ -64,9 +64,8 @@ def snapshot(request: Request, user_id: int) -> JournalSnapshot:
         return JournalSnapshot(entries=entries, lines=overview)
 
     # Retried once if PostgreSQL drops the connection meanwhile: a journal must not answer 500
-    # because a database connection was killed (the stream's snapshots read this way too). Read
-    # only, on the quick engine: thousands of journals open at once when a server restarts.
-    return app.store.read_only(read)
+    # because a database connection was killed (the stream's snapshots read this way too).
+    return app.store.read(read)
 
 
 @router.get("/journal", response_model=JournalSnapshot)
