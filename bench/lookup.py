@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 from bench_database import bench_database, fresh_store
 from sqlalchemy import bindparam, text
+from sqlalchemy.orm import Session
 
 from offhook.directory.lookup import lookup
 from offhook.intake.synthetic import create_synthetic_crm
@@ -87,6 +88,15 @@ def run(store: Store, count: int, rng: random.Random) -> None:
             plan = numbering_plan(settings)
             lookup(request_session, parse_incoming(number.input, plan), "CH")
 
+    def whole_request_read_only(number: ParsedNumber) -> None:
+        # The same since issue 13: `Store.read_only`, no ping, no BEGIN/COMMIT on PostgreSQL.
+        def work(request_session: Session) -> None:
+            settings = SettingsCache.get(request_session)
+            plan = numbering_plan(settings)
+            lookup(request_session, parse_incoming(number.input, plan), "CH")
+
+        store.read_only(work)
+
     rows = [
         ("raw indexed point query (baseline)", raw_query, exact),
         ("lookup: exact", in_session, exact),
@@ -95,6 +105,9 @@ def run(store: Store, count: int, rng: random.Random) -> None:
         ("whole request: exact", whole_request, exact),
         ("whole request: switchboard", whole_request, switchboard),
         ("whole request: miss", whole_request, miss),
+        ("whole request, read only: exact", whole_request_read_only, exact),
+        ("whole request, read only: switchboard", whole_request_read_only, switchboard),
+        ("whole request, read only: miss", whole_request_read_only, miss),
     ]
     results = [(name, timings(work, numbers)) for name, work, numbers in rows]
     base_p50, base_p99 = results[0][1][0], results[0][1][1]

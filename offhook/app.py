@@ -8,6 +8,7 @@ import secrets
 
 from offhook.directory.normalization import NormalizationRunner
 from offhook.journal.push import JournalHub
+from offhook.lines.leases import leases_for
 from offhook.lines.running import Lines
 from offhook.settings.config import Config
 from offhook.store import Store
@@ -31,6 +32,8 @@ class Offhook:
             ring_timeout=self.config.ring_timeout,
             connected_timeout=self.config.connected_timeout,
         )
+        # Several servers on one PostgreSQL: each phone system is run by one of them.
+        self.lines.leases = leases_for(self.store.url)
         # "Normalize phone numbers" in the background: after a change of the numbering plan,
         # and on start when a run was cut short.
         self.normalization = NormalizationRunner(self.store)
@@ -60,6 +63,7 @@ class Offhook:
             await asyncio.to_thread(self.prepare)
         if self.config.redis_url:
             await self.hub.connect_redis(self.config.redis_url)
+            await self.lines.relay.connect(self.config.redis_url)
         await self.lines.start()
         await self.normalization.start()
         self.started = True

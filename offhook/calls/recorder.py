@@ -1,13 +1,16 @@
-"""Recording calls: call events in, persisted calls out, one transaction per event."""
+"""Recording calls: call events in, persisted calls out, in the caller's transaction (one event,
+or a batch of them: see `record_many`)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from offhook.calls.events import (
@@ -95,63 +98,146 @@ def identify(session: Session, call: Call) -> None:
     call.match = best.match if best else None
 
 
-def _find(session: Session, event: CallEvent) -> Call | None:
-    ref = stored_ref(event.call_ref)
-    call = session.scalar(select(Call).where(Call.line_id == event.line_id, Call.call_ref == ref))
-    if call is None and event.dial_ref:
-        # The first event of a call offhook dialled: adopt the phone system's reference.
-        call = session.scalar(
-            select(Call).where(Call.line_id == event.line_id, Call.dial_ref == event.dial_ref)
-        )
-        if call is not None:
-            call.call_ref = ref
-    return call
-
-
 def record(session: Session, event: CallEvent) -> CallChange:
     """Apply one call event to the store (inside the caller's transaction)."""
-    line = session.get(Line, event.line_id)
-    if line is None:
-        raise UnknownLine(f"there is no line {event.line_id}")
-    call = _find(session, event)
-    created = call is None
-    if call is None:
-        facts = begin(event)
-        call = Call(line_id=line.id, call_ref=stored_ref(event.call_ref), dial_ref=event.dial_ref)
-        _store_facts(call, facts)
-        identify(session, call)
-        session.add(call)
-        changed = True
-    else:
-        facts = facts_of(call)
-        number_before = facts.remote_number
-        changed = apply(facts, event)
-        if changed:
+    return record_many(session, [event])[0]
+
+
+def record_many(session: Session, events: Sequence[CallEvent]) -> list[CallChange]:
+    """Apply call events to the store in their order, inside the caller's transaction.
+
+    One event at a time would cost a few round trips each (its line, its call, the flush of
+    the call and of its record). A batch reads its lines and the calls it may touch in two
+    queries, keeps them at hand while the events apply one after the other (so each sees the
+    ones before it, as if they had been recorded alone), and writes everything in one flush.
+    Raises `UnknownLine` for an event of a line that does not exist; the caller rolls back.
+    """
+    batch = _Batch(session, events)
+    for event in events:
+        batch.apply(event)
+    return batch.finish()
+
+
+@dataclass(slots=True)
+class _Applied:
+    call: Call
+    line: Line
+    created: bool
+    changed: bool
+    siblings: list[Call]
+    closed: tuple[tuple[int, int], ...]  # missed calls from the number, closed as it was reached
+    record: dict[str, Any]
+
+
+class _Batch:
+    def __init__(self, session: Session, events: Sequence[CallEvent]) -> None:
+        self.session = session
+        line_ids = {event.line_id for event in events}
+        # Held here: the session's identity map keeps only weak references.
+        self.lines = {
+            line.id: line for line in session.scalars(select(Line).where(Line.id.in_(line_ids)))
+        }
+        refs = {stored_ref(event.call_ref) for event in events}
+        dial_refs = {event.dial_ref for event in events if event.dial_ref}
+        known = select(Call).where(
+            or_(Call.call_ref.in_(refs), Call.dial_ref.in_(dial_refs))
+            if dial_refs
+            else Call.call_ref.in_(refs)
+        )
+        self.calls: dict[tuple[int, str], Call] = {}
+        self.dialled: dict[tuple[int, str], Call] = {}
+        # The lines each reference is on: a call's siblings (the same call ringing on other
+        # lines) are searched for only where there can be any.
+        self.ref_lines: dict[str, set[int]] = defaultdict(set)
+        for call in session.scalars(known):
+            self._keep(call)
+        for event in events:
+            self.ref_lines[stored_ref(event.call_ref)].add(event.line_id)
+        self.applied: list[_Applied] = []
+
+    def _keep(self, call: Call) -> None:
+        self.calls[(call.line_id, call.call_ref)] = call
+        if call.dial_ref:
+            self.dialled[(call.line_id, call.dial_ref)] = call
+        self.ref_lines[call.call_ref].add(call.line_id)
+
+    def _find(self, event: CallEvent) -> Call | None:
+        ref = stored_ref(event.call_ref)
+        call = self.calls.get((event.line_id, ref))
+        if call is None and event.dial_ref:
+            # The first event of a call offhook dialled: adopt the phone system's reference.
+            call = self.dialled.get((event.line_id, event.dial_ref))
+            if call is not None:
+                call.call_ref = ref
+                self._keep(call)
+        return call
+
+    def apply(self, event: CallEvent) -> None:
+        line = self.lines.get(event.line_id)
+        if line is None:
+            raise UnknownLine(f"there is no line {event.line_id}")
+        call = self._find(event)
+        created = call is None
+        if call is None:
+            facts = begin(event)
+            call = Call(
+                line_id=line.id, call_ref=stored_ref(event.call_ref), dial_ref=event.dial_ref
+            )
             _store_facts(call, facts)
-            if facts.remote_number and facts.remote_number != number_before:
-                identify(session, call)
-    session.flush()
-    session.add(
-        CallEventRecord(
-            call_id=call.id,
-            state=event.state.value,
-            at=event.at,
-            changed=changed,
-            detail={
+            identify(self.session, call)
+            self.session.add(call)
+            self._keep(call)
+            changed = True
+        else:
+            facts = facts_of(call)
+            number_before = facts.remote_number
+            changed = apply(facts, event)
+            if changed:
+                _store_facts(call, facts)
+                # A first number, or another party after a transfer or pickup: who is it?
+                if facts.remote_number and facts.remote_number != number_before:
+                    identify(self.session, call)
+        siblings: list[Call] = []
+        if (
+            changed
+            and call.connected_at is not None
+            and call.direction == Direction.INCOMING.value
+            and len(self.ref_lines[call.call_ref]) > 1
+        ):
+            siblings = _answered_here(self.session, call, line)
+        record = {
+            "state": event.state.value,
+            "at": event.at,
+            "changed": changed,
+            "detail": {
                 "call_ref": event.call_ref,
                 "end_reason": event.end_reason.value if event.end_reason else None,
                 "hangup_by": event.hangup_by.value if event.hangup_by else None,
                 "dial_ref": event.dial_ref,
             },
-        )
-    )
-    siblings: tuple[tuple[int, int], ...] = ()
-    if changed and call.connected_at is not None and call.direction == Direction.INCOMING.value:
-        siblings = _answered_here(session, call, line)
-    if changed and call.state == CallState.CONNECTED.value:
-        # The caller was reached: their missed calls need no call back any more.
-        siblings += close_when_reached(session, call)
-    return CallChange(call.id, line.id, line.user_id, created, changed, siblings)
+        }
+        closed: tuple[tuple[int, int], ...] = ()
+        if changed and call.state == CallState.CONNECTED.value:
+            # The caller was reached: their missed calls need no call back any more.
+            closed = close_when_reached(self.session, call)
+        self.applied.append(_Applied(call, line, created, changed, siblings, closed, record))
+
+    def finish(self) -> list[CallChange]:
+        """Write the calls, then their event records (which need the calls' ids)."""
+        self.session.flush()
+        self.session.add_all([CallEventRecord(call_id=a.call.id, **a.record) for a in self.applied])
+        self.session.flush()
+        return [
+            CallChange(
+                a.call.id,
+                a.line.id,
+                a.line.user_id,
+                a.created,
+                a.changed,
+                tuple((other.id, other.line.user_id) for other in a.siblings) + a.closed,
+            )
+            for a in self.applied
+        ]
 
 
 # A sibling leg the phone system ended as missed this long before the answer was reported is
@@ -159,11 +245,11 @@ def record(session: Session, event: CallEvent) -> CallChange:
 _SAME_MOMENT = timedelta(seconds=2)
 
 
-def _answered_here(session: Session, call: Call, line: Line) -> tuple[tuple[int, int], ...]:
+def _answered_here(session: Session, call: Call, line: Line) -> list[Call]:
     """End the same call on the other lines of the phone system as answered elsewhere."""
     assert call.connected_at is not None
-    others = session.execute(
-        select(Call, Line.user_id)
+    others = session.scalars(
+        select(Call)
         .join(Line, Call.line_id == Line.id)
         .where(
             Call.call_ref == call.call_ref,
@@ -174,7 +260,7 @@ def _answered_here(session: Session, call: Call, line: Line) -> tuple[tuple[int,
         )
     ).all()
     changed = []
-    for other, user_id in others:
+    for other in others:
         if other.state == CallState.ENDED.value:
             late = other.ended_at is not None and other.ended_at < call.connected_at - _SAME_MOMENT
             if late or other.end_reason != EndReason.MISSED.value:
@@ -195,8 +281,8 @@ def _answered_here(session: Session, call: Call, line: Line) -> tuple[tuple[int,
         other.end_reason = EndReason.ANSWERED_ELSEWHERE.value
         other.end_reason_given = True
         other.answered_by_id = line.user_id
-        changed.append((other.id, user_id))
-    return tuple(changed)
+        changed.append(other)
+    return changed
 
 
 def driver_ref(session: Session, call: Call) -> str:

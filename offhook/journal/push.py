@@ -43,7 +43,27 @@ SILENT_LIMIT = 6.0
 # Bounds for one command, so a stalled Redis holds up the outbox only this long.
 COMMAND_TIMEOUT = 3.0
 
-Outgoing = tuple[int, dict[str, Any]] | None  # None: only pass on the resyncs still owed
+# What leaves for Redis: the updates of one batch of call events, or None: only pass on the
+# resyncs still owed.
+Outgoing = list[tuple[int, dict[str, Any]]] | None
+
+
+class Message(dict[str, Any]):
+    """A message for the streams, with its server-sent-event text made once: a batch of call
+    events reaches thousands of streams, and each would otherwise encode it again."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, message: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.text = f"event: {message['type']}\ndata: {json.dumps(message)}\n\n"
+
+
+def event_text(message: dict[str, Any]) -> str:
+    """The message as one server-sent event."""
+    if isinstance(message, Message):
+        return message.text
+    return Message(message).text
 
 
 class JournalHub:
@@ -62,6 +82,7 @@ class JournalHub:
         # flow again as updates instead of after up to RETRY_MAX more seconds.
         self._answering = asyncio.Event()
         self.resyncs = 0  # how often the subscription was (re)established: for tests and logs
+        self.dropped = 0  # streams dropped for not reading: for tests and benchmarks
 
     @property
     def subscriber_count(self) -> int:
@@ -74,20 +95,39 @@ class JournalHub:
         try:
             yield queue
         finally:
-            self._subscribers[user_id].discard(queue)
-            if not self._subscribers[user_id]:
-                del self._subscribers[user_id]
+            queues = self._subscribers.get(user_id)
+            if queues is not None:
+                queues.discard(queue)
+                if not queues:
+                    del self._subscribers[user_id]
 
     def deliver(self, user_id: int, message: dict[str, Any]) -> None:
         """Hand a message to this server's subscribers of `user_id`."""
-        for queue in list(self._subscribers.get(user_id, ())):
+        queues = self._subscribers.get(user_id)
+        if not queues:
+            return
+        if message.get("type") not in ("resync", "bye") and not isinstance(message, Message):
+            message = Message(message)
+        for queue in list(queues):
             try:
                 queue.put_nowait(message)
             except asyncio.QueueFull:
-                # A stalled browser: drop its backlog and tell it to fetch the journal afresh.
-                while not queue.empty():
-                    queue.get_nowait()
-                queue.put_nowait(RESYNC)
+                self._overflow(user_id, queue)
+
+    def _overflow(self, user_id: int, queue: asyncio.Queue[dict[str, Any]]) -> None:
+        # A stalled browser: drop its backlog and tell it to fetch the journal afresh. One that
+        # has not even taken that resync since is gone or hopelessly slow (a dead connection
+        # stays open until TCP gives up): it gets nothing more, and ends once it reads again;
+        # a browser that does come back reconnects and starts with a fresh snapshot.
+        dead = queue.get_nowait() is RESYNC
+        while not queue.empty():
+            queue.get_nowait()
+        if dead:
+            self._subscribers[user_id].discard(queue)
+            self.dropped += 1
+            queue.put_nowait(BYE)
+        else:
+            queue.put_nowait(RESYNC)
 
     def resync_all(self) -> None:
         """Every local stream fetches its journal afresh (after updates may have been missed)."""
@@ -100,13 +140,19 @@ class JournalHub:
             self.deliver(user_id, BYE)
 
     async def publish(self, user_id: int, message: dict[str, Any]) -> None:
-        self.deliver(user_id, message)
-        if self._outbox is None:
+        await self.publish_many([(user_id, message)])
+
+    async def publish_many(self, messages: list[tuple[int, dict[str, Any]]]) -> None:
+        """Updates for several users at once: local streams get them now, the other servers in
+        one Redis message."""
+        for user_id, message in messages:
+            self.deliver(user_id, message)
+        if self._outbox is None or not messages:
             return
         try:
-            self._outbox.put_nowait((user_id, message))
+            self._outbox.put_nowait(messages)
         except asyncio.QueueFull:
-            self._unsent.add(user_id)
+            self._unsent.update(user_id for user_id, _ in messages)
 
     async def connect_redis(self, url: str) -> None:
         """Share updates with other servers through Redis at `url`, now or once it is reachable."""
@@ -194,21 +240,22 @@ class JournalHub:
         while True:
             item = await outbox.get()
             try:
-                for user_id in sorted(self._unsent):
-                    await self._publish(user_id, RESYNC)
-                    self._unsent.discard(user_id)
-                if item is not None:
-                    await self._publish(*item)
+                if self._unsent:
+                    owed = sorted(self._unsent)
+                    await self._publish([(user_id, RESYNC) for user_id in owed])
+                    self._unsent.difference_update(owed)
+                if item:
+                    await self._publish(item)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self._seen(False, exc)
-                if item is not None:
-                    self._unsent.add(item[0])
+                if item:
+                    self._unsent.update(user_id for user_id, _ in item)
                 while not outbox.empty():  # nothing queued now would get through either
                     queued = outbox.get_nowait()
-                    if queued is not None:
-                        self._unsent.add(queued[0])
+                    if queued:
+                        self._unsent.update(user_id for user_id, _ in queued)
                 self._answering.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._answering.wait(), delay)
@@ -219,8 +266,9 @@ class JournalHub:
                     self._seen(True)
                 delay = RETRY_FIRST
 
-    async def _publish(self, user_id: int, message: dict[str, Any]) -> None:
-        payload = json.dumps({"server": self.server_id, "user": user_id, "message": message})
+    async def _publish(self, messages: list[tuple[int, dict[str, Any]]]) -> None:
+        batch = [[user_id, message] for user_id, message in messages]
+        payload = json.dumps({"server": self.server_id, "batch": batch})
         await self._redis.publish(CHANNEL, payload)
 
     def _from_redis(self, data: bytes | str) -> None:
@@ -228,9 +276,19 @@ class JournalHub:
             envelope = json.loads(data)
             if envelope["server"] == self.server_id:
                 return
-            self.deliver(int(envelope["user"]), envelope["message"])
+            # A server of the version before batches sends one update per message.
+            batch = (
+                envelope["batch"]
+                if "batch" in envelope
+                else [[envelope["user"], envelope["message"]]]
+            )
+            updates = [(int(user), message) for user, message in batch]
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("ignored a malformed journal update from Redis: %s", exc)
+            return
+        for user_id, message in updates:
+            if isinstance(message, dict) and isinstance(message.get("type"), str):
+                self.deliver(user_id, message)
 
     async def close(self) -> None:
         for task in self._tasks:

@@ -1,23 +1,30 @@
 """Running phone systems: each one's driver serving its lines, and the one ordered path from
 call events to the journal.
 
-Drivers emit call events from the event loop; they queue up here and are recorded one at a time,
-in order, each in its own transaction (in a worker thread, so the loop never waits on the
-database). After each is stored, the changed journal entries are pushed to the line owners'
-browsers: the call's, and those of the same call on other lines that it changed (a ring group
-answered here is answered elsewhere there).
+Drivers emit call events from the event loop; they queue up here and are recorded in order, in
+batches: whatever queued up while the previous batch was written goes into one transaction (in
+a worker thread, so the loop never waits on the database). One commit per batch instead of one
+per event is what lets one server keep up with a call centre: the database's round trips and
+its flush to disk are paid once for many events. Each event still sees the ones before it, so
+the order per call holds; recording is idempotent (the state machine ignores what it already
+knows), so a batch that failed is simply recorded again. Only after the batch is stored are its
+changed journal entries, each read once, pushed to the line owners' browsers together: the
+calls', and those of the same calls on other lines that they changed (a ring group answered
+here is answered elsewhere there).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
-from collections.abc import Collection, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -36,7 +43,7 @@ from offhook.calls.recorder import (
     expire_ringing,
     identify,
     reconcile,
-    record,
+    record_many,
 )
 from offhook.drivers.contract import (
     DialRequest,
@@ -50,12 +57,16 @@ from offhook.drivers.registry import available_drivers, driver_class
 from offhook.journal import entries as journal
 from offhook.journal.entry import CallChanged, JournalEntry, LineChanged, LineStatus
 from offhook.journal.push import JournalHub
+from offhook.lines.leases import POLL_SECONDS, Leases
+from offhook.lines.relay import ActionRelay, RelayError
 from offhook.numbers import NumberKind, dial_string, parse
 from offhook.settings.telephony import SettingsCache, numbering_plan
 from offhook.store import Store
 from offhook.store.models import Call, InstalledDriver, Line, PhoneSystem, Setting
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: A crashed driver is restarted after this many seconds, doubling with each crash in a row up
 #: to `RESTART_MAX`; a driver that ran `RESTART_STABLE` seconds before crashing starts over.
@@ -64,6 +75,12 @@ RESTART_MAX = 60.0
 RESTART_STABLE = 60.0
 #: The setting where a server notes that its lines are watched (every few seconds).
 ALIVE_SETTING = "lines_alive_at"
+#: Most call events recorded in one transaction: a burst is carried in a few commits, and one
+#: transaction stays short (SQLite holds its write lock for it).
+BATCH_MAX = 250
+#: Call events waiting to be recorded beyond which `Lines.submit` waits for the recorder, and a
+#: driver's `emit` is logged as outrunning the database.
+BACKLOG_LIMIT = 20_000
 
 
 def _hours(seconds: float) -> str:
@@ -82,6 +99,18 @@ class _Reconcile:
     reason: str
 
 
+def _signature(line: Line) -> tuple[Any, ...]:
+    """What a running line is made of, to see a change made by another server."""
+    return (line.id, line.address, line.user_id, line.label, repr(line.options or {}))
+
+
+def _can_dial(driver: str) -> bool:
+    try:
+        return driver_class(driver).can_dial
+    except Exception:
+        return False
+
+
 class SystemRunner:
     """The `PhoneSystemContext` of one running phone system."""
 
@@ -95,6 +124,9 @@ class SystemRunner:
         self._options: Mapping[str, Any] = driver_cls.Options.model_validate(
             system.options or {}
         ).model_dump()
+        #: As stored, and the stored lines: another server's change shows as a difference.
+        self.raw_options = dict(system.options or {})
+        self.signature: frozenset[tuple[Any, ...]] = frozenset()
         self._line_infos: dict[int, LineInfo] = {}
         self._by_address: dict[str, LineInfo] = {}
         self.set_lines(driver_cls, rows)
@@ -123,6 +155,7 @@ class SystemRunner:
         }
         # A PBX driver asks for the line of an extension on every event it sees.
         self._by_address = {info.address: info for info in self._line_infos.values()}
+        self.signature = frozenset(_signature(line) for line in rows)
 
     # --- PhoneSystemContext --------------------------------------------------------------------
 
@@ -151,7 +184,7 @@ class SystemRunner:
                 event.line_id,
             )
             return
-        self._lines.queue.put_nowait(event)
+        self._lines.enqueue(event)
 
     def set_status(self, state: LineState, reason: str = "", line_id: int | None = None) -> None:
         if line_id is not None:
@@ -316,15 +349,28 @@ class Lines:
         self.loaded: set[str] = set()  # drivers loaded in this server run
         self._tasks: list[asyncio.Task[None]] = []
         self._pending_notes: set[asyncio.Task[None]] = set()
+        self._overrun = False  # the backlog is beyond BACKLOG_LIMIT (logged once per episode)
+        self._recorder = ThreadPoolExecutor(1, thread_name_prefix="record-call-events")
+        #: Which phone systems this server may run (several servers on PostgreSQL: the ones
+        #: whose lease it holds), and the way to the others' lines.
+        self.leases = Leases()
+        self.relay = ActionRelay(self._perform_relayed)
+        #: Call events recorded and transactions used, for benchmarks and logs.
+        self.recorded = 0
+        self.commits = 0
 
     # --- life cycle ----------------------------------------------------------------------------
 
     async def start(self) -> None:
         self.previous_run_alive_at = await asyncio.to_thread(self._alive_at)
+        self.leases.on_lost = self._lost_leases
+        await self.leases.start()
         self._tasks = [
             asyncio.create_task(self._record_events(), name="record-call-events"),
             asyncio.create_task(self._expire_ringing(), name="expire-ringing-calls"),
         ]
+        if self.leases.shared:
+            self._tasks.append(asyncio.create_task(self._keep_leases(), name="phone-system-leases"))
         auto = await asyncio.to_thread(self._auto_loaded)
         for name in auto:
             await self.load_driver(name)
@@ -351,6 +397,11 @@ class Lines:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        await self.leases.close()
+        await self.relay.close()
+        # Its thread ends; a new executor starts no thread until it is used (a start again).
+        self._recorder.shutdown(wait=False)
+        self._recorder = ThreadPoolExecutor(1, thread_name_prefix="record-call-events")
 
     async def load_driver(self, name: str) -> list[int]:
         """Start every enabled phone system of a driver; their lines get calls until the server
@@ -361,7 +412,8 @@ class Lines:
         started: list[int] = []
         for system_id in system_ids:
             runner = await self.start_system(system_id)
-            started.extend(runner.lines)
+            if runner is not None:
+                started.extend(runner.lines)
         return started
 
     async def unload_driver(self, name: str) -> None:
@@ -395,7 +447,9 @@ class Lines:
             session.expunge_all()
             return system, rows
 
-    async def start_system(self, system_id: int) -> SystemRunner:
+    async def start_system(self, system_id: int) -> SystemRunner | None:
+        """Start (or restart) a phone system here; None when another server runs it (it holds
+        the phone system's lease)."""
         await self.stop_system(system_id)
         loaded = await asyncio.to_thread(self._load_system, system_id)
         if loaded is None:
@@ -406,9 +460,12 @@ class Lines:
                 f"the {system.driver!r} driver is not loaded: load it, or turn on Auto Load, "
                 "in Settings > Interfaces > Extensions"
             )
+        if not await self.leases.acquire(system_id):
+            return None
         try:
             runner = SystemRunner(self, system, driver_class(system.driver), rows)
         except Exception as exc:
+            await self.leases.release(system_id)
             raise LineError(f"{system.name} cannot start: {exc}") from exc
         self.running[system_id] = runner
         self._index(runner, ())
@@ -427,6 +484,67 @@ class Lines:
         self._index(runner, runner.lines, keep=False)
         await runner.stop()
         runner.set_status(LineState.STOPPED)
+        await self.leases.release(system_id)
+
+    # --- several servers -------------------------------------------------------------------------
+
+    def _lost_leases(self, lost: set[int]) -> None:
+        for system_id in lost:
+            task = asyncio.get_running_loop().create_task(self.stop_system(system_id))
+            self._pending_notes.add(task)
+            task.add_done_callback(self._pending_notes.discard)
+
+    async def _keep_leases(self) -> None:
+        """Run what this server may run: take the leases of phone systems nobody runs (their
+        server died, or they were just switched on), and follow changes made on other servers
+        to the ones it runs (switched off, lines or options changed)."""
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            try:
+                await self.leases.check()
+                await self.follow_store()
+            except Exception:
+                log.exception("could not take over or follow phone systems")
+
+    async def follow_store(self) -> None:
+        wanted = await asyncio.to_thread(self._wanted_systems)
+        for system_id in list(self.running):
+            if system_id not in wanted:
+                await self.stop_system(system_id)
+        for system_id, (options, lines) in wanted.items():
+            runner = self.running.get(system_id)
+            if runner is None:
+                try:
+                    if await self.start_system(system_id) is not None:
+                        log.info("this server now runs phone system %s", system_id)
+                except LineError as exc:
+                    log.warning("phone system %s cannot start here: %s", system_id, exc)
+            elif runner.raw_options != options:
+                await self.start_system(system_id)
+            elif runner.signature != lines:
+                await self.lines_changed(system_id)
+
+    def _wanted_systems(self) -> dict[int, tuple[dict[str, Any], frozenset[tuple[Any, ...]]]]:
+        """The enabled phone systems of the drivers loaded here: their options and lines."""
+        with self.store.session() as session:
+            systems = session.scalars(
+                select(PhoneSystem).where(
+                    PhoneSystem.enabled.is_(True), PhoneSystem.driver.in_(self.loaded)
+                )
+            ).all()
+            lines = session.scalars(
+                select(Line).where(
+                    Line.enabled.is_(True),
+                    Line.phone_system_id.in_([system.id for system in systems]),
+                )
+            ).all()
+            by_system: dict[int, set[tuple[Any, ...]]] = {system.id: set() for system in systems}
+            for line in lines:
+                by_system[line.phone_system_id].add(_signature(line))
+            return {
+                system.id: (dict(system.options or {}), frozenset(by_system[system.id]))
+                for system in systems
+            }
 
     async def lines_changed(self, system_id: int) -> None:
         """A line of a phone system was added, edited, switched on or off, or deleted."""
@@ -481,8 +599,26 @@ class Lines:
     # --- recording -----------------------------------------------------------------------------
 
     async def submit(self, event: CallEvent) -> None:
-        """Queue an event as if the line's driver had emitted it."""
-        self.queue.put_nowait(event)
+        """Queue an event as if the line's driver had emitted it; waits while the recorder is
+        far behind, so a caller that can wait is slowed down instead of growing the backlog."""
+        while self.queue.qsize() >= BACKLOG_LIMIT:
+            await asyncio.sleep(0.01)
+        self.enqueue(event)
+
+    def enqueue(self, item: CallEvent | _Reconcile) -> None:
+        # A driver's `emit` cannot wait (it is called from the driver's own code on the loop),
+        # and a call event must not be dropped: the backlog grows, and the operator is told.
+        self.queue.put_nowait(item)
+        backlog = self.queue.qsize()
+        if backlog >= BACKLOG_LIMIT and not self._overrun:
+            self._overrun = True
+            log.warning(
+                "%d call events are waiting to be recorded: the phone systems report faster "
+                "than the database stores (see docs/scaling.md)",
+                backlog,
+            )
+        elif self._overrun and backlog < BACKLOG_LIMIT // 2:
+            self._overrun = False
 
     async def flush(self) -> None:
         """Wait until every queued event is recorded and pushed."""
@@ -490,40 +626,107 @@ class Lines:
 
     async def _record_events(self) -> None:
         while True:
-            item = await self.queue.get()
+            batch = [await self.queue.get()]
+            while len(batch) < BATCH_MAX and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
             try:
-                await self._record_one(item)
-            except Exception:
-                log.exception("a call event could not be recorded: %r", item)
+                await self._record_batch(batch)
             finally:
-                self.queue.task_done()
+                for _ in batch:
+                    self.queue.task_done()
 
-    async def _record_one(self, item: CallEvent | _Reconcile) -> None:
+    async def _record_batch(self, batch: list[CallEvent | _Reconcile]) -> None:
+        """Record queued items in their order: runs of call events together, a reconciliation
+        (rare: a line (re)connected) on its own between them."""
+        events: list[CallEvent] = []
+        for item in [*batch, None]:
+            if isinstance(item, CallEvent):
+                events.append(item)
+                continue
+            if events:
+                await self._guarded(self._record_events_together(events), events)
+                events = []
+            if item is not None:
+                await self._guarded(self._reconcile_retried(item), item)
+
+    @staticmethod
+    async def _guarded(work: Coroutine[Any, Any, None], what: object) -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("call events could not be recorded: %r", what)
+
+    async def _reconcile_retried(self, item: _Reconcile) -> None:
+        await self._retried(lambda: self._reconcile(item))
+
+    @staticmethod
+    async def _retried(attempt: Callable[[], Awaitable[T]]) -> T:
         delay = 0.2
         for _attempt in range(8):
             try:
-                if isinstance(item, _Reconcile):
-                    await self._reconcile(item)
-                else:
-                    user_id, data, siblings = await asyncio.to_thread(self._record_in_store, item)
-                    await self._push_entry(user_id, data)
-                    for call_id, owner in siblings:
-                        await self.publish_call(owner, call_id)
-                return
+                return await attempt()
             except OperationalError as exc:
-                # The database is briefly away (restart, lock): keep the event, try again.
+                # The database is briefly away (restart, lock): keep the events, try again.
                 log.warning("database unavailable, retrying in %.1f s: %s", delay, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
         raise RuntimeError("database unavailable for too long")
 
-    def _record_in_store(
-        self, event: CallEvent
-    ) -> tuple[int, JournalEntry | None, tuple[tuple[int, int], ...]]:
-        """Record the event and read the changed entry back in the same transaction."""
+    async def _record_events_together(self, events: list[CallEvent]) -> None:
+        pending = events
+        while pending:
+            pushes, pending = await self._retried(
+                functools.partial(self._in_recorder, self._store_some, pending)
+            )
+            await self._push_entries(pushes)
+
+    async def _in_recorder(
+        self, work: Callable[[list[CallEvent]], T], events: list[CallEvent]
+    ) -> T:
+        # A thread of the recorder's own: the web's threads (thousands of journals opening at
+        # once, each reading its snapshot) must not queue in front of recording.
+        return await asyncio.get_running_loop().run_in_executor(self._recorder, work, events)
+
+    def _store_some(
+        self, events: list[CallEvent]
+    ) -> tuple[list[tuple[int, JournalEntry]], list[CallEvent]]:
+        """Record `events` in one transaction: the entries to push, and the events left.
+
+        An event the store refuses (a line deleted meanwhile, a driver's nonsense) must not
+        cost the others: the batch is rolled back, the first event is recorded alone, and the
+        rest come back as a batch of their own (the refused one is logged and skipped).
+        """
+        try:
+            return self._store_together(events), []
+        except OperationalError:
+            raise
+        except Exception:
+            if len(events) == 1:
+                log.exception("a call event could not be recorded: %r", events[0])
+                return [], []
+        try:
+            first = self._store_together(events[:1])
+        except OperationalError:
+            raise
+        except Exception:
+            log.exception("a call event could not be recorded: %r", events[0])
+            first = []
+        return first, events[1:]
+
+    def _store_together(self, events: list[CallEvent]) -> list[tuple[int, JournalEntry]]:
+        """Record the events and read the changed entries back, all in one transaction."""
         with self.store.session() as session:
-            change = record(session, event)
-            return change.user_id, journal.one(session, change.call_id), change.siblings
+            owners: dict[int, int] = {}  # call id → the user whose journal shows it
+            for change in record_many(session, events):
+                owners[change.call_id] = change.user_id
+                for call_id, owner in change.siblings:
+                    owners[call_id] = owner
+            session.flush()
+            entries = journal.many(session, list(owners))
+            pushes = [(owners[entry.id], entry) for entry in entries]
+        self.recorded += len(events)
+        self.commits += 1
+        return pushes
 
     async def _reconcile(self, item: _Reconcile) -> None:
         def work() -> list[tuple[int, int, int]]:
@@ -601,8 +804,17 @@ class Lines:
 
     async def _push_entry(self, user_id: int, entry: JournalEntry | None) -> None:
         if entry is not None:
+            await self._push_entries([(user_id, entry)])
+
+    async def _push_entries(self, pushes: list[tuple[int, JournalEntry]]) -> None:
+        """Push entries to their users' journals, together (one message to the other servers)."""
+        if not pushes:
+            return
+        messages = []
+        for user_id, entry in pushes:
             entry.line.status = LineStatus.model_validate(self.status(entry.line.id))
-            await self.hub.publish(user_id, CallChanged(entry=entry).model_dump(mode="json"))
+            messages.append((user_id, CallChanged(entry=entry).model_dump(mode="json")))
+        await self.hub.publish_many(messages)
 
     def notify(self, user_id: int, message: dict[str, Any]) -> None:
         task = asyncio.get_running_loop().create_task(self.hub.publish(user_id, message))
@@ -620,26 +832,69 @@ class Lines:
     async def dial(self, user_id: int, number: str, line_id: int | None = None) -> int:
         """Call `number` on one of the user's lines; the call shows as dialling at once."""
         line_id = await asyncio.to_thread(self._dialling_line, user_id, line_id)
-        runner = self._runner_for(line_id)
-        if not runner.driver.can_dial:
+        runner = self.runner_of_line(line_id)
+        if runner is None and not self.relay.connected:
+            raise LineError("this line is not running; an admin can start it in Settings > Lines")
+        if runner is not None and not runner.driver.can_dial:
             raise LineError(f"{runner.driver.title} cannot place calls")
         dial_ref = uuid.uuid4().hex
         call_id, request = await asyncio.to_thread(self._begin_dial, line_id, number, dial_ref)
-        await self.publish_call(runner.lines[line_id].user_id, call_id)
+        await self.publish_call(user_id, call_id)
+        if runner is None:
+            # Run by another server: it dials, and records the failure if it cannot.
+            arguments = {"dial_ref": dial_ref, "number": request.number}
+            arguments["dial_string"] = request.dial_string
+            try:
+                await self.relay.ask(line_id, "dial", arguments)
+            except RelayError as exc:
+                raise LineError(f"could not dial {number}: {exc}") from exc
+            return call_id
+        error = await self._dial_here(runner, line_id, request)
+        if error:
+            raise LineError(f"could not dial {number}: {error}")
+        return call_id
+
+    async def _dial_here(self, runner: SystemRunner, line_id: int, request: DialRequest) -> str:
+        """Dial on a line run here; an error message, or "" when the driver dialled."""
         try:
             await runner.driver.dial(line_id, request)
         except (DriverError, OSError) as exc:
             await self.submit(
                 CallEvent(
                     line_id=line_id,
-                    call_ref=f"dial:{dial_ref}",
+                    call_ref=f"dial:{request.dial_ref}",
                     direction=Direction.OUTGOING,
                     state=CallState.ENDED,
                     end_reason=EndReason.FAILED,
                 )
             )
-            raise LineError(f"could not dial {number}: {exc}") from exc
-        return call_id
+            return str(exc) or type(exc).__name__
+        return ""
+
+    async def _perform_relayed(
+        self, line_id: int, action: str, arguments: dict[str, Any]
+    ) -> str | None:
+        """An action another server passed on: done if this server runs the line (returns
+        "" or what went wrong, for the user), else None."""
+        runner = self.runner_of_line(line_id)
+        if runner is None:
+            return None
+        if action == "dial":
+            request = DialRequest(
+                dial_ref=str(arguments["dial_ref"]),
+                number=str(arguments["number"]),
+                dial_string=str(arguments["dial_string"]),
+            )
+            if not runner.driver.can_dial:
+                return f"{runner.driver.title} cannot place calls"
+            return await self._dial_here(runner, line_id, request)
+        if action not in ("answer", "hang up"):
+            return f"unknown action {action!r}"
+        try:
+            await self._act_here(runner, line_id, str(arguments["call_ref"]), action)
+        except LineError as exc:
+            return str(exc)
+        return ""
 
     def _dialling_line(self, user_id: int, line_id: int | None) -> int:
         with self.store.session() as session:
@@ -651,6 +906,8 @@ class Lines:
             runner = self.runner_of_line(line.id)
             if runner is not None and runner.driver.can_dial:
                 return line.id
+            if runner is None and self.relay.connected and _can_dial(line.driver):
+                return line.id  # run by another server
         if not lines and line_id is not None:
             raise LineError(f"line {line_id} is not one of your lines, or it is switched off")
         if not lines:
@@ -689,13 +946,27 @@ class Lines:
         await self._act(call, "hang up")
 
     async def _act(self, call: Call, action: Literal["answer", "hang up"]) -> None:
-        driver = self._runner_for(call.line_id).driver
-        act = driver.answer if action == "answer" else driver.hangup
+        runner = self.runner_of_line(call.line_id)
+        if runner is None and not self.relay.connected:
+            runner = self._runner_for(call.line_id)  # says the line is not running
         call_ref = call.call_ref
         if call_ref.startswith(DIGEST_PREFIX):  # a long reference, stored as its digest
             call_ref = await asyncio.to_thread(self._driver_ref, call)
+        if runner is None:
+            try:
+                await self.relay.ask(call.line_id, action, {"call_ref": call_ref})
+            except RelayError as exc:
+                raise LineError(f"could not {action}: {exc}") from exc
+            return
+        await self._act_here(runner, call.line_id, call_ref, action)
+
+    async def _act_here(
+        self, runner: SystemRunner, line_id: int, call_ref: str, action: str
+    ) -> None:
+        driver = runner.driver
+        act = driver.answer if action == "answer" else driver.hangup
         try:
-            await act(call.line_id, call_ref)
+            await act(line_id, call_ref)
         except NotSupported as exc:
             raise LineError(str(exc)) from exc
         except DriverError as exc:

@@ -94,6 +94,18 @@ class SimulatorDriver(Driver):
         callers: list[str] = Field(
             default_factory=list, description="Numbers the calls that come by themselves are from"
         )
+        ring_seconds: float = Field(
+            0,
+            ge=0,
+            le=600,
+            description="How long calls that come by themselves ring; 0: 3 to 8 s at random",
+        )
+        talk_seconds: float = Field(
+            0,
+            ge=0,
+            le=86400,
+            description="How long those answered last; 0: 20 to 240 s at random",
+        )
         ring_groups: dict[str, list[str]] = Field(
             default_factory=dict,
             description='Ring groups: a number and the extensions it rings, e.g. {"600": '
@@ -289,8 +301,8 @@ class SimulatorDriver(Driver):
             self.play(
                 rng.choice(self.options.callers),
                 outcome=outcome,
-                ring_seconds=rng.uniform(3, 8),
-                talk_seconds=rng.uniform(20, 240),
+                ring_seconds=self.options.ring_seconds or rng.uniform(3, 8),
+                talk_seconds=self.options.talk_seconds or rng.uniform(20, 240),
                 lines=lines,
             )
 

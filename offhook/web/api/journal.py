@@ -21,6 +21,7 @@ from offhook.crm.addresses import link_call
 from offhook.directory.lookup import lookup
 from offhook.journal import entries as journal
 from offhook.journal.entry import STREAM_MESSAGES, JournalSnapshot, LineOverview, StreamMessage
+from offhook.journal.push import event_text
 from offhook.lines.running import LineError
 from offhook.numbers import parse_incoming
 from offhook.settings.clock import date_text
@@ -115,7 +116,7 @@ async def stream_journal(request: Request, user: User_) -> EventStream:
                 if message.get("type") == "resync":
                     again = await asyncio.to_thread(snapshot, request, user.id)
                     message = again.model_dump(mode="json")
-                yield f"event: {message['type']}\ndata: {json.dumps(message)}\n\n"
+                yield event_text(message)
 
     stream = events()
     streams.add(stream)

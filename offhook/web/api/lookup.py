@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from offhook.crm.choices import projects_for
 from offhook.directory.lookup import find_caller
@@ -24,12 +25,12 @@ async def api_lookup(
 ) -> list[dict[str, Any]]:
     """Every address (or colleague) the number belongs to, best first."""
 
-    def work() -> list[dict[str, Any]]:
-        with offhook_of(request).store.session() as session:
-            settings = SettingsCache.get(session)
-            return [m.to_json() for m in find_caller(session, number, settings).matches]
+    def work(session: Session) -> list[dict[str, Any]]:
+        settings = SettingsCache.get(session)
+        return [m.to_json() for m in find_caller(session, number, settings).matches]
 
-    return await asyncio.to_thread(work)
+    # A PBX may ask for every call it rings: one round trip (see `Store.read_only`).
+    return await asyncio.to_thread(offhook_of(request).store.read_only, work)
 
 
 @router.get("/projects")
