@@ -7,13 +7,14 @@ it reports, as the core would hold them.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from offhook.calls.events import CallState, Direction, EndReason
+from offhook.calls.events import CallEvent, CallState, Direction, EndReason
 from offhook.drivers.asterisk import AsteriskDriver
 from offhook.drivers.contract import DialRequest, LineState, NotSupported
 from offhook.drivers.testing import RecordingContext
@@ -195,3 +196,44 @@ async def test_asterisk_killed_mid_call_reconnects_and_ends_the_call(
     )
     assert call.call_ref not in context.reconciliations[-1]
     assert context.calls[call.call_ref].legs[1] is CallState.ENDED
+
+
+CALLER = '"Caller" <sip:+41441234567@127.0.0.1>'
+
+
+def _events(context: RecordingContext, line_id: int, state: CallState) -> list[CallEvent]:
+    return [e for e in context.events if e.line_id == line_id and e.state is state]
+
+
+async def _channel(asterisk: Asterisk, prefix: str) -> str:
+    found = await asyncio.to_thread(asterisk.channels, prefix)
+    assert len(found) == 1, found
+    return found[0]
+
+
+async def test_internal_call_each_user_sees_the_colleague(
+    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+) -> None:
+    context, _ = line
+    peers.sipp(str(SCENARIOS / "uas_ring_answer"), port=asterisk.phones["202"], service="202")
+    # Phone 201 dials 202 (SIPp as the desk phone, known to Asterisk by its From user).
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="202",
+        cid_from='"Phone 201" <sip:201@127.0.0.1>',
+        pause_ms=1500,
+    )
+    await context.call(CallState.CONNECTED, line_id=1)
+    await context.call(CallState.CONNECTED, line_id=2)
+    await context.call(CallState.ENDED, line_id=1)
+    await context.call(CallState.ENDED, line_id=2)
+    first = _events(context, 1, CallState.CONNECTED)[0]
+    assert first.direction is Direction.OUTGOING and first.remote_number == "202"
+    second = _events(context, 2, CallState.RINGING)[0]
+    assert second.direction is Direction.INCOMING
+    assert (second.remote_number, second.remote_name) == ("201", "Phone 201")
+    assert _events(context, 2, CallState.CONNECTED)[0].remote_number == "201"
+    # Answered: the core derives the outcome; nothing says missed or cancelled.
+    assert [e.end_reason for e in _events(context, 1, CallState.ENDED)] == [None]
+    assert [e.end_reason for e in _events(context, 2, CallState.ENDED)] == [None]
