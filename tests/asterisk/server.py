@@ -45,14 +45,21 @@ class Asterisk:
 
     def write_config(self) -> None:
         etc = self.directory / "etc"
-        for sub in ("etc", "lib", "spool", "run", "log"):
+        for sub in ("etc", "lib", "spool", "run", "log", "data/sounds/en"):
             (self.directory / sub).mkdir(parents=True, exist_ok=True)
+        # The build's data folder, plus the one prompt voicemail cannot do without (the build
+        # has no sound packs): its beep, as a fifth of a second of μ-law silence.
+        for entry in (self.prefix / "var" / "lib" / "asterisk").iterdir():
+            link = self.directory / "data" / entry.name
+            if entry.name != "sounds" and not link.exists():
+                link.symlink_to(entry)
+        (self.directory / "data" / "sounds" / "en" / "beep.ulaw").write_bytes(b"\xff" * 1600)
         d = self.directory
         (etc / "asterisk.conf").write_text(
             "[directories]\n"
             f"astetcdir => {etc}\nastmoddir => {self.prefix}/lib/asterisk/modules\n"
             f"astvarlibdir => {d}/lib\nastdbdir => {d}/lib\nastkeydir => {d}/lib\n"
-            f"astdatadir => {self.prefix}/var/lib/asterisk\nastagidir => {d}/lib\n"
+            f"astdatadir => {d}/data\nastagidir => {d}/lib\n"
             f"astspooldir => {d}/spool\n"
             f"astrundir => {d}/run\nastlogdir => {d}/log\nastsbindir => {self.prefix}/sbin\n"
             "[options]\nverbose = 1\n"
@@ -131,7 +138,7 @@ class Asterisk:
             "exten => 700,1,Dial(PJSIP/201,3)\n same => n,Answer()\n same => n,Wait(1)\n"
             " same => n,Hangup()\n"
             # 710: 201 for three seconds, then its voicemail (app_voicemail, as FreePBX).
-            "exten => 710,1,Dial(PJSIP/201,3)\n same => n,VoiceMail(201@default,u)\n"
+            "exten => 710,1,Dial(PJSIP/201,3)\n same => n,VoiceMail(201@default,s)\n"
             " same => n,Hangup()\n"
             # 610: a ring group as FreePBX dials it, through Local channels per member.
             "exten => 610,1,Dial(Local/201@from-internal&Local/202@from-internal,20)\n"

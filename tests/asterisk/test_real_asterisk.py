@@ -96,7 +96,11 @@ async def test_incoming_call_rings_connects_and_ends_with_the_callers_utf8_name(
     assert ended.last.end_reason is None  # answered: the core derives it
 
 
-@pytest.mark.parametrize("number", ["600", "800"], ids=["ring group", "queue"])
+@pytest.mark.parametrize(
+    "number",
+    ["600", "800", "610"],
+    ids=["ring group", "queue", "FreePBX ring group through Local channels"],
+)
 async def test_ring_group_answered_by_one_is_answered_elsewhere_on_the_other(
     asterisk: Asterisk,
     peers: Peers,
@@ -121,20 +125,38 @@ async def test_ring_group_answered_by_one_is_answered_elsewhere_on_the_other(
     assert [e.end_reason for e in other] == [EndReason.ANSWERED_ELSEWHERE]
 
 
+@pytest.mark.parametrize(
+    "number",
+    ["700", "710"],
+    ids=["the dialplan answers", "app_voicemail answers (VoiceMail(201@default,s))"],
+)
 async def test_no_answer_then_the_pbx_takes_the_call_is_missed(
-    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+    asterisk: Asterisk,
+    peers: Peers,
+    line: tuple[RecordingContext, AsteriskDriver],
+    number: str,
 ) -> None:
     context, _ = line
     peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
-    peers.sipp(
+    caller = peers.sipp(
         "uac_cid",
         f"127.0.0.1:{asterisk.sip_port}",
-        service="700",
+        service=number,
         cid_from='"Caller" <sip:+41441234567@127.0.0.1>',
         pause_ms=500,
     )
     call = await context.call(CallState.ENDED, line_id=1)
     assert call.last.end_reason is EndReason.MISSED
+    assert call.remote_number == "+41441234567"
+    # The PBX answered the caller (Up), but no line did.
+    await context.wait_for(lambda: not context.open_calls(), "the call over")
+    assert CallState.CONNECTED not in {e.state for e in context.events}
+    if number == "710":
+        # app_voicemail took the call for 201's mailbox (it makes the INBOX to record into;
+        # SIPp's caller sends no audio, so no message is kept).
+        inbox = asterisk.directory / "spool" / "voicemail" / "default" / "201" / "INBOX"
+        await context.wait_for(inbox.is_dir, "app_voicemail taking the call")
+    assert await caller.result() == 0, caller.errors()  # answered by the PBX, hung up by the caller
     assert CallState.CONNECTED not in {e.state for e in context.events}
 
 
