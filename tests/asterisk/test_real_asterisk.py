@@ -259,3 +259,63 @@ async def test_internal_call_each_user_sees_the_colleague(
     # Answered: the core derives the outcome; nothing says missed or cancelled.
     assert [e.end_reason for e in _events(context, 1, CallState.ENDED)] == [None]
     assert [e.end_reason for e in _events(context, 2, CallState.ENDED)] == [None]
+
+
+async def test_pickup_connects_the_picker_and_the_rung_phone_shows_answered_elsewhere(
+    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+) -> None:
+    context, _ = line
+    peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="+41446681800",
+        cid_from=CALLER,
+        pause_ms=1500,
+    )
+    await context.call(CallState.RINGING, line_id=1)
+    # Phone 202 dials *8201: PickupChan(PJSIP/201) takes the call ringing at 201.
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="*8201",
+        cid_from='"Phone 202" <sip:202@127.0.0.1>',
+        pause_ms=1500,
+    )
+    picked = await context.call(CallState.CONNECTED, line_id=2)
+    assert picked.direction is Direction.INCOMING
+    assert _events(context, 2, CallState.CONNECTED)[-1].remote_number == "+41441234567"
+    await context.call(CallState.ENDED, line_id=2)
+    rung = _events(context, 1, CallState.ENDED)
+    assert [e.end_reason for e in rung] == [EndReason.ANSWERED_ELSEWHERE]
+    assert not _events(context, 1, CallState.CONNECTED)
+
+
+async def test_blind_transfer_moves_the_caller_to_the_colleague(
+    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+) -> None:
+    context, _ = line
+    peers.sipp("uas_answer", port=asterisk.phones["201"], service="201")
+    peers.sipp(str(SCENARIOS / "uas_ring_answer"), port=asterisk.phones["202"], service="202")
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="900",
+        cid_from=CALLER,
+        pause_ms=6000,
+    )
+    first = await context.call(CallState.CONNECTED, line_id=1)
+    # 201's transfer key, as an operator panel sends it over AMI.
+    transferer = await _channel(asterisk, "PJSIP/201-")
+    response = await asterisk.action(
+        Action="BlindTransfer", Channel=transferer, Exten="202", Context="internal"
+    )
+    assert response["Response"] == "Success", response
+    now = await context.call(CallState.CONNECTED, line_id=2)
+    assert now.direction is Direction.INCOMING
+    assert _events(context, 2, CallState.CONNECTED)[-1].remote_number == "+41441234567"
+    await context.wait_for(
+        lambda: context.calls[first.call_ref].legs[1] is CallState.ENDED, "201's part ended"
+    )
+    assert [e.end_reason for e in _events(context, 1, CallState.ENDED)] == [None]  # answered
+    await context.call(CallState.ENDED, line_id=2)
