@@ -47,13 +47,17 @@ class Asterisk:
         etc = self.directory / "etc"
         for sub in ("etc", "lib", "spool", "run", "log", "data/sounds/en"):
             (self.directory / sub).mkdir(parents=True, exist_ok=True)
-        # The build's data folder, plus the one prompt voicemail cannot do without (the build
-        # has no sound packs): its beep, as a fifth of a second of μ-law silence.
+        # The build's data folder, plus the prompts the flows under test cannot do without
+        # (the build has no sound packs; a missing one aborts the application): voicemail's
+        # beep and attended transfer's "transfer", each a fifth of a second of μ-law silence.
         for entry in (self.prefix / "var" / "lib" / "asterisk").iterdir():
             link = self.directory / "data" / entry.name
             if entry.name != "sounds" and not link.exists():
                 link.symlink_to(entry)
-        (self.directory / "data" / "sounds" / "en" / "beep.ulaw").write_bytes(b"\xff" * 1600)
+        for prompt in ("beep", "pbx-transfer"):
+            (self.directory / "data" / "sounds" / "en" / f"{prompt}.ulaw").write_bytes(
+                b"\xff" * 1600
+            )
         d = self.directory
         (etc / "asterisk.conf").write_text(
             "[directories]\n"
@@ -93,6 +97,7 @@ class Asterisk:
             "format_wav",
             "format_pcm",
             "app_voicemail",
+            "res_timing_timerfd",
         ]
         (etc / "modules.conf").write_text(
             "[modules]\nautoload = no\n" + "".join(f"load => {m}.so\n" for m in modules)
@@ -123,6 +128,14 @@ class Asterisk:
         (etc / "queues.conf").write_text(
             "[support]\nstrategy = ringall\ntimeout = 15\nretry = 1\n"
             + "".join(f"member => PJSIP/{name}\n" for name in self.phones)
+        )
+        # Attended transfer plays tones while it collects the target: with neither a tone
+        # zone nor a timing module Asterisk 22 crashed there (a segfault right after Atxfer).
+        (etc / "indications.conf").write_text(
+            "[general]\ncountry = us\n[us]\ndescription = United States\n"
+            "ringcadence = 2000,4000\ndial = 350+440\nbusy = 480+620/500,0/500\n"
+            "ring = 440+480/2000,0/4000\ncongestion = 480+620/250,0/250\n"
+            "callwaiting = 440/300,0/10000\nrecord = 1400/500,0/15000\n"
         )
         (etc / "features.conf").write_text("[featuremap]\natxfer => *2\n")
         (etc / "voicemail.conf").write_text(

@@ -319,3 +319,42 @@ async def test_blind_transfer_moves_the_caller_to_the_colleague(
     )
     assert [e.end_reason for e in _events(context, 1, CallState.ENDED)] == [None]  # answered
     await context.call(CallState.ENDED, line_id=2)
+
+
+async def test_attended_transfer_hands_the_caller_to_the_colleague(
+    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+) -> None:
+    context, _ = line
+    peers.sipp("uas_answer", port=asterisk.phones["201"], service="201")
+    peers.sipp(str(SCENARIOS / "uas_ring_answer"), port=asterisk.phones["202"], service="202")
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="900",
+        cid_from=CALLER,
+        pause_ms=8000,
+    )
+    first = await context.call(CallState.CONNECTED, line_id=1)
+    transferer = await _channel(asterisk, "PJSIP/201-")
+    # 201 consults 202 (Atxfer dials the features.conf code, *2, on 201's channel)...
+    response = await asterisk.action(
+        Action="Atxfer", Channel=transferer, Exten="202", Context="internal"
+    )
+    assert response["Response"] == "Success", response
+    await context.call(CallState.CONNECTED, line_id=2)
+    # ...and hangs up, which completes the transfer: the caller now talks to 202.
+    response = await asterisk.action(Action="Hangup", Channel=transferer)
+    assert response["Response"] == "Success", response
+    await context.wait_for(
+        lambda: any(
+            e.remote_number == "+41441234567" for e in _events(context, 2, CallState.CONNECTED)
+        ),
+        "202 connected with the caller",
+    )
+    assert all(e.direction is Direction.INCOMING for e in _events(context, 2, CallState.RINGING))
+    await context.wait_for(
+        lambda: all(view.legs.get(1) in (None, CallState.ENDED) for view in context.calls.values()),
+        "201's calls ended",
+    )
+    assert context.calls[first.call_ref].legs[1] is CallState.ENDED
+    await context.call(CallState.ENDED, line_id=2)
