@@ -250,8 +250,21 @@ class Asterisk:
             writer.close()
 
     def restart(self) -> None:
-        """`core restart now`, as an administrator does: Shutdown event, then a new start."""
+        """`core restart now`, as an administrator does: Asterisk hangs up every call, sends
+        AMI's Shutdown event, and starts again in the same process (FullyBooted once up)."""
         self._cli("core restart now")
+
+    def wait_fully_booted(self) -> None:
+        """Until the restarted Asterisk answers on its console and has finished booting."""
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self._cli("core waitfullybooted")
+                return
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def console(self) -> str:
         path = self.directory / "log" / "console.out"

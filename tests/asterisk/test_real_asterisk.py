@@ -358,3 +358,45 @@ async def test_attended_transfer_hands_the_caller_to_the_colleague(
     )
     assert context.calls[first.call_ref].legs[1] is CallState.ENDED
     await context.call(CallState.ENDED, line_id=2)
+
+
+async def test_a_restart_ends_the_ringing_call_and_calls_after_it_are_seen(
+    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+) -> None:
+    context, _ = line
+    peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="+41446681800",
+        cid_from=CALLER,
+        pause_ms=1000,
+    )
+    ringing = await context.call(CallState.RINGING, line_id=1)
+    await asyncio.to_thread(asterisk.restart)
+    await context.wait_for(
+        lambda: any(s is LineState.RECONNECTING for s, _ in context.statuses),
+        "the shutdown noticed",
+    )
+    await asyncio.to_thread(asterisk.wait_fully_booted)
+    await context.wait_for(
+        lambda: context.state is LineState.CONNECTED and len(context.reconciliations) >= 2,
+        "reconnected and reconciled",
+        timeout=60,
+    )
+    # Nothing stays ringing: the call Asterisk dropped has ended, not answered.
+    assert context.calls[ringing.call_ref].legs[1] is CallState.ENDED
+    assert not _events(context, 1, CallState.CONNECTED)
+    assert context.open_calls() == []
+    # The new connection follows calls again: 201 calls 202 after the restart.
+    peers.sipp(str(SCENARIOS / "uas_ring_answer"), port=asterisk.phones["202"], service="202")
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="202",
+        cid_from='"Phone 201" <sip:201@127.0.0.1>',
+        pause_ms=500,
+    )
+    after = await context.call(CallState.CONNECTED, line_id=2)
+    assert after.call_ref != ringing.call_ref
+    await context.call(CallState.ENDED, line_id=2)
