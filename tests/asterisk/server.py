@@ -111,6 +111,7 @@ class Asterisk:
         phones = "".join(
             f"[{name}]\ntype = endpoint\ncontext = internal\ndisallow = all\nallow = ulaw\n"
             "direct_media = no\nidentify_by = username\nsend_connected_line = no\n"
+            "call_group = 1\npickup_group = 1\n"
             f'aors = {name}\ncallerid = "Phone {name}" <{name}>\n\n'
             f"[{name}]\ntype = aor\ncontact = sip:{name}@127.0.0.1:{port}\n\n"
             for name, port in self.phones.items()
@@ -137,7 +138,10 @@ class Asterisk:
             "ring = 440+480/2000,0/4000\ncongestion = 480+620/250,0/250\n"
             "callwaiting = 440/300,0/10000\nrecord = 1400/500,0/15000\n"
         )
-        (etc / "features.conf").write_text("[featuremap]\natxfer => *2\n")
+        # *8 picks up any phone of the group that rings (FreePBX's default code).
+        (etc / "features.conf").write_text(
+            "[general]\npickupexten = *8\n[featuremap]\natxfer => *2\n"
+        )
         (etc / "voicemail.conf").write_text(
             "[general]\nformat = wav\nmaxsilence = 10\n[default]\n"
             + "".join(f"{name} => 1234,Phone {name}\n" for name in self.phones)

@@ -261,8 +261,16 @@ async def test_internal_call_each_user_sees_the_colleague(
     assert [e.end_reason for e in _events(context, 2, CallState.ENDED)] == [None]
 
 
+@pytest.mark.parametrize(
+    "code",
+    ["*8201", "*8"],
+    ids=["directed: PickupChan(PJSIP/201)", "group: features.conf pickupexten *8"],
+)
 async def test_pickup_connects_the_picker_and_the_rung_phone_shows_answered_elsewhere(
-    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+    asterisk: Asterisk,
+    peers: Peers,
+    line: tuple[RecordingContext, AsteriskDriver],
+    code: str,
 ) -> None:
     context, _ = line
     peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
@@ -274,11 +282,11 @@ async def test_pickup_connects_the_picker_and_the_rung_phone_shows_answered_else
         pause_ms=1500,
     )
     await context.call(CallState.RINGING, line_id=1)
-    # Phone 202 dials *8201: PickupChan(PJSIP/201) takes the call ringing at 201.
+    # Phone 202 dials the pickup code and takes the call ringing at 201.
     peers.sipp(
         "uac_cid",
         f"127.0.0.1:{asterisk.sip_port}",
-        service="*8201",
+        service=code,
         cid_from='"Phone 202" <sip:202@127.0.0.1>',
         pause_ms=1500,
     )
