@@ -392,8 +392,10 @@ async def test_a_restart_ends_the_ringing_call_and_calls_after_it_are_seen(
         "reconnected and reconciled",
         timeout=60,
     )
-    # Nothing stays ringing: the call Asterisk dropped has ended, not answered.
+    # Nothing stays ringing: Asterisk hung the call up as it went down (cause 0); it rang
+    # and nobody answered, so it is missed.
     assert context.calls[ringing.call_ref].legs[1] is CallState.ENDED
+    assert [e.end_reason for e in _events(context, 1, CallState.ENDED)] == [EndReason.MISSED]
     assert not _events(context, 1, CallState.CONNECTED)
     assert context.open_calls() == []
     # The new connection follows calls again: 201 calls 202 after the restart.
