@@ -1,8 +1,10 @@
 """The driver against a real Asterisk 22 (built from ../shared/vendor/asterisk) on 127.0.0.1.
 
 SIPp plays the outside caller (a trunk identified by address) and the desk phones (static
-contacts that answer); the driver runs in the test kit's context and the tests read the calls
-it reports, as the core would hold them.
+contacts that answer; calling out, known by their From user); transfers are AMI actions sent
+on a second manager connection, as an operator panel or a phone's transfer key would. The
+driver runs in the test kit's context and the tests read the calls it reports, as the core
+would hold them.
 """
 
 from __future__ import annotations
