@@ -1,19 +1,22 @@
 """The driver against a real Asterisk 22 (built from ../shared/vendor/asterisk) on 127.0.0.1.
 
 SIPp plays the outside caller (a trunk identified by address) and the desk phones (static
-contacts that answer); the driver runs in the test kit's context and the tests read the calls
-it reports, as the core would hold them.
+contacts that answer; calling out, known by their From user); transfers are AMI actions sent
+on a second manager connection, as an operator panel or a phone's transfer key would. The
+driver runs in the test kit's context and the tests read the calls it reports, as the core
+would hold them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-from offhook.calls.events import CallState, Direction, EndReason
+from offhook.calls.events import CallEvent, CallState, Direction, EndReason
 from offhook.drivers.asterisk import AsteriskDriver
 from offhook.drivers.contract import DialRequest, LineState, NotSupported
 from offhook.drivers.testing import RecordingContext
@@ -95,7 +98,11 @@ async def test_incoming_call_rings_connects_and_ends_with_the_callers_utf8_name(
     assert ended.last.end_reason is None  # answered: the core derives it
 
 
-@pytest.mark.parametrize("number", ["600", "800"], ids=["ring group", "queue"])
+@pytest.mark.parametrize(
+    "number",
+    ["600", "800", "610"],
+    ids=["ring group", "queue", "FreePBX ring group through Local channels"],
+)
 async def test_ring_group_answered_by_one_is_answered_elsewhere_on_the_other(
     asterisk: Asterisk,
     peers: Peers,
@@ -120,20 +127,38 @@ async def test_ring_group_answered_by_one_is_answered_elsewhere_on_the_other(
     assert [e.end_reason for e in other] == [EndReason.ANSWERED_ELSEWHERE]
 
 
+@pytest.mark.parametrize(
+    "number",
+    ["700", "710"],
+    ids=["the dialplan answers", "app_voicemail answers (VoiceMail(201@default,s))"],
+)
 async def test_no_answer_then_the_pbx_takes_the_call_is_missed(
-    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+    asterisk: Asterisk,
+    peers: Peers,
+    line: tuple[RecordingContext, AsteriskDriver],
+    number: str,
 ) -> None:
     context, _ = line
     peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
-    peers.sipp(
+    caller = peers.sipp(
         "uac_cid",
         f"127.0.0.1:{asterisk.sip_port}",
-        service="700",
+        service=number,
         cid_from='"Caller" <sip:+41441234567@127.0.0.1>',
         pause_ms=500,
     )
     call = await context.call(CallState.ENDED, line_id=1)
     assert call.last.end_reason is EndReason.MISSED
+    assert call.remote_number == "+41441234567"
+    # The PBX answered the caller (Up), but no line did.
+    await context.wait_for(lambda: not context.open_calls(), "the call over")
+    assert CallState.CONNECTED not in {e.state for e in context.events}
+    if number == "710":
+        # app_voicemail took the call for 201's mailbox (it makes the INBOX to record into;
+        # SIPp's caller sends no audio, so no message is kept).
+        inbox = asterisk.directory / "spool" / "voicemail" / "default" / "201" / "INBOX"
+        await context.wait_for(inbox.is_dir, "app_voicemail taking the call")
+    assert await caller.result() == 0, caller.errors()  # answered by the PBX, hung up by the caller
     assert CallState.CONNECTED not in {e.state for e in context.events}
 
 
@@ -195,3 +220,195 @@ async def test_asterisk_killed_mid_call_reconnects_and_ends_the_call(
     )
     assert call.call_ref not in context.reconciliations[-1]
     assert context.calls[call.call_ref].legs[1] is CallState.ENDED
+
+
+CALLER = '"Caller" <sip:+41441234567@127.0.0.1>'
+
+
+def _events(context: RecordingContext, line_id: int, state: CallState) -> list[CallEvent]:
+    return [e for e in context.events if e.line_id == line_id and e.state is state]
+
+
+async def _channel(asterisk: Asterisk, prefix: str) -> str:
+    found = await asyncio.to_thread(asterisk.channels, prefix)
+    assert len(found) == 1, found
+    return found[0]
+
+
+async def test_internal_call_each_user_sees_the_colleague(
+    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+) -> None:
+    context, _ = line
+    peers.sipp(str(SCENARIOS / "uas_ring_answer"), port=asterisk.phones["202"], service="202")
+    # Phone 201 dials 202 (SIPp as the desk phone, known to Asterisk by its From user).
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="202",
+        cid_from='"Phone 201" <sip:201@127.0.0.1>',
+        pause_ms=1500,
+    )
+    await context.call(CallState.CONNECTED, line_id=1)
+    await context.call(CallState.CONNECTED, line_id=2)
+    await context.call(CallState.ENDED, line_id=1)
+    await context.call(CallState.ENDED, line_id=2)
+    first = _events(context, 1, CallState.CONNECTED)[0]
+    assert first.direction is Direction.OUTGOING and first.remote_number == "202"
+    second = _events(context, 2, CallState.RINGING)[0]
+    assert second.direction is Direction.INCOMING
+    assert (second.remote_number, second.remote_name) == ("201", "Phone 201")
+    assert _events(context, 2, CallState.CONNECTED)[0].remote_number == "201"
+    # Answered: the core derives the outcome; nothing says missed or cancelled.
+    assert [e.end_reason for e in _events(context, 1, CallState.ENDED)] == [None]
+    assert [e.end_reason for e in _events(context, 2, CallState.ENDED)] == [None]
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["*8201", "*8"],
+    ids=["directed: PickupChan(PJSIP/201)", "group: features.conf pickupexten *8"],
+)
+async def test_pickup_connects_the_picker_and_the_rung_phone_shows_answered_elsewhere(
+    asterisk: Asterisk,
+    peers: Peers,
+    line: tuple[RecordingContext, AsteriskDriver],
+    code: str,
+) -> None:
+    context, _ = line
+    peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="+41446681800",
+        cid_from=CALLER,
+        pause_ms=1500,
+    )
+    await context.call(CallState.RINGING, line_id=1)
+    # Phone 202 dials the pickup code and takes the call ringing at 201.
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service=code,
+        cid_from='"Phone 202" <sip:202@127.0.0.1>',
+        pause_ms=1500,
+    )
+    picked = await context.call(CallState.CONNECTED, line_id=2)
+    assert picked.direction is Direction.INCOMING
+    assert _events(context, 2, CallState.CONNECTED)[-1].remote_number == "+41441234567"
+    await context.call(CallState.ENDED, line_id=2)
+    rung = _events(context, 1, CallState.ENDED)
+    assert [e.end_reason for e in rung] == [EndReason.ANSWERED_ELSEWHERE]
+    assert not _events(context, 1, CallState.CONNECTED)
+
+
+async def test_blind_transfer_moves_the_caller_to_the_colleague(
+    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+) -> None:
+    context, _ = line
+    peers.sipp("uas_answer", port=asterisk.phones["201"], service="201")
+    peers.sipp(str(SCENARIOS / "uas_ring_answer"), port=asterisk.phones["202"], service="202")
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="900",
+        cid_from=CALLER,
+        pause_ms=6000,
+    )
+    first = await context.call(CallState.CONNECTED, line_id=1)
+    # 201's transfer key, as an operator panel sends it over AMI.
+    transferer = await _channel(asterisk, "PJSIP/201-")
+    response = await asterisk.action(
+        Action="BlindTransfer", Channel=transferer, Exten="202", Context="internal"
+    )
+    assert response["Response"] == "Success", response
+    now = await context.call(CallState.CONNECTED, line_id=2)
+    assert now.direction is Direction.INCOMING
+    assert _events(context, 2, CallState.CONNECTED)[-1].remote_number == "+41441234567"
+    await context.wait_for(
+        lambda: context.calls[first.call_ref].legs[1] is CallState.ENDED, "201's part ended"
+    )
+    assert [e.end_reason for e in _events(context, 1, CallState.ENDED)] == [None]  # answered
+    await context.call(CallState.ENDED, line_id=2)
+
+
+async def test_attended_transfer_hands_the_caller_to_the_colleague(
+    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+) -> None:
+    context, _ = line
+    peers.sipp("uas_answer", port=asterisk.phones["201"], service="201")
+    peers.sipp(str(SCENARIOS / "uas_ring_answer"), port=asterisk.phones["202"], service="202")
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="900",
+        cid_from=CALLER,
+        pause_ms=8000,
+    )
+    first = await context.call(CallState.CONNECTED, line_id=1)
+    transferer = await _channel(asterisk, "PJSIP/201-")
+    # 201 consults 202 (Atxfer dials the features.conf code, *2, on 201's channel)...
+    response = await asterisk.action(
+        Action="Atxfer", Channel=transferer, Exten="202", Context="internal"
+    )
+    assert response["Response"] == "Success", response
+    await context.call(CallState.CONNECTED, line_id=2)
+    # ...and hangs up, which completes the transfer: the caller now talks to 202.
+    response = await asterisk.action(Action="Hangup", Channel=transferer)
+    assert response["Response"] == "Success", response
+    await context.wait_for(
+        lambda: any(
+            e.remote_number == "+41441234567" for e in _events(context, 2, CallState.CONNECTED)
+        ),
+        "202 connected with the caller",
+    )
+    assert all(e.direction is Direction.INCOMING for e in _events(context, 2, CallState.RINGING))
+    await context.wait_for(
+        lambda: all(view.legs.get(1) in (None, CallState.ENDED) for view in context.calls.values()),
+        "201's calls ended",
+    )
+    assert context.calls[first.call_ref].legs[1] is CallState.ENDED
+    await context.call(CallState.ENDED, line_id=2)
+
+
+async def test_a_restart_ends_the_ringing_call_and_calls_after_it_are_seen(
+    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+) -> None:
+    context, _ = line
+    peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="+41446681800",
+        cid_from=CALLER,
+        pause_ms=1000,
+    )
+    ringing = await context.call(CallState.RINGING, line_id=1)
+    await asyncio.to_thread(asterisk.restart)
+    await context.wait_for(
+        lambda: any(s is LineState.RECONNECTING for s, _ in context.statuses),
+        "the shutdown noticed",
+    )
+    await asyncio.to_thread(asterisk.wait_fully_booted)
+    await context.wait_for(
+        lambda: context.state is LineState.CONNECTED and len(context.reconciliations) >= 2,
+        "reconnected and reconciled",
+        timeout=60,
+    )
+    # Nothing stays ringing: Asterisk hung the call up as it went down (cause 0); it rang
+    # and nobody answered, so it is missed.
+    assert context.calls[ringing.call_ref].legs[1] is CallState.ENDED
+    assert [e.end_reason for e in _events(context, 1, CallState.ENDED)] == [EndReason.MISSED]
+    assert not _events(context, 1, CallState.CONNECTED)
+    assert context.open_calls() == []
+    # The new connection follows calls again: 201 calls 202 after the restart.
+    peers.sipp(str(SCENARIOS / "uas_ring_answer"), port=asterisk.phones["202"], service="202")
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="202",
+        cid_from='"Phone 201" <sip:201@127.0.0.1>',
+        pause_ms=500,
+    )
+    after = await context.call(CallState.CONNECTED, line_id=2)
+    assert after.call_ref != ringing.call_ref
+    await context.call(CallState.ENDED, line_id=2)

@@ -99,6 +99,9 @@ class Leg:
     ctd: bool = False
     #: A blind transfer's target: the party once the transferred call is bridged again.
     pending_party: str = ""
+    #: Another line picked this ringing call up: it was answered elsewhere, whatever hang-up
+    #: cause Asterisk gives (26 after PickupChan(), 16 after features.conf's pickupexten).
+    taken: bool = False
 
 
 @dataclass
@@ -494,6 +497,7 @@ class CallMapper:
     def _picked_up(self, chan: Channel, target: Leg, at: datetime, out: list[CallEvent]) -> None:
         """`chan`'s line took over `target`'s ringing call: an incoming call, answered here."""
         assert chan.line_id is not None and chan.leg is not None
+        target.taken = True
         chan.leg.direction = Direction.INCOMING
         chan.leg.ref = target.ref
         chan.leg.remote_number = target.remote_number
@@ -667,7 +671,7 @@ def _party_number(chan: Channel, transferer: Channel | None) -> str:
 
 def _end_reason(leg: Leg, cause: int, channel_state: int) -> EndReason | None:
     if leg.direction is Direction.INCOMING:
-        if cause == _CAUSE_ANSWERED_ELSEWHERE:
+        if cause == _CAUSE_ANSWERED_ELSEWHERE or leg.taken:
             return EndReason.ANSWERED_ELSEWHERE
         if cause in (_CAUSE_BUSY, _CAUSE_REJECTED) and channel_state == RINGING:
             return EndReason.REJECTED
