@@ -97,6 +97,15 @@ def test_its_command_is_part_of_offhook(on_path: Path, tmp_path: Path) -> None:
     pbx = socket.create_server(("127.0.0.1", 0))
     port = pbx.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": str(on_path), "OFFHOOK_DATA_DIR": str(tmp_path)}
+    # Installing makes the database (a listing alone would not create one).
+    subprocess.run(
+        [sys.executable, "-m", "offhook", "drivers", "install", "echo_pbx"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     listed = subprocess.run(
         [sys.executable, "-m", "offhook", "drivers", "list"],
         env=env,

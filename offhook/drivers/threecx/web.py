@@ -140,7 +140,7 @@ async def journal(request: Request, system_id: int) -> dict[str, Any]:
         raise HTTPException(422, f"Not a call report: {message}"[:200]) from None
 
 
-@router.get("/drivers/3cx/systems/{system_id}/crm-template.xml")
+@router.get("/drivers/3cx/systems/{system_id}/crm-template.xml", include_in_schema=False)
 async def template(request: Request, system_id: int, user: Admin) -> Response:
     """The CRM template for this 3CX, with offhook's URL and the token filled in."""
     runner = offhook_of(request).lines.running.get(system_id)

@@ -602,27 +602,46 @@
     return `${cy < 0.5 ? "top" : "bottom"}-${cx < 0.5 ? "left" : "right"}`;
   }
 
+  // Saves go one at a time: two requests in flight may be applied by the server in either
+  // order, and an older size could win. While one is on its way, the newest geometry waits
+  // and goes next.
   let saving = 0;
+  let sending = false;
+  let again = false;
   async function saveGeometry() {
-    const screen = screenClass();
-    kept[screen] = geometry;
+    kept[screenClass()] = geometry;
+    ++saving;
+    if (sending) { again = true; return; }
+    sending = true;
+    try {
+      do {
+        again = false;
+        const mine = saving;
+        try {
+          await sendGeometry();
+          if (mine === saving) panel.dataset.saved = String(mine);
+        } catch (error) {
+          toast(t("Could not keep the journal's place: {error}", { error: error.message }), true);
+        }
+      } while (again);
+    } finally {
+      sending = false;
+    }
+  }
+
+  async function sendGeometry() {
     const vp = viewport(), r = panel.getBoundingClientRect();
     const body = {
-      ...geometry, screen, x: r.left, y: r.top, viewport_width: vp.w, viewport_height: vp.h,
+      ...geometry, screen: screenClass(), x: r.left, y: r.top,
+      viewport_width: vp.w, viewport_height: vp.h,
     };
-    const mine = ++saving;
-    try {
-      // Saved right away (keepalive survives a reload that follows at once).
-      const response = await fetch("/api/preferences/journal-panel", {
-        method: "PUT", keepalive: true, credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-        body: JSON.stringify(body),
-      });
-      if (!response.ok) throw new Error(t("The server answered {status}.", { status: response.status }));
-      if (mine === saving) panel.dataset.saved = String(mine);
-    } catch (error) {
-      toast(t("Could not keep the journal's place: {error}", { error: error.message }), true);
-    }
+    // keepalive: a reload that follows at once does not cancel it.
+    const response = await fetch("/api/preferences/journal-panel", {
+      method: "PUT", keepalive: true, credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(t("The server answered {status}.", { status: response.status }));
   }
 
   function nearestCorner(rect) {
