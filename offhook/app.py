@@ -6,6 +6,8 @@ import asyncio
 import logging
 import secrets
 
+from sqlalchemy.exc import IntegrityError
+
 from offhook.directory.normalization import NormalizationRunner
 from offhook.journal.push import JournalHub
 from offhook.lines.leases import leases_for
@@ -50,6 +52,13 @@ class Offhook:
         self.secret_key = self._secret_key()
 
     def _secret_key(self) -> str:
+        try:
+            return self._kept_secret_key()
+        except IntegrityError:
+            # Another server of the team made it at the same moment: theirs is the one.
+            return self._kept_secret_key()
+
+    def _kept_secret_key(self) -> str:
         # Kept in the store, so sessions survive restarts and every server of a team agrees.
         with self.store.session() as session:
             row = session.get(Setting, SESSION_SECRET_SETTING)
