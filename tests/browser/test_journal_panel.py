@@ -16,34 +16,12 @@ from offhook.settings.telephony import TelephonySettings
 from offhook.store import Store
 from offhook.store.models import Call, Service
 from tests import factories
+from tests.browser.office import log_in, simulate
 from tests.livesite import live_server
 
 pytestmark = pytest.mark.browser
 
 BLUE = "rgb(31, 95, 214)"
-
-
-def log_in(page: Any, base: str, login: str = "anna") -> None:
-    page.goto(f"{base}/login")
-    page.fill("input[name=login]", login)
-    page.fill("input[name=password]", factories.PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
-    expect(page.locator("#journal")).to_have_attribute("data-live", "true", timeout=10_000)
-
-
-def simulate(page: Any, number: str, name: str = "", outcome: str = "ringing") -> None:
-    """Ring the user's simulated line through the API, with the page's own session."""
-    status = page.evaluate(
-        """async ([number, name, outcome]) => {
-            const csrf = document.querySelector('meta[name="csrf-token"]').content;
-            const r = await fetch('/api/drivers/simulator/calls', {method: 'POST',
-                headers: {'Content-Type': 'application/json', 'X-CSRF-Token': csrf},
-                body: JSON.stringify({number, name, outcome})});
-            return r.status; }""",
-        [number, name, outcome],
-    )
-    assert status == 200
 
 
 @pytest.fixture

@@ -74,9 +74,6 @@ class PlacetelDriver(WebhookDriver):
     line_address_label: ClassVar[str] = "SIP user"
     line_address_example: ClassVar[str] = "777abcdefg@fpbx.de"
     routes: ClassVar[str | None] = "offhook.drivers.placetel.web:router"
-    settings_links: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("Set-up and test…", "/drivers/placetel/setup/{system_id}"),
-    )
     portal_steps: ClassVar[tuple[str, ...]] = (
         "Log in to the Placetel web portal (web.placetel.de) as an administrator.",
         "Open Settings › External APIs and paste {url} as the URL of the notify API.",

@@ -111,9 +111,6 @@ class SipgateDriver(WebhookDriver):
     line_address_label: ClassVar[str] = "sipgate user"
     line_address_example: ClassVar[str] = "w0"
     routes: ClassVar[str | None] = "offhook.drivers.sipgate.web:router"
-    settings_links: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("Set-up and test…", "/drivers/sipgate/setup/{system_id}"),
-    )
     portal_steps: ClassVar[tuple[str, ...]] = (
         "Log in to sipgate (app.sipgate.com, or console.sipgate.com for sipgate basic) and book "
         "sipgate.io if your account lacks it.",

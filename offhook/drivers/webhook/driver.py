@@ -70,9 +70,6 @@ class GenericWebhookDriver(WebhookDriver):
     line_address_label: ClassVar[str] = "User (as the PBX names them)"
     line_address_example: ClassVar[str] = "Anna Müller"
     routes: ClassVar[str | None] = "offhook.drivers.webhook.web:router"
-    settings_links: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("Set-up and test…", "/drivers/webhook/setup/{system_id}"),
-    )
     accepts_json: ClassVar[bool] = True
     portal_steps: ClassVar[tuple[str, ...]] = (
         "In your PBX (or the script that feeds Zammad today), find where the CTI or call-event "

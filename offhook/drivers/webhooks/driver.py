@@ -127,6 +127,11 @@ class WebhookDriver(Driver):
     #: A note under the steps (what the provider signs, what it cannot).
     portal_note: ClassVar[str] = ""
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        # Every webhook driver has the kit's set-up page (`hook_router`), at its own name.
+        cls.settings_links = (("Set-up and test…", f"/drivers/{cls.name}/setup/{{system_id}}"),)
+
     def __init__(self, context: PhoneSystemContext) -> None:
         super().__init__(context)
         self.options = self.Options.model_validate(dict(context.options))
