@@ -20,15 +20,12 @@ the same server while the calls run.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import re
-import socket
 import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,52 +48,16 @@ _RINGING = re.compile(rb"Event: Newstate\r\n(?:[^\r]*\r\n)*?\r\n")
 
 
 @dataclass
-class AmiCapture:
+class AmiCapture(sl.LoopbackCapture):
     """Kernel receive times of AMI messages from Asterisk to offhook, by Linkedid."""
 
     ami_port: int
     ringing: dict[str, float] = field(default_factory=dict)
     _buffer: bytearray = field(default_factory=bytearray)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    receive_buffer: int = field(default=16 << 20, kw_only=True)  # a busy PBX's events
 
-    def start(self) -> None:
-        try:
-            sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(sl.ETH_P_IP))
-        except PermissionError:
-            raise SystemExit("timestamping packets on lo needs root or CAP_NET_RAW") from None
-        program = sl.port_filter(self.ami_port, self.ami_port)
-        code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in program))
-        sock.setsockopt(
-            socket.SOL_SOCKET,
-            sl.SO_ATTACH_FILTER,
-            struct.pack("HL", len(program), ctypes.addressof(code)),
-        )
-        sock.setsockopt(socket.SOL_SOCKET, sl.SO_TIMESTAMPNS, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 << 20)
-        sock.bind(("lo", sl.ETH_P_IP))
-        sock.settimeout(0.2)
-        self._thread = threading.Thread(target=self._run, args=(sock,), daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(2)
-
-    def _run(self, sock: socket.socket) -> None:
-        with sock:
-            while not self._stop.is_set():
-                try:
-                    data, ancillary, _flags, address = sock.recvmsg(65535, 256)
-                except TimeoutError:
-                    continue
-                if address[2] != sl.PACKET_HOST:
-                    continue
-                for level, kind, raw in ancillary:
-                    if level == socket.SOL_SOCKET and kind == sl.SO_TIMESTAMPNS:
-                        sec, nsec = struct.unpack("qq", raw[:16])
-                        self._packet(data, sec + nsec / 1e9)
+    def _ports(self) -> tuple[int, int]:
+        return self.ami_port, self.ami_port
 
     def _packet(self, frame: bytes, arrived: float) -> None:
         ip = frame[14:]

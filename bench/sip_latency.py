@@ -102,19 +102,20 @@ def port_filter(a: int, b: int) -> list[tuple[int, int, int, int]]:
     ]
 
 
-@dataclass
-class Capture:
-    """Kernel receive times, on the loopback interface, of baresip's SIP packets (UDP
-    `sip_port`) and of its control connection (TCP `ctrl_port`)."""
+@dataclass(kw_only=True)
+class LoopbackCapture:
+    """Kernel receive times of the packets on the loopback interface to or from two ports
+    (`_ports`); a subclass reads each frame in `_packet`."""
 
-    sip_port: int
-    ctrl_port: int
-    invites: dict[str, float] = field(default_factory=dict)  # Call-ID → first INVITE
-    ringing: dict[str, float] = field(default_factory=dict)  # Call-ID → baresip's first 180
-    #: Call-ID → CALL_INCOMING on its way from baresip to offhook (the control connection)
-    incoming_events: dict[str, float] = field(default_factory=dict)
+    receive_buffer: int = 4 << 20
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+
+    def _ports(self) -> tuple[int, int]:
+        raise NotImplementedError
+
+    def _packet(self, frame: bytes, arrived: float) -> None:
+        raise NotImplementedError
 
     def start(self) -> None:
         try:
@@ -124,7 +125,7 @@ class Capture:
                 "timestamping packets on the loopback interface needs root or CAP_NET_RAW: "
                 "run it with sudo"
             ) from None
-        program = port_filter(self.sip_port, self.ctrl_port)
+        program = port_filter(*self._ports())
         code = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in program))
         sock.setsockopt(
             socket.SOL_SOCKET,
@@ -132,7 +133,7 @@ class Capture:
             struct.pack("HL", len(program), ctypes.addressof(code)),
         )
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer)
         sock.bind(("lo", ETH_P_IP))
         sock.settimeout(0.2)
         self._thread = threading.Thread(target=self._run, args=(sock,), daemon=True)
@@ -163,6 +164,22 @@ class Capture:
                 )
                 if arrived is not None:
                     self._packet(data, arrived)
+
+
+@dataclass
+class Capture(LoopbackCapture):
+    """Kernel receive times, on the loopback interface, of baresip's SIP packets (UDP
+    `sip_port`) and of its control connection (TCP `ctrl_port`)."""
+
+    sip_port: int
+    ctrl_port: int
+    invites: dict[str, float] = field(default_factory=dict)  # Call-ID → first INVITE
+    ringing: dict[str, float] = field(default_factory=dict)  # Call-ID → baresip's first 180
+    #: Call-ID → CALL_INCOMING on its way from baresip to offhook (the control connection)
+    incoming_events: dict[str, float] = field(default_factory=dict)
+
+    def _ports(self) -> tuple[int, int]:
+        return self.sip_port, self.ctrl_port
 
     def _packet(self, frame: bytes, arrived: float) -> None:
         ip = frame[14:]
