@@ -19,7 +19,7 @@ import pytest
 from offhook.calls.events import CallEvent, CallState, Direction, EndReason
 from offhook.drivers.asterisk import AsteriskDriver
 from offhook.drivers.contract import DialRequest, LineState, NotSupported
-from offhook.drivers.testing import RecordingContext
+from offhook.drivers.testing import CallView, RecordingContext
 from tests.asterisk.server import MANAGER_SECRET, MANAGER_USER, Asterisk
 from tests.sip.peers import Peers
 
@@ -301,10 +301,11 @@ async def test_pickup_connects_the_picker_and_the_rung_phone_shows_answered_else
     assert not _events(context, 1, CallState.CONNECTED)
 
 
-async def test_blind_transfer_moves_the_caller_to_the_colleague(
-    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
-) -> None:
-    context, _ = line
+async def _caller_talking_to_201(
+    asterisk: Asterisk, peers: Peers, context: RecordingContext, pause_ms: int
+) -> tuple[CallView, str]:
+    """The outside caller on 900 talks to 201 (for `pause_ms`), 202 will ring and answer:
+    returns 201's call and its channel, for the transfer."""
     peers.sipp("uas_answer", port=asterisk.phones["201"], service="201")
     peers.sipp(str(SCENARIOS / "uas_ring_answer"), port=asterisk.phones["202"], service="202")
     peers.sipp(
@@ -312,11 +313,18 @@ async def test_blind_transfer_moves_the_caller_to_the_colleague(
         f"127.0.0.1:{asterisk.sip_port}",
         service="900",
         cid_from=CALLER,
-        pause_ms=6000,
+        pause_ms=pause_ms,
     )
     first = await context.call(CallState.CONNECTED, line_id=1)
+    return first, await _channel(asterisk, "PJSIP/201-")
+
+
+async def test_blind_transfer_moves_the_caller_to_the_colleague(
+    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+) -> None:
+    context, _ = line
+    first, transferer = await _caller_talking_to_201(asterisk, peers, context, pause_ms=6000)
     # 201's transfer key, as an operator panel sends it over AMI.
-    transferer = await _channel(asterisk, "PJSIP/201-")
     response = await asterisk.action(
         Action="BlindTransfer", Channel=transferer, Exten="202", Context="internal"
     )
@@ -335,17 +343,7 @@ async def test_attended_transfer_hands_the_caller_to_the_colleague(
     asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
 ) -> None:
     context, _ = line
-    peers.sipp("uas_answer", port=asterisk.phones["201"], service="201")
-    peers.sipp(str(SCENARIOS / "uas_ring_answer"), port=asterisk.phones["202"], service="202")
-    peers.sipp(
-        "uac_cid",
-        f"127.0.0.1:{asterisk.sip_port}",
-        service="900",
-        cid_from=CALLER,
-        pause_ms=8000,
-    )
-    first = await context.call(CallState.CONNECTED, line_id=1)
-    transferer = await _channel(asterisk, "PJSIP/201-")
+    first, transferer = await _caller_talking_to_201(asterisk, peers, context, pause_ms=8000)
     # 201 consults 202 (Atxfer dials the features.conf code, *2, on 201's channel)...
     response = await asterisk.action(
         Action="Atxfer", Channel=transferer, Exten="202", Context="internal"
