@@ -312,10 +312,7 @@ def chart_drawings(found: figures.Figures) -> dict[str, charts.Chart]:
             "Incoming calls per hour of the day",
             "Incoming calls and missed calls, by the hour they rang.",
             [r.label[:2] for r in found.by_hour],
-            [
-                charts.Series("Incoming", "a", [float(r.incoming) for r in found.by_hour]),
-                charts.Series("Missed", "b", [float(r.missed) for r in found.by_hour]),
-            ],
+            _incoming_and_missed(found.by_hour),
             _count,
             3,
         ),
@@ -324,10 +321,7 @@ def chart_drawings(found: figures.Figures) -> dict[str, charts.Chart]:
             "Incoming calls per weekday",
             "Incoming calls and missed calls, by weekday.",
             [r.label[:3] for r in found.by_weekday],
-            [
-                charts.Series("Incoming", "a", [float(r.incoming) for r in found.by_weekday]),
-                charts.Series("Missed", "b", [float(r.missed) for r in found.by_weekday]),
-            ],
+            _incoming_and_missed(found.by_weekday),
             _count,
         ),
         "callbacks": charts.rows(
@@ -360,6 +354,14 @@ def chart_drawings(found: figures.Figures) -> dict[str, charts.Chart]:
             minutes,
         )
     return drawings
+
+
+def _incoming_and_missed(rows: list[figures.RingRow]) -> list[charts.Series]:
+    """The two columns of the calls-by-time charts (per hour, per weekday)."""
+    return [
+        charts.Series("Incoming", "a", [float(r.incoming) for r in rows]),
+        charts.Series("Missed", "b", [float(r.missed) for r in rows]),
+    ]
 
 
 def _count(value: float) -> str:
