@@ -78,6 +78,21 @@ class LineInfo:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
+class FarConnection(Protocol):
+    """A connection to this phone system that is held by another server (several servers: the
+    reverse proxy chose that one), passed on to the server that runs the phone system."""
+
+    async def receive(self) -> dict[str, Any] | None:
+        """The next message from the other side, in order; None once it is gone."""
+        ...
+
+    async def send(self, message: dict[str, Any]) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None:
+        """End it; the other server closes its connection with `code` and `reason`."""
+        ...
+
+
 class PhoneSystemContext(Protocol):
     """What the core gives the driver of one phone system."""
 
@@ -121,6 +136,16 @@ class PhoneSystemContext(Protocol):
         `line_id` only) that is not in `live_call_refs` has ended while nobody was listening,
         and is ended as of `at`. `reason` says why for the call history (e.g. "baresip
         stopped"), if the driver knows.
+        """
+        ...
+
+    async def stored(self) -> bool:
+        """Wait until every call event emitted so far is stored; False if some could not be
+        (the database was away for too long).
+
+        Events are recorded in batches after `emit` returns. A driver that confirms what it
+        was told (a provider's push answered 2xx, an agent's `received`) awaits this first:
+        a confirmed event then survives the server being killed right after.
         """
         ...
 
@@ -210,6 +235,19 @@ class Driver(ABC):
 
     async def dial(self, line_id: int, request: DialRequest) -> None:
         raise NotSupported(f"{self.title} cannot place calls")
+
+    # With several servers, what the phone system sends may reach a server that does not run
+    # it (the reverse proxy chose that one). That server passes it on to this driver's server
+    # through Redis, and the answer goes back the same way: a driver that is reached from
+    # outside (a provider's push, an agent connecting) overrides these.
+
+    async def relayed(self, kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """A request of `kind` that reached another server: its answer for that server."""
+        raise NotSupported(f"{self.title} takes no requests from other servers")
+
+    async def tunnel(self, kind: str, opening: Mapping[str, Any], far: FarConnection) -> None:
+        """A connection of `kind` held by another server: serve it until it ends."""
+        await far.close(1011, f"{self.title} takes no connections through other servers")
 
     async def answer(self, line_id: int, call_ref: str) -> None:
         raise NotSupported(f"{self.title} cannot answer calls")

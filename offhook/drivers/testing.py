@@ -155,6 +155,9 @@ class RecordingContext:
                     view.ended_by_reconcile = True
         self._changed.set()
 
+    async def stored(self) -> bool:
+        return True  # `emit` keeps each event at once
+
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)

@@ -58,7 +58,7 @@ from offhook.journal import entries as journal
 from offhook.journal.entry import CallChanged, JournalEntry, LineChanged, LineStatus
 from offhook.journal.push import JournalHub
 from offhook.lines.leases import POLL_SECONDS, Leases
-from offhook.lines.relay import ActionRelay, RelayError
+from offhook.lines.relay import ActionRelay, FarEnd, RelayError, Tunnel
 from offhook.numbers import NumberKind, dial_string, parse
 from offhook.settings.telephony import SettingsCache, numbering_plan
 from offhook.store import Store
@@ -97,6 +97,15 @@ class _Reconcile:
     live_call_refs: frozenset[str]
     at: datetime
     reason: str
+
+
+@dataclass(slots=True)
+class _Waiter:
+    """Someone waiting until the queue is stored up to `until` (see `Lines.stored`)."""
+
+    until: int
+    done: asyncio.Future[bool]
+    failed: bool = False
 
 
 def _signature(line: Line) -> tuple[Any, ...]:
@@ -138,6 +147,7 @@ class SystemRunner:
         self.driver = driver_cls(self)
         #: The driver's tasks started through `spawn`, still running.
         self._supervised: set[asyncio.Task[None]] = set()
+        self._connections: set[asyncio.Task[None]] = set()
         self._restart: asyncio.Task[None] | None = None
         self._crashes = 0  # in a row, for the back-off
         self._started_at = 0.0
@@ -228,13 +238,28 @@ class SystemRunner:
         if self.state is LineState.CONNECTED and line_id is None:
             # Watched again and told what exists: from now on the line knows first hand.
             self._lines.unwatched_since.pop(self._system_id, None)
-        self._lines.queue.put_nowait(_Reconcile(line_ids, frozenset(live_call_refs), at, reason))
+        self._lines.enqueue(_Reconcile(line_ids, frozenset(live_call_refs), at, reason))
+
+    async def stored(self) -> bool:
+        return await self._lines.stored()
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._supervised.add(task)
         task.add_done_callback(self._task_done)
         return task
+
+    def spawn_unsupervised(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """A task serving one connection: cancelled when the driver stops, but its failure
+        ends that connection only (logged), not the phone system."""
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self._connections.add(task)
+        task.add_done_callback(self._connection_done)
+
+    def _connection_done(self, task: asyncio.Task[None]) -> None:
+        self._connections.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("phone system %s: %r failed", self._system_id, task.get_name(), exc_info=exc)
 
     # --- supervision ---------------------------------------------------------------------------
 
@@ -292,7 +317,7 @@ class SystemRunner:
             await self.driver.stop()
         except Exception:
             log.exception("phone system %s did not stop cleanly", self._system_id)
-        leftover = list(self._supervised)
+        leftover = [*self._supervised, *self._connections]
         for task in leftover:
             task.cancel()
         if leftover:
@@ -343,6 +368,11 @@ class Lines:
         self.unwatched_since: dict[int, datetime] = {}
         self._started_once: set[int] = set()
         self.queue: asyncio.Queue[CallEvent | _Reconcile] = asyncio.Queue()
+        # Items ever put on the queue, and ever taken off and done with (stored, or given up):
+        # the queue is worked in order, so "stored up to here" is one number (see `stored`).
+        self._queued = 0
+        self._settled = 0
+        self._waiting: list[_Waiter] = []
         self.running: dict[int, SystemRunner] = {}  # by phone system id
         # Which running phone system serves each line: every push and action asks.
         self._system_of_line: dict[int, int] = {}
@@ -355,6 +385,8 @@ class Lines:
         #: whose lease it holds), and the way to the others' lines.
         self.leases = Leases()
         self.relay = ActionRelay(self._perform_relayed)
+        self.relay.owns = lambda system_id: system_id in self.running
+        self.relay.open_far = self._open_far
         #: Call events recorded and transactions used, for benchmarks and logs.
         self.recorded = 0
         self.commits = 0
@@ -564,7 +596,7 @@ class Lines:
             if line_id in runner.lines:
                 continue
             # Its calls can no longer be reported: they end now, not at the line's next start.
-            self.queue.put_nowait(
+            self.enqueue(
                 _Reconcile((line_id,), frozenset(), datetime.now(UTC), "the line was switched off")
             )
             gone_line = LineChanged(line=LineStatus.model_validate(self.status(line_id)))
@@ -609,6 +641,7 @@ class Lines:
         # A driver's `emit` cannot wait (it is called from the driver's own code on the loop),
         # and a call event must not be dropped: the backlog grows, and the operator is told.
         self.queue.put_nowait(item)
+        self._queued += 1
         backlog = self.queue.qsize()
         if backlog >= BACKLOG_LIMIT and not self._overrun:
             self._overrun = True
@@ -624,37 +657,73 @@ class Lines:
         """Wait until every queued event is recorded and pushed."""
         await self.queue.join()
 
-    async def _record_events(self) -> None:
-        while True:
-            batch = [await self.queue.get()]
-            while len(batch) < BATCH_MAX and not self.queue.empty():
-                batch.append(self.queue.get_nowait())
-            try:
-                await self._record_batch(batch)
-            finally:
-                for _ in batch:
-                    self.queue.task_done()
+    async def stored(self) -> bool:
+        """Wait until everything queued so far is stored; False if some of it could not be
+        (the database was away for too long, see `_retried`). What a phone system is told
+        "received" must be stored first: a server killed after confirming loses nothing."""
+        until = self._queued
+        if until <= self._settled:
+            return True
+        waiter = _Waiter(until, asyncio.get_running_loop().create_future())
+        self._waiting.append(waiter)
+        return await waiter.done
 
-    async def _record_batch(self, batch: list[CallEvent | _Reconcile]) -> None:
+    def _settle(self, count: int, failed: bool) -> None:
+        self._settled += count
+        waiting: list[_Waiter] = []
+        for waiter in self._waiting:
+            # Every waiter still waiting covers part of this batch: a failure is its too.
+            waiter.failed = waiter.failed or failed
+            if waiter.until > self._settled:
+                waiting.append(waiter)
+            elif not waiter.done.done():
+                waiter.done.set_result(not waiter.failed)
+        self._waiting = waiting
+
+    async def _record_events(self) -> None:
+        try:
+            while True:
+                batch = [await self.queue.get()]
+                while len(batch) < BATCH_MAX and not self.queue.empty():
+                    batch.append(self.queue.get_nowait())
+                stored = False
+                try:
+                    stored = await self._record_batch(batch)
+                finally:
+                    for _ in batch:
+                        self.queue.task_done()
+                    self._settle(len(batch), not stored)
+        finally:
+            # Stopping: whatever is still queued is not stored by this server.
+            for waiter in self._waiting:
+                if not waiter.done.done():
+                    waiter.done.set_result(False)
+            self._waiting = []
+
+    async def _record_batch(self, batch: list[CallEvent | _Reconcile]) -> bool:
         """Record queued items in their order: runs of call events together, a reconciliation
-        (rare: a line (re)connected) on its own between them."""
+        (rare: a line (re)connected) on its own between them. False if some were not stored."""
         events: list[CallEvent] = []
+        stored = True
         for item in [*batch, None]:
             if isinstance(item, CallEvent):
                 events.append(item)
                 continue
             if events:
-                await self._guarded(self._record_events_together(events), events)
+                stored &= await self._guarded(self._record_events_together(events), events)
                 events = []
             if item is not None:
-                await self._guarded(self._reconcile_retried(item), item)
+                stored &= await self._guarded(self._reconcile_retried(item), item)
+        return stored
 
     @staticmethod
-    async def _guarded(work: Coroutine[Any, Any, None], what: object) -> None:
+    async def _guarded(work: Coroutine[Any, Any, None], what: object) -> bool:
         try:
             await work
         except Exception:
             log.exception("call events could not be recorded: %r", what)
+            return False
+        return True
 
     async def _reconcile_retried(self, item: _Reconcile) -> None:
         await self._retried(lambda: self._reconcile(item))
@@ -871,11 +940,49 @@ class Lines:
             return str(exc) or type(exc).__name__
         return ""
 
+    # --- what reached another server --------------------------------------------------------
+
+    async def ask_system(
+        self, system_id: int, kind: str, payload: dict[str, Any], timeout: float
+    ) -> dict[str, Any]:
+        """Pass a request for a phone system that another server runs on to its driver's
+        `relayed` there; its answer. Raises `RelayError`."""
+        arguments = {"system_id": system_id, "kind": kind, "payload": payload}
+        return await self.relay.ask(0, "system", arguments, timeout)
+
+    async def tunnel(self, system_id: int, kind: str, opening: dict[str, Any]) -> Tunnel:
+        """A connection for a phone system that another server runs, passed on to its driver's
+        `tunnel` there. Raises `RelayError`."""
+        return await self.relay.open_tunnel(system_id, kind, opening)
+
+    async def _open_far(
+        self, system_id: int, kind: str, opening: dict[str, Any], far: FarEnd
+    ) -> bool:
+        runner = self.running.get(system_id)
+        if runner is None:
+            return False
+        runner.spawn_unsupervised(runner.driver.tunnel(kind, opening, far), f"tunnel {kind}")
+        return True
+
+    async def _relayed_system(self, arguments: dict[str, Any]) -> str | dict[str, Any] | None:
+        runner = self.running.get(int(arguments["system_id"]))
+        if runner is None:
+            return None
+        try:
+            return await runner.driver.relayed(str(arguments["kind"]), arguments["payload"])
+        except DriverError as exc:
+            return str(exc) or type(exc).__name__
+        except Exception as exc:
+            log.exception("phone system %s failed on a request passed on", runner.system_id)
+            return f"the phone system failed ({type(exc).__name__})"
+
     async def _perform_relayed(
         self, line_id: int, action: str, arguments: dict[str, Any]
-    ) -> str | None:
+    ) -> str | dict[str, Any] | None:
         """An action another server passed on: done if this server runs the line (returns
         "" or what went wrong, for the user), else None."""
+        if action == "system":
+            return await self._relayed_system(arguments)
         runner = self.runner_of_line(line_id)
         if runner is None:
             return None

@@ -12,6 +12,7 @@ A concrete driver says how its provider signs (`verify`), what its fields mean (
 
 from __future__ import annotations
 
+import base64
 import hmac
 import secrets
 import time
@@ -20,7 +21,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from pydantic import ConfigDict, Field, SecretStr, field_validator
@@ -36,6 +37,8 @@ TEST_WAIT = 30.0
 #: How many recent requests the set-up page lists.
 RECEIPTS = 30
 TEST_HEADER = "x-offhook-test"
+#: What a push is called when another server passes it on (`Driver.relayed`).
+RELAYED_PUSH = "push"
 
 
 def new_token() -> SecretStr:
@@ -99,12 +102,39 @@ class HookRequest:
     #: Header names in lower case.
     headers: Mapping[str, str]
 
+    def relayed(self, base_url: str) -> dict[str, Any]:
+        """As JSON, to pass on to the server that runs the phone system."""
+        return {
+            "body": base64.b64encode(self.body).decode(),
+            "content_type": self.content_type,
+            "headers": dict(self.headers),
+            "base_url": base_url,
+        }
+
+    @classmethod
+    def from_relayed(cls, payload: Mapping[str, Any]) -> tuple[HookRequest, str]:
+        request = cls(
+            body=base64.b64decode(str(payload["body"])),
+            content_type=str(payload.get("content_type", "")),
+            headers={str(k): str(v) for k, v in dict(payload.get("headers") or {}).items()},
+        )
+        return request, str(payload.get("base_url", ""))
+
 
 @dataclass(frozen=True, slots=True)
 class HookAnswer:
     body: bytes
     media_type: str
     status: int = 200
+
+    def relayed(self) -> dict[str, Any]:
+        body = base64.b64encode(self.body).decode()
+        return {"body": body, "media_type": self.media_type, "status": self.status}
+
+    @classmethod
+    def from_relayed(cls, payload: Mapping[str, Any]) -> HookAnswer:
+        body = base64.b64decode(str(payload["body"]))
+        return cls(body, str(payload["media_type"]), int(payload["status"]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +201,43 @@ class WebhookDriver(Driver):
 
     # --- receiving -------------------------------------------------------------------------------
 
+    async def handle(self, request: HookRequest, request_base: str) -> HookAnswer:
+        """One request to the URL, on the server that runs the phone system (it came here, or
+        another server passed it on): the test event, or a push; refusals as answers."""
+        try:
+            nonce = request.headers.get(TEST_HEADER)
+            if nonce is not None:
+                if not self.take_test(nonce):
+                    raise Refused(403, "This test event was not sent by offhook.")
+                return HookAnswer(b"offhook received the test event.\n", "text/plain")
+            return await self.receive(request, self.hook_url(request_base))
+        except Refused as refused:
+            # Plain text: the provider's log shows it to whoever sets the account up.
+            text = (refused.message + "\n").encode()
+            return HookAnswer(text, "text/plain; charset=utf-8", refused.status)
+
+    async def relayed(self, kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        # A push that reached another server. It is applied here, where the phone system runs,
+        # not recorded there: the tracker (which lines a call rang on, who answered, which call
+        # a forward continues) and the replay guard live here, so every push of a call meets
+        # the pushes before it, in the order they arrived, and a repeated push is known as one.
+        if kind != RELAYED_PUSH:
+            return await super().relayed(kind, payload)
+        request, base = HookRequest.from_relayed(payload)
+        return (await self.handle(request, base)).relayed()
+
     async def receive(self, request: HookRequest, hook_url: str) -> HookAnswer:
-        """Check one request and apply it; raises `Refused` with the answer when it fails."""
+        """Check one request and apply it; raises `Refused` with the answer when it fails.
+
+        A push is answered 2xx only once its call events are stored: a provider that got 2xx
+        does not send it again, so a server killed right after must not lose it. One that
+        could not be stored is answered 503 and forgotten by the replay guard, so that the
+        provider's retry is applied.
+        """
+        key = self.replay_key(request)
         try:
             self.verify(request)
-            if not self._replays.first_time(self.replay_key(request)):
+            if not self._replays.first_time(key):
                 raise Refused(409, "This request was received before; it is applied once.")
             fields = await parse_fields(request.body, request.content_type, self.accepts_json)
             push = self.read(fields)
@@ -186,6 +248,10 @@ class WebhookDriver(Driver):
             self.note(200, "accepted, nothing to do (not a call event)")
             return self.reply(None, hook_url)
         done = self.tracker.apply(push)
+        if not await self.context.stored():
+            self._replays.forget(key)
+            self.note(503, f"{push.kind.value} {push.call_id[:40]}: not stored")
+            raise Refused(503, "The call event could not be stored now; send it again.")
         self.note(200, f"{push.kind.value} {push.call_id[:40]}: {done}")
         return self.reply(push, hook_url)
 

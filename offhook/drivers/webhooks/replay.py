@@ -52,3 +52,8 @@ class ReplayGuard:
             return False
         self._seen[key] = now
         return True
+
+    def forget(self, key: bytes) -> None:
+        """A request taken but not applied (refused after this check, or not stored): its
+        sender's next try is a first time."""
+        self._seen.pop(key, None)

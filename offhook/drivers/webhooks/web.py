@@ -3,7 +3,9 @@
 `hook_router(DriverClass)` gives each driver its routes under /drivers/<name>/:
 
 - `POST hooks/<token>`: the provider's pushes. No login (the token is the credential); bounded
-  before it is read; refused unless it is for a running phone system of this driver.
+  before it is read; refused unless it is for a running phone system of this driver. With
+  several servers, a push for a phone system another server runs is passed on to that server
+  through Redis and answered with its answer (see `WebhookDriver.relayed` for why there).
 - `GET setup/<system id>` (admins): the exact address to paste into the provider's portal,
   what to click there, the lines and what the last requests did.
 - `POST setup/<system id>/test` (admins): offhook posts a test event to itself through that
@@ -13,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import ipaddress
 import urllib.error
 import urllib.request
@@ -22,9 +25,12 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from offhook.drivers.webhooks.body import Refused, read_bounded
-from offhook.drivers.webhooks.driver import TEST_HEADER, HookRequest, WebhookDriver
+from offhook.drivers.webhooks.driver import RELAYED_PUSH, HookAnswer, HookRequest, WebhookDriver
+from offhook.lines.relay import RelayError
 from offhook.store.models import PhoneSystem
 from offhook.web.context import offhook_of
 from offhook.web.security import Admin, csrf_protect
@@ -34,6 +40,9 @@ TEMPLATES = Path(__file__).with_name("templates")
 #: How long the test event may take to come back, in seconds.
 TEST_TIMEOUT = 15.0
 UNKNOWN = "No phone system here has this address, or it is switched off."
+#: How long a push passed on to the server that runs its phone system may take there, stored
+#: included; then it is answered 503 and the provider sends it again.
+RELAY_TIMEOUT = 10.0
 
 add_template_dir(TEMPLATES)
 
@@ -54,6 +63,51 @@ def _driver(request: Request, cls: type[WebhookDriver], token: str) -> WebhookDr
         if isinstance(driver, cls) and driver.token_matches(token):
             found = driver
     return found
+
+
+def _system_of_token(session: Session, cls: type[WebhookDriver], token: str) -> int | None:
+    """The enabled phone system of this driver whose URL has `token` (run by any server)."""
+    found = None
+    systems = session.scalars(
+        select(PhoneSystem).where(PhoneSystem.driver == cls.name, PhoneSystem.enabled.is_(True))
+    )
+    for system in systems:
+        mine = str((system.options or {}).get("url_token") or "")
+        # Each compared in constant time, as `_driver` does.
+        if mine and hmac.compare_digest(mine.encode(), token.encode()):
+            found = system.id
+    return found
+
+
+async def _pass_on(request: Request, cls: type[WebhookDriver], token: str) -> Response | None:
+    """A push for a phone system another server runs: passed on, answered with its answer;
+    None if no phone system of this driver has the token."""
+    lines = offhook_of(request).lines
+    if not lines.relay.connected:
+        return None
+    store = offhook_of(request).store
+    system_id = await asyncio.to_thread(store.read_only, lambda s: _system_of_token(s, cls, token))
+    if system_id is None:
+        return None
+    try:
+        body = await read_bounded(request.headers.get("content-length"), request.stream())
+    except Refused as refused:
+        return _refusal(refused)
+    hook_request = HookRequest(
+        body=body,
+        content_type=request.headers.get("content-type", ""),
+        headers={key.lower(): value for key, value in request.headers.items()},
+    )
+    payload = hook_request.relayed(_base_url(request))
+    try:
+        result = await lines.ask_system(system_id, RELAYED_PUSH, payload, RELAY_TIMEOUT)
+        answer = HookAnswer.from_relayed(result)
+    except (RelayError, KeyError, ValueError, TypeError) as exc:
+        # Not known to be stored: the provider must send it again (a retry that was stored
+        # after all changes nothing, see `replay`).
+        why = f"The call event could not be taken now ({exc}); send it again."
+        return _refusal(Refused(503, why))
+    return Response(answer.body, status_code=answer.status, media_type=answer.media_type)
 
 
 def _base_url(request: Request) -> str:
@@ -110,22 +164,18 @@ def hook_router(cls: type[WebhookDriver]) -> APIRouter:
     async def hook(request: Request, token: str) -> Response:
         driver = _driver(request, cls, token)
         if driver is None:
-            return _refusal(Refused(404, UNKNOWN))
+            passed_on = await _pass_on(request, cls, token)
+            return passed_on or _refusal(Refused(404, UNKNOWN))
         try:
             body = await read_bounded(request.headers.get("content-length"), request.stream())
-            nonce = request.headers.get(TEST_HEADER)
-            if nonce is not None:
-                if not driver.take_test(nonce):
-                    raise Refused(403, "This test event was not sent by offhook.")
-                return Response("offhook received the test event.\n", media_type="text/plain")
-            hook_request = HookRequest(
-                body=body,
-                content_type=request.headers.get("content-type", ""),
-                headers={key.lower(): value for key, value in request.headers.items()},
-            )
-            answer = await driver.receive(hook_request, driver.hook_url(_base_url(request)))
         except Refused as refused:
             return _refusal(refused)
+        hook_request = HookRequest(
+            body=body,
+            content_type=request.headers.get("content-type", ""),
+            headers={key.lower(): value for key, value in request.headers.items()},
+        )
+        answer = await driver.handle(hook_request, _base_url(request))
         return Response(answer.body, status_code=answer.status, media_type=answer.media_type)
 
     def _setup(request: Request, system_id: int) -> dict[str, Any]:
