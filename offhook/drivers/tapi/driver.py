@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -27,6 +27,7 @@ from offhook.drivers.contract import (
     DialRequest,
     Driver,
     DriverError,
+    FarConnection,
     LineState,
     PhoneSystemContext,
 )
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 #: How long a dial, answer or hang-up may take the agent (it answers after TAPI's LINE_REPLY).
 COMMAND_TIMEOUT = 15.0
 NOT_CONNECTED = "waiting for its offhook agent to connect"
+#: What an agent's connection through another server is called (`Driver.tunnel`).
+AGENT_TUNNEL = "tapi agent"
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Close = Callable[[int, str], Awaitable[None]]
@@ -187,6 +190,28 @@ class TapiDriver(Driver):
         link, key = self._link_of(line_id)
         await link.command({"type": "hangup", "key": key, "call_ref": call_ref})
 
+    async def tunnel(self, kind: str, opening: Mapping[str, Any], far: FarConnection) -> None:
+        """An agent connected to another server: served here as if it had connected here."""
+        if kind != AGENT_TUNNEL:
+            await super().tunnel(kind, opening, far)
+            return
+        from offhook.drivers.tapi.session import AgentGone, serve_agent  # it imports this
+
+        grant = AgentGrant(
+            token_id=int(opening["token_id"]),
+            phone_system_id=self.context.system_id,
+            line_ids=frozenset(int(line_id) for line_id in opening["line_ids"]),
+            name=str(opening.get("name", "")),
+        )
+
+        async def receive(timeout: float) -> str:
+            message = await asyncio.wait_for(far.receive(), timeout)
+            if message is None:
+                raise AgentGone
+            return str(message.get("text", ""))
+
+        await serve_agent(self, AgentLink(grant, far.send, far.close), receive)
+
     # -- agents -----------------------------------------------------------------------------
 
     async def attach(self, link: AgentLink, hello: Hello) -> None:
@@ -228,12 +253,21 @@ class TapiDriver(Driver):
             line_id = self._served(link, message.key)
             if line_id is not None:
                 self.context.emit(message.event(line_id))
-            await link.send({"type": "received", "seq": message.seq})
+            await self._received(link, message.seq)
         elif isinstance(message, Snapshot):
             line_id = self._served(link, message.key)
             if line_id is not None:
                 self._snapshot(line_id, message)
-            await link.send({"type": "received", "seq": message.seq})
+            await self._received(link, message.seq)
+
+    async def _received(self, link: AgentLink, seq: int) -> None:
+        # The agent forgets what it is told was received: it must be stored by then, or a
+        # server killed right after would lose it. What could not be stored is not confirmed;
+        # the agent sends it again when it connects again, so it is told to.
+        if await self.context.stored():
+            await link.send({"type": "received", "seq": seq})
+        else:
+            await link.close(CloseCode.STOPPING, "call events cannot be stored right now")
 
     # -- helpers ----------------------------------------------------------------------------
 

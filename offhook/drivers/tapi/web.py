@@ -12,26 +12,24 @@ TAPI phone system, a user for their own lines); the same as `offhook tapi token 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from offhook.drivers.tapi import connected
-from offhook.drivers.tapi.driver import AgentLink, TapiDriver
+from offhook.drivers.tapi.driver import AGENT_TUNNEL, AgentLink, TapiDriver
 from offhook.drivers.tapi.pages import router as pages_router
-from offhook.drivers.tapi.protocol import (
-    KNOWN_TYPES,
-    MAX_MESSAGE,
-    CloseCode,
-    Hello,
-    agent_message,
-)
+from offhook.drivers.tapi.protocol import MAX_MESSAGE, CloseCode
+from offhook.drivers.tapi.session import AgentGone, Receive, serve_agent
+from offhook.lines.relay import RelayError
 from offhook.settings.agent_tokens import (
+    AgentGrant,
     AgentTokenError,
     agent_grant,
     agent_token_valid,
@@ -49,15 +47,25 @@ router = APIRouter(tags=["TAPI agents"])
 # The settings page for agent tokens (HTML, under /drivers/tapi/), served with these routes.
 router.routes.extend(pages_router.routes)
 
-#: How long an agent has for its hello.
-HELLO_TIMEOUT = 10.0
 #: How often a connected agent's token is checked again (revoked from the CLI, another server).
 TOKEN_RECHECK = 2.0
+#: Added to three heartbeats before a tunnel that hears nothing is given up.
+TUNNEL_GRACE = 2.0
 
 
 def _bearer(websocket: WebSocket) -> str:
     scheme, _, token = websocket.headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _receiver(websocket: WebSocket) -> Receive:
+    async def receive(timeout: float) -> str:
+        try:
+            return await asyncio.wait_for(websocket.receive_text(), timeout)
+        except WebSocketDisconnect as exc:
+            raise AgentGone from exc
+
+    return receive
 
 
 @router.websocket("/api/drivers/tapi/agent")
@@ -73,6 +81,9 @@ async def agent_endpoint(websocket: WebSocket) -> None:
         return
     runner = app.lines.running.get(grant.phone_system_id)
     if runner is None or not isinstance(runner.driver, TapiDriver):
+        if app.lines.relay.connected:
+            await _through_owner(websocket, grant)
+            return
         await websocket.close(CloseCode.NOT_RUNNING, "the agent's phone system is not running")
         return
     driver = runner.driver
@@ -85,61 +96,85 @@ async def agent_endpoint(websocket: WebSocket) -> None:
         await websocket.close(code, reason)
 
     link = AgentLink(grant, send, close)
-    try:
-        hello = await _hello(websocket)
-    except (TimeoutError, ValueError, ValidationError):
-        await link.close(CloseCode.BAD_HELLO, "the first message must be a valid hello")
-        return
-    except WebSocketDisconnect:
-        return
-    log.info(
-        "agent %r (token %s) connected with %d lines", hello.agent, grant.token_id, len(hello.lines)
-    )
-    connected.add(link)
     watch = asyncio.create_task(_watch_token(app.store.read, link), name="agent token watch")
     try:
-        await driver.attach(link, hello)
-        await _serve(websocket, driver, link)
-    except WebSocketDisconnect:
-        pass
+        await serve_agent(driver, link, _receiver(websocket))
     finally:
         watch.cancel()
-        driver.detach(link)
-        connected.remove(link)
-        await link.close(CloseCode.STOPPING, "")
-        log.info("agent %r (token %s) disconnected", hello.agent, grant.token_id)
 
 
-async def _hello(websocket: WebSocket) -> Hello:
-    text = await asyncio.wait_for(websocket.receive_text(), HELLO_TIMEOUT)
-    if len(text) > MAX_MESSAGE:
-        raise ValueError("too long")
-    return Hello.model_validate_json(text)
+async def _through_owner(websocket: WebSocket, grant: AgentGrant) -> None:
+    """An agent whose phone system another server runs (the reverse proxy chose this one):
+    its messages go to that server through a tunnel (Redis), and that server's back to it.
 
+    Served there, not here: which agent serves which line, the commands waiting for the
+    agent's result and the calls it reported live with the driver that runs the phone system,
+    as for an agent connected to it directly. When that server dies the tunnel goes quiet or
+    its successor closes it; the agent is then told to connect again (1012) and, from its
+    outbox and snapshot, tells the new server what it has not confirmed yet.
+    """
+    app = offhook_of(websocket)
+    opening = {
+        "token_id": grant.token_id,
+        "line_ids": sorted(grant.line_ids),
+        "name": grant.name,
+    }
+    try:
+        tunnel = await app.lines.tunnel(grant.phone_system_id, AGENT_TUNNEL, opening)
+    except RelayError:
+        await websocket.close(CloseCode.NOT_RUNNING, "the agent's phone system is not running")
+        return
+    await websocket.accept()
+    heartbeat = 20.0  # until the driver's welcome says
 
-async def _serve(websocket: WebSocket, driver: TapiDriver, link: AgentLink) -> None:
-    silent_after = 3 * driver.heartbeat
-    while not link.closed:
-        try:
-            text = await asyncio.wait_for(websocket.receive_text(), silent_after)
-        except TimeoutError:
-            await link.close(CloseCode.SILENT, "nothing heard for three heartbeats")
-            return
-        if len(text) > MAX_MESSAGE:
-            await link.close(1009, "message too long")
-            return
-        try:
-            raw = json.loads(text)
-            kind = raw.get("type") if isinstance(raw, dict) else None
-            if kind not in KNOWN_TYPES or kind == "hello":
-                continue  # a newer agent's message: not for this server
-            message = agent_message.validate_python(raw)
-        except (ValueError, ValidationError) as exc:
-            # One bad message is the agent's bug, not a reason to drop its lines.
-            await link.send({"type": "error", "error": str(exc)[:500]})
-            continue
-        assert not isinstance(message, Hello)
-        await driver.on_message(link, message)
+    async def from_agent() -> tuple[int, str]:
+        while True:
+            try:
+                text = await websocket.receive_text()
+            except WebSocketDisconnect:
+                return 1000, ""
+            await tunnel.send({"text": text[: MAX_MESSAGE + 1]})
+
+    async def to_agent() -> tuple[int, str]:
+        nonlocal heartbeat
+        loop = asyncio.get_running_loop()
+        while True:
+            # The driver answers every ping (the agent sends one each heartbeat): silence for
+            # three heartbeats means the server behind the tunnel is gone.
+            quiet = tunnel.last_heard + 3 * heartbeat + TUNNEL_GRACE - loop.time()
+            try:
+                message = await asyncio.wait_for(tunnel.receive(), max(quiet, 0.1))
+            except TimeoutError:
+                if loop.time() - tunnel.last_heard > 3 * heartbeat + TUNNEL_GRACE:
+                    return 1012, "the server that runs the phone system went away"
+                continue
+            if message is None:
+                return tunnel.close_code, tunnel.close_reason
+            if message.get("type") == "welcome":
+                heartbeat = float(message.get("heartbeat") or heartbeat)
+            await websocket.send_text(json.dumps(message))
+
+    async def token_revoked() -> tuple[int, str]:
+        def valid(session: Session) -> bool:
+            return agent_token_valid(session, grant.token_id)
+
+        while await asyncio.to_thread(app.store.read, valid):
+            await asyncio.sleep(TOKEN_RECHECK)
+        return CloseCode.REFUSED, "this agent token was revoked"
+
+    tasks = [asyncio.create_task(work()) for work in (from_agent, to_agent, token_revoked)]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        code, reason = next(iter(done)).result()
+    except Exception as exc:  # Redis went away under the tunnel: the agent connects again
+        log.info("an agent's tunnel to the server that runs its phone system failed: %s", exc)
+        code, reason = 1012, "the server that runs the phone system cannot be reached"
+    finally:
+        for task in tasks:
+            task.cancel()
+        await tunnel.close()
+    with contextlib.suppress(Exception):  # already gone is fine
+        await websocket.close(code, reason)
 
 
 async def _watch_token(read: Any, link: AgentLink) -> None:
