@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Select, bindparam, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    Select,
+    bindparam,
+    func,
+    literal,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, joinedload
 
 from offhook.calls import labels
@@ -188,9 +197,11 @@ _ONE_CALL = with_details(select(Call)).where(Call.id == bindparam("call_id"))
 
 
 def _calls_query(user_id: int) -> Select[Call]:
-    return with_details(
-        select(Call).join(Line, Call.line_id == Line.id).where(Line.user_id == user_id)
-    )
+    return _many_calls_query(Line.user_id == user_id)
+
+
+def _many_calls_query(of_users: ColumnElement[bool]) -> Select[Call]:
+    return with_details(select(Call).join(Line, Call.line_id == Line.id).where(of_users))
 
 
 def entries(session: Session, calls: list[Call], settings: TelephonySettings) -> list[JournalEntry]:
@@ -210,30 +221,54 @@ def entries(session: Session, calls: list[Call], settings: TelephonySettings) ->
 def today(session: Session, user_id: int, now: datetime | None = None) -> list[JournalEntry]:
     """The user's journal: calls on their lines that started today, newest first, then calls
     still open from before (going on, or missed and not called back yet)."""
+    return today_of_many(session, [user_id], now)[user_id]
+
+
+def today_of_many(
+    session: Session, user_ids: list[int], now: datetime | None = None
+) -> dict[int, list[JournalEntry]]:
+    """`today` for several users in the same few queries: thousands of journals opening at
+    once (a server started, Redis back) would otherwise cost a handful of queries each."""
     settings = SettingsCache.get(session)
     start, end = settings.local_day_bounds(now)
-    query = (
-        _calls_query(user_id)
-        .where(Call.started_at >= start, Call.started_at < end)
-        .order_by(Call.started_at.desc(), Call.id.desc())
+    users = list(dict.fromkeys(user_ids))
+    of_users = Line.user_id.in_(users)
+    calls = list(
+        session.scalars(
+            _many_calls_query(of_users)
+            .where(Call.started_at >= start, Call.started_at < end)
+            .order_by(Call.started_at.desc(), Call.id.desc())
+        ).unique()
     )
-    calls = list(session.scalars(query).unique())
     # Calls still open from before midnight belong on today's journal too.
-    still_open = (
-        _calls_query(user_id)
+    calls += session.scalars(
+        _many_calls_query(of_users)
         .where(Call.started_at < start, Call.state != "ended")
         .order_by(Call.started_at.desc())
+    ).unique()
+    # So are missed calls of earlier days nobody has called back yet: they are open work (the
+    # newest OPEN_MISSED_SHOWN of each user).
+    ranked = (
+        select(
+            Call.id,
+            func.row_number()
+            .over(partition_by=Line.user_id, order_by=(Call.started_at.desc(), Call.id.desc()))
+            .label("rank"),
+        )
+        .join(Line, Call.line_id == Line.id)
+        .where(of_users, Call.started_at < start, is_open_missed())
+        .subquery()
     )
-    calls.extend(session.scalars(still_open).unique())
-    # So are missed calls of earlier days nobody has called back yet: they are open work.
-    missed_before = (
-        _calls_query(user_id)
-        .where(Call.started_at < start, is_open_missed())
-        .order_by(Call.started_at.desc())
-        .limit(OPEN_MISSED_SHOWN)
-    )
-    calls.extend(session.scalars(missed_before).unique())
-    return entries(session, calls, settings)
+    calls += session.scalars(
+        with_details(select(Call))
+        .join(ranked, ranked.c.id == Call.id)
+        .where(ranked.c.rank <= OPEN_MISSED_SHOWN)
+        .order_by(Call.started_at.desc(), Call.id.desc())
+    ).unique()
+    shown: dict[int, list[JournalEntry]] = {user_id: [] for user_id in users}
+    for call, shown_entry in zip(calls, entries(session, calls, settings), strict=True):
+        shown[call.line.user_id].append(shown_entry)
+    return shown
 
 
 def one(session: Session, call_id: int) -> JournalEntry | None:

@@ -12,8 +12,9 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
+from offhook.settings.touches import Touches
 from offhook.store.models import LoginSession, User
 from offhook.store.types import utcnow
 
@@ -42,12 +43,22 @@ def start_session(db: Session, user: User, max_age: float) -> str:
 
 
 def session_user(
-    db: Session, session_id: str, idle: float, now: datetime | None = None
+    db: Session,
+    session_id: str,
+    idle: float,
+    now: datetime | None = None,
+    touches: Touches | None = None,
 ) -> User | None:
-    """The active user whose live session this is; None when it ended (and then it is gone)."""
+    """The active user whose live session this is; None when it ended (and then it is gone).
+    Its use is noted in `touches` (written later, together with others), or without them in
+    this session."""
     if not session_id or len(session_id) > 100:
         return None
-    row = db.scalar(select(LoginSession).where(LoginSession.id_hash == _hash(session_id)))
+    row = db.scalar(
+        select(LoginSession)
+        .options(joinedload(LoginSession.user))
+        .where(LoginSession.id_hash == _hash(session_id))
+    )
     if row is None:
         return None
     now = now or utcnow()
@@ -58,7 +69,10 @@ def session_user(
     # Coarse, so that a busy browser does not write on every request; fine enough for the
     # idle bound however small it is set.
     if idle_for > min(60.0, idle / 10):
-        row.last_seen_at = now
+        if touches is not None:
+            touches.session(row.id, now)
+        else:
+            row.last_seen_at = now
     return row.user
 
 

@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.orm import Session, joinedload
 
 from offhook.settings.sessions import end_sessions_of
+from offhook.settings.touches import Touches
 from offhook.store.models import ApiToken, User
 
 ROLES = ("admin", "user")
@@ -100,16 +101,30 @@ def create_token(session: Session, user: User, name: str = "") -> str:
     return token
 
 
-def user_for_token(session: Session, token: str) -> User | None:
+def user_for_token(session: Session, token: str, touches: Touches | None = None) -> User | None:
+    """The active user of `token`. Its use is noted in `touches` (written later, together
+    with others), or without them in this session."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    row = session.scalar(_TOKEN, {"token_hash": _token_hash(token)})
     if row is None or not row.user.active:
         return None
     now = datetime.now(UTC)
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-        row.last_used_at = now  # coarse, so busy API clients do not write on every request
+        # Coarse, so busy API clients do not write on every request.
+        if touches is not None:
+            touches.token(row.id, now)
+        else:
+            row.last_used_at = now
     return row.user
+
+
+# The token and its user in one query, built once (every API request runs it).
+_TOKEN = (
+    select(ApiToken)
+    .options(joinedload(ApiToken.user))
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
 
 
 # --- what an admin does with users, and a user with their own profile ---------------------------

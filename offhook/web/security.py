@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 from typing import Annotated
@@ -12,9 +13,12 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from offhook.settings.sessions import end_session, session_user, start_session
+from offhook.settings.touches import Touches
 from offhook.settings.users import user_for_token
 from offhook.store.models import User
 from offhook.web.context import offhook_of
+
+log = logging.getLogger(__name__)
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSRF_FIELD = "csrf_token"
@@ -91,19 +95,59 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token else None
 
 
+#: How long after a token's or session's use is noted it is written (see `touches`).
+TOUCH_DELAY = 2.0
+
+
+def _touches(request: Request) -> Touches:
+    state = request.app.state
+    if not hasattr(state, "touches"):
+        state.touches = Touches()
+        state.touch_writer = None
+    touches: Touches = state.touches
+    return touches
+
+
+def _write_touches_soon(request: Request) -> None:
+    """Write the noted uses in a moment, together (one writer at a time)."""
+    state = request.app.state
+    if not state.touches.pending or (
+        state.touch_writer is not None and not state.touch_writer.done()
+    ):
+        return
+    app = offhook_of(request)
+
+    async def write() -> None:
+        await asyncio.sleep(TOUCH_DELAY)
+
+        def work() -> None:
+            with app.store.session() as session:
+                state.touches.write(session)
+
+        try:
+            await asyncio.to_thread(work)
+        except Exception as exc:  # a "last used" a little older: nothing to fail a request on
+            log.warning("could not note when tokens and sessions were last used: %s", exc)
+
+    state.touch_writer = asyncio.get_running_loop().create_task(write(), name="note last use")
+
+
 async def current_user(request: Request) -> CurrentUser:
     app = offhook_of(request)
     token = _bearer(request)
+    touches = _touches(request)
     # Who is asking is read with `Store.read`: should the database drop the connection under
-    # it, the check runs once more instead of answering 500. Its writes (a token's or a
-    # session's last use, an ended session's removal) are the same the second time.
+    # it, the check runs once more instead of answering 500. Its only write (an ended
+    # session's removal) is the same the second time; a token's or session's last use is
+    # noted and written later, together with others' (see `offhook.settings.touches`).
     if token is not None:
 
         def by_token(session: Session) -> CurrentUser | None:
-            user = user_for_token(session, token)
+            user = user_for_token(session, token, touches)
             return CurrentUser.of(user, by_token=True) if user is not None else None
 
-        found = await asyncio.to_thread(app.store.read, by_token)
+        found = await asyncio.to_thread(app.store.read_only, by_token)
+        _write_touches_soon(request)
         if found is None:
             raise HTTPException(401, "This API token is not valid (any more).")
         return found
@@ -112,10 +156,11 @@ async def current_user(request: Request) -> CurrentUser:
         idle = app.config.session_idle
 
         def by_session(session: Session) -> CurrentUser | None:
-            user = session_user(session, session_id, idle)
+            user = session_user(session, session_id, idle, touches=touches)
             return CurrentUser.of(user) if user is not None else None
 
         current = await asyncio.to_thread(app.store.read, by_session)
+        _write_touches_soon(request)
         if current is not None:
             return current
         request.session.clear()  # the session ended: its CSRF token and messages with it

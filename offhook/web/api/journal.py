@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from offhook.app import Offhook
 from offhook.calls.missed import mark_done
 from offhook.crm.addresses import link_call
 from offhook.directory.lookup import lookup
@@ -56,28 +57,77 @@ STREAM_RESPONSE: dict[str, Any] = {
 }
 
 
-def snapshot(request: Request, user_id: int) -> JournalSnapshot:
-    app = offhook_of(request)
-
-    def read(session: Session) -> JournalSnapshot:
-        entries = journal.today(session, user_id)
-        lines = session.scalars(select(Line).where(Line.user_id == user_id).order_by(Line.id))
-        overview = [
-            LineOverview(**app.lines.status(line.id), title=line.title, driver=line.driver)
-            for line in lines
-        ]
+def snapshots(app: Offhook, user_ids: list[int]) -> dict[int, JournalSnapshot]:
+    def read(session: Session) -> dict[int, JournalSnapshot]:
+        entries = journal.today_of_many(session, user_ids)
+        lines: dict[int, list[LineOverview]] = {user_id: [] for user_id in user_ids}
+        rows = session.scalars(select(Line).where(Line.user_id.in_(user_ids)).order_by(Line.id))
+        for line in rows:
+            overview = LineOverview(
+                **app.lines.status(line.id), title=line.title, driver=line.driver
+            )
+            lines[line.user_id].append(overview)
         today = date_text(datetime.now(UTC), SettingsCache.get(session).zone)
-        return JournalSnapshot(entries=entries, lines=overview, day=today)
+        return {
+            user_id: JournalSnapshot(entries=entries[user_id], lines=lines[user_id], day=today)
+            for user_id in user_ids
+        }
 
     # Retried once if PostgreSQL drops the connection meanwhile: a journal must not answer 500
     # because a database connection was killed (the stream's snapshots read this way too).
     return app.store.read(read)
 
 
+class SnapshotReader:
+    """Snapshots read together: whoever asks while a read is under way is served by the next
+    read, one for all of them (at most `BATCH` users). Two thousand journals opening at once
+    (a server started, Redis back and every stream resynced) then cost a few dozen reads of a
+    few queries each instead of two thousand, and one journal alone costs what it did."""
+
+    BATCH = 200
+
+    def __init__(self, app: Offhook) -> None:
+        self._app = app
+        self._waiting: dict[int, list[asyncio.Future[JournalSnapshot]]] = {}
+        self._reading: asyncio.Task[None] | None = None
+
+    async def get(self, user_id: int) -> JournalSnapshot:
+        future: asyncio.Future[JournalSnapshot] = asyncio.get_running_loop().create_future()
+        self._waiting.setdefault(user_id, []).append(future)
+        if self._reading is None or self._reading.done():
+            self._reading = asyncio.create_task(self._read(), name="journal snapshots")
+        return await future
+
+    async def _read(self) -> None:
+        while self._waiting:
+            users = list(self._waiting)[: self.BATCH]
+            batch = {user_id: self._waiting.pop(user_id) for user_id in users}
+            try:
+                read = await asyncio.to_thread(snapshots, self._app, users)
+            except Exception as exc:
+                for futures in batch.values():
+                    for future in futures:
+                        if not future.done():
+                            future.set_exception(exc)
+                continue
+            for user_id, futures in batch.items():
+                for future in futures:
+                    if not future.done():
+                        future.set_result(read[user_id])
+
+
+def _reader(request: Request) -> SnapshotReader:
+    state = request.app.state
+    if not hasattr(state, "journal_snapshots"):
+        state.journal_snapshots = SnapshotReader(offhook_of(request))
+    reader: SnapshotReader = state.journal_snapshots
+    return reader
+
+
 @router.get("/journal", response_model=JournalSnapshot)
 async def get_journal(request: Request, user: User_) -> JournalSnapshot:
     """The user's journal: today's calls, newest first, and the state of their lines."""
-    return await asyncio.to_thread(snapshot, request, user.id)
+    return await _reader(request).get(user.id)
 
 
 @router.get(
@@ -101,7 +151,7 @@ async def stream_journal(request: Request, user: User_) -> EventStream:
 
     async def events() -> AsyncGenerator[str]:
         async with app.hub.subscribe(user.id) as queue:
-            first = await asyncio.to_thread(snapshot, request, user.id)
+            first = await _reader(request).get(user.id)
             yield f"event: snapshot\ndata: {json.dumps(first.model_dump(mode='json'))}\n\n"
             while True:
                 try:
@@ -114,7 +164,7 @@ async def stream_journal(request: Request, user: User_) -> EventStream:
                 if message.get("type") == "bye":
                     return
                 if message.get("type") == "resync":
-                    again = await asyncio.to_thread(snapshot, request, user.id)
+                    again = await _reader(request).get(user.id)
                     message = again.model_dump(mode="json")
                 yield event_text(message)
 
