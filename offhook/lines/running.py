@@ -37,12 +37,13 @@ from offhook.calls.events import (
     EndReason,
 )
 from offhook.calls.recorder import (
+    RECONCILE_CHUNK,
     driver_ref,
     end_call,
     expire_connected,
     expire_ringing,
     identify,
-    reconcile,
+    reconcile_lines,
     record_many,
 )
 from offhook.drivers.contract import (
@@ -799,19 +800,33 @@ class Lines:
 
     async def _reconcile(self, item: _Reconcile) -> None:
         def work() -> list[tuple[int, int, int]]:
-            ended: list[tuple[int, int, int]] = []
             with self.store.session() as session:
-                for line_id in item.line_ids:
-                    line = session.get(Line, line_id)
-                    if line is None:
-                        continue
-                    calls = reconcile(session, line_id, item.live_call_refs, item.at, item.reason)
-                    ended.extend((call_id, line_id, line.user_id) for call_id in calls)
-            return ended
+                # A phone system of many lines is reconciled in a few queries, not one per line:
+                # the recorder waits meanwhile.
+                owners: dict[int, int] = {}
+                ids = list(item.line_ids)
+                for first in range(0, len(ids), RECONCILE_CHUNK):
+                    chunk = ids[first : first + RECONCILE_CHUNK]
+                    rows = session.execute(select(Line.id, Line.user_id).where(Line.id.in_(chunk)))
+                    owners.update({line_id: user_id for line_id, user_id in rows})
+                lines = [line_id for line_id in item.line_ids if line_id in owners]
+                ended = reconcile_lines(session, lines, item.live_call_refs, item.at, item.reason)
+                return [(call_id, line_id, owners[line_id]) for call_id, line_id in ended]
 
-        for call_id, line_id, user_id in await asyncio.to_thread(work):
+        ended = await asyncio.to_thread(work)
+        if not ended:
+            return
+        owners = {call_id: user_id for call_id, _line_id, user_id in ended}
+        for call_id, line_id, _user_id in ended:
             log.info("call %s ended by reconciliation with line %s", call_id, line_id)
-            await self.publish_call(user_id, call_id)
+
+        def load() -> list[JournalEntry]:
+            with self.store.session() as session:
+                return journal.many(session, list(owners))
+
+        # Pushed together, as a batch of call events is.
+        entries = await asyncio.to_thread(load)
+        await self._push_entries([(owners[entry.id], entry) for entry in entries])
 
     async def _expire_ringing(self) -> None:
         timeout = min(self.ring_timeout, self.connected_timeout)
