@@ -23,7 +23,7 @@ from offhook.calls.events import (
     stored_ref,
 )
 from offhook.calls.machine import CallFacts, apply, begin
-from offhook.calls.missed import close_when_reached
+from offhook.calls.missed import Reached, close_reached, reached
 from offhook.directory.lookup import find_caller, read_incoming
 from offhook.settings.telephony import SettingsCache
 from offhook.store.models import Call, CallEventRecord, Line
@@ -64,6 +64,15 @@ def facts_of(call: Call) -> CallFacts:
         hangup_by=HangupSide(call.hangup_by) if call.hangup_by else None,
         remote_number=call.remote_number,
         remote_name=call.remote_name,
+    )
+
+
+def _open_missed(call: Call) -> bool:
+    """The call is missed and waits for a call back (what `missed.is_open_missed` selects)."""
+    return (
+        call.direction == Direction.INCOMING.value
+        and call.end_reason == EndReason.MISSED.value
+        and call.missed_closed_at is None
     )
 
 
@@ -154,6 +163,9 @@ class _Batch:
         for event in events:
             self.ref_lines[stored_ref(event.call_ref)].add(event.line_id)
         self.applied: list[_Applied] = []
+        # Calls connected in this batch, and where in it calls became missed (see `finish`).
+        self.reached: list[Reached] = []
+        self.missed_at: dict[int, int] = {}
 
     def _keep(self, call: Call) -> None:
         self.calls[(call.line_id, call.call_ref)] = call
@@ -216,15 +228,22 @@ class _Batch:
                 "dial_ref": event.dial_ref,
             },
         }
-        closed: tuple[tuple[int, int], ...] = ()
+        index = len(self.applied)
         if changed and call.state == CallState.CONNECTED.value:
-            # The caller was reached: their missed calls need no call back any more.
-            closed = close_when_reached(self.session, call)
-        self.applied.append(_Applied(call, line, created, changed, siblings, closed, record))
+            # The caller was reached: their missed calls need no call back any more. Closed
+            # for the whole batch at once, in `finish`, as each connect would have.
+            reach = reached(call, index)
+            if reach is not None:
+                self.reached.append(reach)
+        elif changed and id(call) not in self.missed_at and _open_missed(call):
+            self.missed_at[id(call)] = index
+        self.applied.append(_Applied(call, line, created, changed, siblings, (), record))
 
     def finish(self) -> list[CallChange]:
         """Write the calls, then their event records (which need the calls' ids)."""
         self.session.flush()
+        for index, closed in close_reached(self.session, self.reached, self.missed_at).items():
+            self.applied[index].closed = closed
         self.session.add_all([CallEventRecord(call_id=a.call.id, **a.record) for a in self.applied])
         self.session.flush()
         return [
