@@ -125,7 +125,9 @@ async def _through_owner(websocket: WebSocket, grant: AgentGrant) -> None:
         await websocket.close(CloseCode.NOT_RUNNING, "the agent's phone system is not running")
         return
     await websocket.accept()
-    heartbeat = 20.0  # until the driver's welcome says
+    # Until the driver's welcome says its heartbeat: short, so that a tunnel nobody takes (no
+    # server runs the phone system just now) is closed, and the agent tries again, in seconds.
+    heartbeat = 4.0
 
     async def from_agent() -> tuple[int, str]:
         while True:
