@@ -98,13 +98,18 @@ def test_who_is_asking_survives_a_killed_connection(
             kills += 1
             terminate_backends(store, conn.connection.dbapi_connection.info.backend_pid)
 
-    event.listen(store.engine, "before_cursor_execute", kill_on_login_check)
+    # A token is checked on the read-only engine (no transaction of its own), a session on
+    # the main one (an ended session is deleted): both are watched.
+    engines = {store.engine, store.reader}
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", kill_on_login_check)
     try:
         statuses = []
         for headers in ({}, {}, {"Authorization": f"Bearer {token}"}):
             armed = True
             statuses.append(client.get("/api/journal", headers=headers).status_code)
     finally:
-        event.remove(store.engine, "before_cursor_execute", kill_on_login_check)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", kill_on_login_check)
     assert kills == 3
     assert statuses == [200, 200, 200]
