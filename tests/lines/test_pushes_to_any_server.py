@@ -27,6 +27,7 @@ from offhook.store import Store
 from offhook.store.models import Call, CallEventRecord, Line
 from tests.factories import PASSWORD
 from tests.lines.test_several_servers import pg_store  # noqa: F401 (a fixture)
+from tests.livesite import logged_in
 from tests.redisserver import RedisServer
 from tests.web.test_fanout import Server, start_server, wait_for
 
@@ -207,3 +208,21 @@ def test_a_push_answered_2xx_is_stored_when_the_server_that_runs_it_is_killed(
     for ref, records in recorded.items():
         assert [s for s, changed in records if changed] == STATES, (ref, records)
     print(f"statuses of the pushes: {pushes.statuses}; {before} acknowledged before the kill")
+
+
+def test_the_set_up_page_and_its_test_event_work_on_any_server(pushes: Pushes) -> None:
+    """An admin's browser may reach a server that does not run the phone system: the page
+    still shows the address (and the last requests) and the test event arrives."""
+    owner = pushes.owner()
+    other = next(s for s in pushes.servers if s is not owner)
+    client, csrf = logged_in(other.url, "anna")
+    setup = f"/drivers/webhook/setup/{pushes.system_id}"
+    page = client.get(setup)
+    assert page.status_code == 200, page.text
+    assert f"{other.url}{HOOK}" in page.text
+    assert "not running" not in page.text
+    done = client.post(f"{setup}/test", data={"csrf_token": csrf})
+    assert done.status_code == 303
+    page = client.get(setup).text
+    assert "The test event arrived" in page, page
+    assert "test event received through the public address" in page

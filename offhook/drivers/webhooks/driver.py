@@ -37,8 +37,13 @@ TEST_WAIT = 30.0
 #: How many recent requests the set-up page lists.
 RECEIPTS = 30
 TEST_HEADER = "x-offhook-test"
-#: What a push is called when another server passes it on (`Driver.relayed`).
+#: What a push is called when another server passes it on (`Driver.relayed`); and what the
+#: set-up page of another server asks: the address and the last requests, a test event's
+#: nonce, whether that test event arrived.
 RELAYED_PUSH = "push"
+RELAYED_SETUP = "setup"
+RELAYED_ISSUE_TEST = "issue test"
+RELAYED_TEST_RECEIVED = "test received"
 
 
 def new_token() -> SecretStr:
@@ -143,6 +148,15 @@ class Receipt:
     status: int
     text: str
 
+    def relayed(self) -> dict[str, Any]:
+        return {"at": self.at.isoformat(), "status": self.status, "text": self.text}
+
+    @classmethod
+    def from_relayed(cls, payload: Mapping[str, Any]) -> Receipt:
+        return cls(
+            datetime.fromisoformat(payload["at"]), int(payload["status"]), str(payload["text"])
+        )
+
 
 class WebhookDriver(Driver):
     """The shared part of the webhook drivers (sipgate, Placetel, the generic push)."""
@@ -221,10 +235,17 @@ class WebhookDriver(Driver):
         # not recorded there: the tracker (which lines a call rang on, who answered, which call
         # a forward continues) and the replay guard live here, so every push of a call meets
         # the pushes before it, in the order they arrived, and a repeated push is known as one.
-        if kind != RELAYED_PUSH:
-            return await super().relayed(kind, payload)
-        request, base = HookRequest.from_relayed(payload)
-        return (await self.handle(request, base)).relayed()
+        if kind == RELAYED_PUSH:
+            request, base = HookRequest.from_relayed(payload)
+            return (await self.handle(request, base)).relayed()
+        if kind == RELAYED_SETUP:
+            receipts = [receipt.relayed() for receipt in self.receipts]
+            return {"url": self.hook_url(str(payload["base_url"])), "receipts": receipts}
+        if kind == RELAYED_ISSUE_TEST:
+            return {"nonce": self.issue_test()}
+        if kind == RELAYED_TEST_RECEIVED:
+            return {"received": str(payload["nonce"]) in self.tests_received}
+        return await super().relayed(kind, payload)
 
     async def receive(self, request: HookRequest, hook_url: str) -> HookAnswer:
         """Check one request and apply it; raises `Refused` with the answer when it fails.

@@ -29,7 +29,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from offhook.drivers.webhooks.body import Refused, read_bounded
-from offhook.drivers.webhooks.driver import RELAYED_PUSH, HookAnswer, HookRequest, WebhookDriver
+from offhook.drivers.webhooks.driver import (
+    RELAYED_ISSUE_TEST,
+    RELAYED_PUSH,
+    RELAYED_SETUP,
+    RELAYED_TEST_RECEIVED,
+    HookAnswer,
+    HookRequest,
+    Receipt,
+    WebhookDriver,
+)
 from offhook.lines.relay import RelayError
 from offhook.store.models import PhoneSystem
 from offhook.web.context import offhook_of
@@ -199,18 +208,41 @@ def hook_router(cls: type[WebhookDriver]) -> APIRouter:
         driver = runner.driver if runner is not None else None
         return driver if isinstance(driver, cls) else None
 
+    async def _ask(
+        request: Request, system_id: int, kind: str, payload: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Ask the server that runs the phone system (several servers); None if none does."""
+        lines = offhook_of(request).lines
+        if not lines.relay.connected:
+            return None
+        try:
+            return await lines.ask_system(system_id, kind, payload, RELAY_TIMEOUT)
+        except RelayError:
+            return None
+
+    async def _address(request: Request, system_id: int) -> tuple[str | None, list[Receipt]]:
+        """The URL to paste and the last requests, from the driver here or on its server."""
+        base = _base_url(request)
+        driver = _running(request, system_id)
+        if driver is not None:
+            return driver.hook_url(base), list(driver.receipts)
+        found = await _ask(request, system_id, RELAYED_SETUP, {"base_url": base})
+        if found is None:
+            return None, []
+        receipts = [Receipt.from_relayed(receipt) for receipt in found.get("receipts", [])]
+        return str(found["url"]), receipts
+
     @router.get(f"/drivers/{name}/setup/{{system_id}}", include_in_schema=False)
     async def setup(request: Request, system_id: int, user: Admin) -> Response:
         context = await asyncio.to_thread(_setup, request, system_id)
-        driver = _running(request, system_id)
-        url = driver.hook_url(_base_url(request)) if driver else None
+        url, receipts = await _address(request, system_id) if context["enabled"] else (None, [])
         return render(
             request,
             "webhooks_setup.html",
             user,
             cls=cls,
             system_id=system_id,
-            driver=driver,
+            receipts=receipts,
             url=url,
             local=bool(url and _is_local(url)),
             steps=[step.format(url=url or "…") for step in cls.portal_steps],
@@ -225,13 +257,23 @@ def hook_router(cls: type[WebhookDriver]) -> APIRouter:
     async def send_test(request: Request, system_id: int, user: Admin) -> Response:
         driver = _running(request, system_id)
         back = RedirectResponse(f"/drivers/{name}/setup/{system_id}", status_code=303)
-        if driver is None:
+        url, _receipts = await _address(request, system_id)
+        issued = (
+            {"nonce": driver.issue_test()}
+            if driver is not None
+            else await _ask(request, system_id, RELAYED_ISSUE_TEST, {})
+        )
+        if url is None or issued is None:
             flash(request, "The phone system is not running: load its driver first.", "error")
             return back
-        url = driver.hook_url(_base_url(request))
-        nonce = driver.issue_test()
+        nonce = str(issued["nonce"])
         problem = await asyncio.to_thread(_post_test, url, nonce)
-        if not problem and nonce in driver.tests_received:
+        if driver is not None:
+            received = nonce in driver.tests_received
+        else:  # it arrived, through whichever server, at the one that runs the phone system
+            asked = await _ask(request, system_id, RELAYED_TEST_RECEIVED, {"nonce": nonce})
+            received = bool(asked and asked.get("received"))
+        if not problem and received:
             where = " (a local address: the provider cannot reach it)" if _is_local(url) else ""
             flash(request, f"The test event arrived through {urlsplit(url).netloc}{where}.")
         else:
