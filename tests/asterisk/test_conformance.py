@@ -26,27 +26,13 @@ if not RECORDINGS:
         "the AMI recordings are not in ../shared/conformance/asterisk", allow_module_level=True
     )
 
-# Recordings whose journal does not match the oracle yet (see the driver's README, "Not yet").
-# Strict: the day one matches, the test says so.
-NOT_YET = {
-    # Click to dial, then an attended transfer: 201 keeps the first destination (202), the
-    # oracle wants the party after the transfer (203).
-    "cacofonisk/originate/ctd-account-account-xfer-attn-abbcac.json",
-    # Blonde transfer of an outside call into a ring group: the group members get the number
-    # as the transferer dialled it (0260010001), the oracle the caller's E.164 (+31260010001).
-    "cacofonisk/xfer_blonde/xfer_blonde_group_a.json",
-}
-
 
 def _cases() -> list[object]:
     cases = []
     for rec in RECORDINGS:
-        marks = (
-            [pytest.mark.xfail(strict=True, reason="transfer party")] if rec.id in NOT_YET else []
-        )
-        cases.append(pytest.param(rec, random_chunks(), id=f"{rec.id}-random", marks=marks))
+        cases.append(pytest.param(rec, random_chunks(), id=f"{rec.id}-random"))
         if rec.folder == "freepbx-pjsip":  # small enough to send a byte at a time
-            cases.append(pytest.param(rec, one_byte, id=f"{rec.id}-1byte", marks=marks))
+            cases.append(pytest.param(rec, one_byte, id=f"{rec.id}-1byte"))
     return cases
 
 

@@ -563,8 +563,11 @@ class CallMapper:
         target_side += self._dialled_from(second)
         for chan in self._lines_behind(transferee_side, transferers):
             self._change_party(chan, second.leg.remote_number, "", at, out)
+        # The target now talks to the transferee: as Asterisk presents an outside party (a
+        # trunk's caller ID, e.g. +31260010001), not as the transferer dialled it (0260010001).
+        transferee_number = _outside_number(transferee_side) or first.leg.remote_number
         for chan in self._lines_behind(target_side, transferers):
-            self._change_party(chan, first.leg.remote_number, "", at, out)
+            self._change_party(chan, transferee_number, "", at, out)
 
     def _dialled_from(self, chan: Channel) -> list[Channel]:
         """The channels `chan` is dialling, through Local pairs."""
@@ -586,13 +589,30 @@ class CallMapper:
         return found
 
     def _lines_behind(self, side: Iterable[Channel], exclude: set[str]) -> list[Channel]:
+        """The line channels a transfer party stands for.
+
+        A Local half stands for what is bridged behind its partner (its own bridge may already
+        hold the other side of the transfer, as with a click-to-dial call's `;1`).
+        """
         lines: dict[str, Channel] = {}
         for chan in side:
-            candidates = [chan] if chan.line_id is not None else self._peers(chan)
+            partner = self._local_partner(chan) if chan.line_id is None else None
+            if chan.line_id is not None:
+                candidates = [chan]
+            elif partner is not None:
+                candidates = [partner] if partner.line_id is not None else self._peers(partner)
+            else:
+                candidates = self._peers(chan)
             for c in candidates:
                 if c.line_id is not None and c.uniqueid not in exclude:
                     lines[c.uniqueid] = c
         return list(lines.values())
+
+    def _local_partner(self, chan: Channel) -> Channel | None:
+        """The other half of a Local channel pair (`;1` ↔ `;2`), if it still exists."""
+        if not chan.name.startswith("Local/") or chan.name[-2:] not in (";1", ";2"):
+            return None
+        return self._by_name(chan.name[:-1] + ("2" if chan.name[-1] == "1" else "1"))
 
     def _line_peers(self, chan: Channel) -> list[Channel]:
         return [p for p in self._peers(chan) if p.line_id is not None]
@@ -662,11 +682,12 @@ def _dialled_number(chan: Channel) -> str:
     return chan.exten or chan.cid_num
 
 
-def _party_number(chan: Channel, transferer: Channel | None) -> str:
-    """The number `chan`'s side is known by: a line's own dialled or caller number."""
-    if transferer is not None and transferer.leg is not None and transferer.leg.remote_number:
-        return transferer.leg.remote_number
-    return chan.cid_num or chan.exten
+def _outside_number(side: Iterable[Channel]) -> str:
+    """The caller ID of the outside channel (a trunk: neither a line nor Local) on one side."""
+    for chan in side:
+        if chan.line_id is None and not chan.name.startswith("Local/") and chan.cid_num:
+            return chan.cid_num
+    return ""
 
 
 def _end_reason(leg: Leg, cause: int, channel_state: int) -> EndReason | None:
