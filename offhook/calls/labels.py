@@ -27,6 +27,11 @@ END_REASON_LABELS = {
     # A ring-group call that a colleague took instead.
     "answered_elsewhere": N_("Answered elsewhere"),
 }
+# A ringing call on a line whose phone system cannot answer for the user (AMI cannot take a
+# desk phone off hook): the journal says so instead of offering a button that cannot work.
+ANSWER_ON_THE_PHONE = N_(
+    "Pick up your phone to answer: this phone system does not let offhook answer calls."
+)
 OPEN = "open"
 # A call's outcome as the call history names it and filters by; "open" are calls still ringing
 # or going on.

@@ -107,6 +107,9 @@ def entry(
         colleague=colleague,
         # Loaded only for the few calls a colleague answered: no join on every entry for it.
         answered_by=call.answered_by.name if call.answered_by_id and call.answered_by else None,
+        answer_note=labels.ANSWER_ON_THE_PHONE
+        if call.state == "ringing" and call.direction == "incoming" and not can_answer
+        else None,
         match_count=call.match_count,
         ended_by_offhook=call.ended_by_offhook,
         activity_id=activity_id,

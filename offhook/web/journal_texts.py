@@ -66,6 +66,7 @@ TEXTS = (
     N_("live"),
     N_("reconnecting…"),
     *labels.ICON_LABELS.values(),
+    labels.ANSWER_ON_THE_PHONE,
     *(label for label in labels.END_REASON_LABELS.values() if label),
     N_("connected"),
     N_("connecting"),

@@ -274,6 +274,7 @@
     const actions = el("div", { class: "entry-actions" });
     const add = (node) => node && actions.appendChild(node);
     if (entry.can.answer) add(el("button", { type: "button", class: "btn btn-ok", text: t("Answer"), onclick: () => act("POST", `/api/calls/${entry.id}/answer`) }));
+    else if (entry.answer_note) add(el("span", { class: "muted answer-note", text: t(entry.answer_note) }));
     if (entry.can.hangup) {
       const label = entry.state === "ringing" ? t("Reject") : t("Hang up");
       add(el("button", { type: "button", class: "btn btn-danger", text: label, onclick: () => act("POST", `/api/calls/${entry.id}/hangup`) }));
