@@ -38,6 +38,27 @@ class LoginRefused(AmiError):
     """Asterisk refused the user and secret: retrying soon will not help."""
 
 
+class NotPermitted(LoginRefused):
+    """The AMI user lacks a right the driver needs (manager.conf): retrying soon will not help."""
+
+
+class _Action(Action):  # type: ignore[misc]
+    """panoramisk's action, but a refused list action (one Error, no list) answers at once.
+
+    panoramisk waits for the list's events after an Error when asked for a list, so a missing
+    right would look like an Asterisk that does not answer.
+    """
+
+    def add_message(self, message: Message) -> bool | None:
+        if self.as_list and not self.responses and message.get("Response") == "Error":
+            self.responses.append(message)
+            if not self.future.done():
+                self.future.set_result([message])
+            return True
+        result: bool | None = super().add_message(message)
+        return result
+
+
 class _Protocol(AMIProtocol):  # type: ignore[misc]
     def __init__(self, client: AmiClient) -> None:
         self._client = client
@@ -140,7 +161,7 @@ class AmiClient:
         for key, value in fields.items():
             if any(c in f"{key}{value}" for c in "\r\n\x00"):
                 raise AmiError(f"refusing to send {key!r}: it contains a line break")
-        future = self.protocol.send(Action(dict(fields)), as_list=as_list)
+        future = self.protocol.send(_Action(dict(fields), as_list=as_list), as_list=as_list)
         try:
             return await asyncio.wait_for(future, timeout)
         except TimeoutError as exc:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from offhook.calls.events import CallEvent, CallState, Direction, EndReason
-from offhook.drivers.asterisk.connection import AmiClient, AmiError, LoginRefused
+from offhook.drivers.asterisk.connection import AmiClient, AmiError, LoginRefused, NotPermitted
 from offhook.drivers.asterisk.mapping import EVENTS, CallMapper, endpoint_of
 from offhook.drivers.asterisk.options import AsteriskLineOptions, AsteriskOptions
 from offhook.drivers.contract import (
@@ -168,6 +168,12 @@ class AsteriskDriver(Driver):
         known = set(self.mapper.channels)
         reply = await client.action({"Action": "CoreShowChannels"}, as_list=True)
         messages = reply if isinstance(reply, list) else [reply]
+        if messages and messages[0].get("Response") == "Error":
+            raise NotPermitted(
+                "Asterisk refused to list its channels (CoreShowChannels: "
+                f"{messages[0].get('Message') or 'refused'}): the AMI user needs "
+                "write = reporting in manager.conf"
+            )
         listing = [m for m in messages if m.get("Event") == "CoreShowChannel"]
         events, live = self.mapper.reconcile(listing, at, known)
         for event in events:
