@@ -18,7 +18,7 @@ from offhook.drivers.asterisk.framing import AmiFramer
 from offhook.drivers.asterisk.mapping import EVENTS, CallMapper
 from offhook.drivers.testing import RecordingContext
 from tests.asterisk.fakeami import Chunker, FakeAmi, mid_utf8, one_byte, random_chunks
-from tests.asterisk.recordings import Recording, compare, journal, recordings
+from tests.asterisk.recordings import CONFORMANCE, Recording, compare, journal, recordings
 
 RECORDINGS = recordings()
 if not RECORDINGS:
@@ -85,6 +85,32 @@ def test_framing_does_not_depend_on_where_reads_end(rec: Recording) -> None:
     if len(wire) < 60_000:  # a byte at a time through pure Python: only the smaller ones
         assert events(list(one_byte(wire))) == whole
     assert events(list(mid_utf8(wire))) == whole
+
+
+FRAMING = CONFORMANCE / "framing"
+#: What the driver's connection reads: the mapper's events and the connection's own.
+READ = EVENTS | {"FullyBooted", "Shutdown", "OriginateResponse"}
+
+
+def _wire_files() -> list[tuple[str, bytes]]:
+    """Every recording as sent, plus the framing dialogues (LF only, Asterisk 11 to 18)."""
+    found = [(rec.id, rec.wire()) for rec in RECORDINGS]
+    found += [(f"framing/{p.name}", p.read_bytes()) for p in sorted(FRAMING.glob("*.ami"))]
+    return found
+
+
+@pytest.mark.parametrize(("name", "wire"), _wire_files(), ids=[n for n, _ in _wire_files()])
+def test_events_dropped_on_their_first_line_are_exactly_those_the_driver_does_not_read(
+    name: str, wire: bytes
+) -> None:
+    """The framer that drops unread events early keeps every message the driver reads (its
+    events, answers to actions, events answering an action), whatever the chunking."""
+    everything = [m.headers for m in AmiFramer().feed(wire)]
+    assert everything, name
+    kept = [h for h in everything if "Event" not in h or h["Event"] in READ or "ActionID" in h]
+    for chunker in (random_chunks(), mid_utf8):
+        framer = AmiFramer(READ)
+        assert [m.headers for piece in chunker(wire) for m in framer.feed(piece)] == kept
 
 
 UTF8_CALL = (

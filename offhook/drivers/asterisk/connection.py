@@ -67,7 +67,7 @@ class _Protocol(AMIProtocol):  # type: ignore[misc]
         super().connection_made(transport)
         self.factory = self._client
         self.encoding = "utf-8"
-        self.framer = AmiFramer()
+        self.framer = AmiFramer(self._client.wanted)
 
     def data_received(self, data: bytes) -> None:
         try:
