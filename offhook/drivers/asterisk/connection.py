@@ -83,6 +83,11 @@ class _Protocol(AMIProtocol):  # type: ignore[misc]
             unasked = kind is not None and "ActionID" not in message.headers
             if unasked and kind not in self._client.wanted:
                 continue  # filtered early: a busy PBX sends far more than we read
+            if unasked and kind != "Shutdown":
+                # A call event answers no action: straight to the driver as the plain dict it
+                # is (panoramisk's case-insensitive message costs as much as the framing).
+                self._client.dispatch(message.headers)
+                continue
             headers: dict[str, Any] = dict(message.headers)
             for key, value in message.extra:
                 first = headers[key]
@@ -169,7 +174,7 @@ class AmiClient:
 
     # --- called by the protocol ----------------------------------------------------------------
 
-    def dispatch(self, message: Message) -> None:
+    def dispatch(self, message: Mapping[str, Any]) -> None:
         try:
             self.on_event(message)
         except Exception:  # a mapping bug must not take the connection down silently

@@ -13,9 +13,7 @@ anything but `FramingError` out of `feed`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 #: Longest message kept (a Command output or a QueueStatus entry is far smaller).
 MAX_MESSAGE = 256 * 1024
@@ -143,31 +141,43 @@ def parse_block(block: bytes) -> AmiMessage | None:
         # are the same as decoded one by one.
         text = block.decode("utf-8")
     except UnicodeDecodeError:
-        return _parse_lines(block.split(b"\n"), decode)
-    return _parse_lines(text.split("\n"), str)
-
-
-def _parse_lines(lines: list[Any], as_text: Callable[[Any], str]) -> AmiMessage | None:
-    """`lines` are bytes (each value decoded by `as_text` on its own) or already text."""
+        return _parse_raw_lines(block)
     headers: dict[str, str] = {}
     extra: list[tuple[str, str]] = []
-    count = 0
-    for raw in lines:
-        line = raw[:-1] if raw[-1:] in ("\r", b"\r") else raw
-        if not line:
-            continue
-        key_raw, sep, value_raw = line.partition(":" if isinstance(line, str) else b":")
+    for line in text.split("\n"):
+        key, sep, value = line.partition(":")
         if not sep:
-            continue  # command output without a key (Asterisk ≤ 13 `Follows`): not needed
-        count += 1
-        if count > MAX_HEADERS:
-            raise FramingError(f"an AMI message with more than {MAX_HEADERS} headers")
-        key = as_text(key_raw).strip()
-        value = as_text(value_raw[1:] if value_raw[:1] in (" ", b" ") else value_raw)
+            continue  # an empty line, or command output without a key (Asterisk ≤ 13 `Follows`)
+        key = key.strip()
+        value = value[1:] if value[:1] == " " else value
+        if value[-1:] == "\r":
+            value = value[:-1]
         if key in headers:
             extra.append((key, value))
         else:
             headers[key] = value
-    if not headers:
-        return None
-    return AmiMessage(headers, extra)
+    return _message(headers, extra)
+
+
+def _parse_raw_lines(block: bytes) -> AmiMessage | None:
+    """A message that is not all UTF-8: each key and value decoded on its own."""
+    headers: dict[str, str] = {}
+    extra: list[tuple[str, str]] = []
+    for raw in block.split(b"\n"):
+        line = raw[:-1] if raw.endswith(b"\r") else raw
+        key_raw, sep, value_raw = line.partition(b":")
+        if not sep:
+            continue
+        key = decode(key_raw).strip()
+        value = decode(value_raw[1:] if value_raw.startswith(b" ") else value_raw)
+        if key in headers:
+            extra.append((key, value))
+        else:
+            headers[key] = value
+    return _message(headers, extra)
+
+
+def _message(headers: dict[str, str], extra: list[tuple[str, str]]) -> AmiMessage | None:
+    if len(headers) + len(extra) > MAX_HEADERS:
+        raise FramingError(f"an AMI message with more than {MAX_HEADERS} headers")
+    return AmiMessage(headers, extra) if headers else None

@@ -66,10 +66,12 @@ _CAUSE_REJECTED = 21
 
 def clean(value: str) -> str:
     """A number or name as shown: placeholders dropped, control characters out, bounded."""
-    value = value.strip()
+    value = value.strip()[:MAX_TEXT]
     if value.lower() in _PLACEHOLDERS:
         return ""
-    return "".join(ch for ch in value[:MAX_TEXT] if ch.isprintable())
+    if value.isprintable():  # nearly always: no character by character walk
+        return value
+    return "".join(ch for ch in value if ch.isprintable())
 
 
 def endpoint_of(channel: str) -> str:
