@@ -72,6 +72,24 @@ async def test_recording_gives_its_journal(rec: Recording, chunker: Chunker) -> 
 
 
 @pytest.mark.parametrize("rec", RECORDINGS, ids=[r.id for r in RECORDINGS])
+def test_nothing_of_a_call_is_kept_once_its_channels_are_gone(rec: Recording) -> None:
+    """A PBX connection lives for months: the mapper keeps per-call state only while a
+    channel of that call exists."""
+    tech = "PJSIP" if rec.folder == "freepbx-pjsip" else "SIP"
+    lines = {f"{tech}/{name}".lower(): i for i, name in enumerate(rec.lines(), 1)}
+    mapper = CallMapper(lambda endpoint: lines.get(endpoint.lower()))
+    for message in AmiFramer(READ).feed(rec.wire()):
+        mapper.handle(message.headers, _now())
+    live = {c.linkedid for c in mapper.channels.values()}
+    bridged = {uid for members in mapper.bridges.values() for uid in members}
+    assert bridged <= set(mapper.channels) and all(mapper.bridges.values())
+    for kept in (mapper._incoming, mapper._ctd_legs, mapper._ctd_claimed, mapper._leg_count):
+        assert set(kept) <= live
+    if not mapper.channels:  # the recording ends with every call hung up
+        assert not (mapper._incoming or mapper._leg_count or mapper._ctd_claimed)
+
+
+@pytest.mark.parametrize("rec", RECORDINGS, ids=[r.id for r in RECORDINGS])
 def test_framing_does_not_depend_on_where_reads_end(rec: Recording) -> None:
     """The same events whether the bytes come whole, a byte at a time or cut inside UTF-8."""
     wire = rec.wire()

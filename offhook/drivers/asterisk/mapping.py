@@ -137,8 +137,9 @@ class CallMapper:
     bridges: dict[str, set[str]] = field(default_factory=dict)
     #: Calls (Linkedids) whose originate already rang a line: later lines are called parties.
     _ctd_claimed: set[str] = field(default_factory=set)
-    #: How many legs each (line, Linkedid) had, for a new reference when one rings again.
-    _leg_count: dict[tuple[int, str], int] = field(default_factory=dict)
+    #: How many legs each line had in each call (Linkedid), for a new reference when one
+    #: rings again.
+    _leg_count: dict[str, dict[int, int]] = field(default_factory=dict)
     #: Originates offhook started: channel uniqueid → (dial_ref, number).
     pending_dials: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: Click-to-dial legs by Linkedid, and the dials to their destinations by channel.
@@ -164,8 +165,7 @@ class CallMapper:
         elif kind == "BridgeLeave":
             chan = self._snapshot(msg)
             if chan is not None:
-                self.bridges.get(msg.get("BridgeUniqueid", ""), set()).discard(chan.uniqueid)
-                chan.bridge = None
+                self._leave_bridge(chan, msg.get("BridgeUniqueid", ""))
         elif kind == "BlindTransfer":
             self._blind_transfer(msg, at, out)
         elif kind == "AttendedTransfer":
@@ -239,9 +239,9 @@ class CallMapper:
 
     def _new_leg(self, chan: Channel, direction: Direction | None) -> Leg:
         assert chan.line_id is not None
-        key = (chan.line_id, chan.linkedid)
-        count = self._leg_count.get(key, 0) + 1
-        self._leg_count[key] = count
+        counts = self._leg_count.setdefault(chan.linkedid, {})
+        count = counts.get(chan.line_id, 0) + 1
+        counts[chan.line_id] = count
         ref = chan.linkedid if count == 1 else f"{chan.linkedid}/{count}"
         chan.leg = Leg(chan.line_id, ref, direction)
         pending = self.pending_dials.pop(chan.uniqueid, None)
@@ -412,8 +412,9 @@ class CallMapper:
             return
         self.channels.pop(chan.uniqueid, None)
         if chan.bridge is not None:
-            self.bridges.get(chan.bridge, set()).discard(chan.uniqueid)
+            self._leave_bridge(chan, chan.bridge)
         self.pending_dials.pop(chan.uniqueid, None)
+        self._forget_ended_calls()
         leg = chan.leg
         if leg is None or leg.state is CallState.ENDED:
             return
@@ -457,6 +458,28 @@ class CallMapper:
             self._start_outgoing(chan, at, out)
         if chan.leg is not None and not chan.leg.ctd and chan.state == UP and len(members) > 1:
             self._connect(chan, at, out)
+
+    def _leave_bridge(self, chan: Channel, bridge: str) -> None:
+        members = self.bridges.get(bridge)
+        if members is not None:
+            members.discard(chan.uniqueid)
+            if not members:
+                del self.bridges[bridge]
+        if chan.bridge == bridge:
+            chan.bridge = None
+
+    def _forget_ended_calls(self) -> None:
+        """What was kept per call, for calls none of whose channels exist any more (a channel
+        may have moved to another call's Linkedid meanwhile): a PBX connection lives for
+        months, and nothing can join or pick up such a call. As cheap as the live channels
+        are many."""
+        live = {c.linkedid for c in self.channels.values()}
+        kept = {*self._incoming, *self._ctd_legs, *self._ctd_claimed, *self._leg_count}
+        for linkedid in kept - live:
+            self._incoming.pop(linkedid, None)
+            self._ctd_legs.pop(linkedid, None)
+            self._ctd_claimed.discard(linkedid)
+            self._leg_count.pop(linkedid, None)
 
     def _peers(self, chan: Channel) -> list[Channel]:
         """The channels bridged with `chan`, looking through Local pairs."""
@@ -650,7 +673,9 @@ class CallMapper:
         before = set(self.channels if known_before is None else known_before)
         for uid in list(self.channels):
             if uid not in present and uid in before:
-                del self.channels[uid]
+                gone = self.channels.pop(uid)
+                if gone.bridge is not None:
+                    self._leave_bridge(gone, gone.bridge)
         out: list[CallEvent] = []
         for uid, entry in present.items():
             if not uid:
@@ -673,6 +698,7 @@ class CallMapper:
                 self._start_outgoing(chan, at, out)
             if chan.state == UP:
                 self._connect(chan, at, out)
+        self._forget_ended_calls()
         live = {c.leg.ref for c in self.channels.values() if c.leg is not None}
         return out, live
 
