@@ -320,6 +320,42 @@ def test_the_journal_shows_the_ringing_call_and_says_why_it_offers_no_answer(
         assert call.remote_number == "+41441234567" and call.connected_at is None
 
 
+async def test_hanging_up_from_offhook_rejects_a_ringing_call_and_ends_a_connected_one(
+    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+) -> None:
+    """The journal's Reject and Hang up buttons: AMI Hangup on the line's channel."""
+    context, driver = line
+    # Rung at 201 (which never answers): rejected from offhook, the phone stops ringing.
+    peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="+41446681800",
+        cid_from=CALLER,
+        pause_ms=8000,
+    )
+    ringing = await context.call(CallState.RINGING, line_id=1)
+    await driver.hangup(1, ringing.call_ref)
+    rejected = await context.call(CallState.ENDED, line_id=1)
+    assert rejected.last.end_reason is EndReason.REJECTED
+    assert await asyncio.to_thread(asterisk.channels, "PJSIP/201-") == []
+    # Phone 201 calls 202, which answers; 201 waits for the other side to hang up: offhook
+    # hangs up 202's call.
+    peers.sipp("uas_answer", port=asterisk.phones["202"], service="202")
+    caller = peers.sipp(
+        "uac_wait_bye",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="202",
+        cid_from='"Phone 201" <sip:201@127.0.0.1>',
+        timeout=20,
+    )
+    connected = await context.call(CallState.CONNECTED, line_id=2)
+    await driver.hangup(2, connected.call_ref)
+    ended = await context.call(CallState.ENDED, line_id=2)
+    assert ended.last.end_reason is None  # answered: the core derives it
+    assert await caller.result() == 0, caller.errors()  # the caller got the BYE
+
+
 async def test_answer_is_not_offered_and_says_why(
     line: tuple[RecordingContext, AsteriskDriver],
 ) -> None:

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from offhook.calls.events import CallEvent, CallState, Direction, EndReason
 from offhook.drivers.asterisk.connection import AmiClient, AmiError, LoginRefused, NotPermitted
-from offhook.drivers.asterisk.mapping import EVENTS, CallMapper, endpoint_of
+from offhook.drivers.asterisk.mapping import EVENTS, CallMapper, Leg, endpoint_of
 from offhook.drivers.asterisk.options import AsteriskLineOptions, AsteriskOptions
 from offhook.drivers.contract import (
     DialRequest,
@@ -259,25 +259,36 @@ class AsteriskDriver(Driver):
 
     async def hangup(self, line_id: int, call_ref: str) -> None:
         client = self._connected()
-        channel = self._channel_for(line_id, call_ref)
-        if channel is None:
+        found = self._channel_for(line_id, call_ref)
+        if found is None:
             raise DriverError("Asterisk has no such call on this line any more")
-        reply = await client.action({"Action": "Hangup", "Channel": channel, "Cause": "16"})
+        channel, leg = found
+        # A ringing call hung up from the journal is rejected (Q.850 21: the phone stops
+        # ringing, a ring group goes on with the others, the journal says rejected); any other
+        # ends normally (16).
+        rejected = (
+            leg is not None
+            and leg.state is CallState.RINGING
+            and leg.direction is Direction.INCOMING
+        )
+        cause = "21" if rejected else "16"
+        reply = await client.action({"Action": "Hangup", "Channel": channel, "Cause": cause})
         if not reply.success:
             raise DriverError(f"Asterisk refused to hang up: {reply.get('Message', '')}")
 
-    def _channel_for(self, line_id: int, call_ref: str) -> str | None:
+    def _channel_for(self, line_id: int, call_ref: str) -> tuple[str, Leg | None] | None:
+        """The channel of the line's part in the call, and that part as the mapper has it."""
         if call_ref.startswith("dial:"):
             dial_ref = call_ref[len("dial:") :]
             for uid, (ref, _) in self.mapper.pending_dials.items():
                 if ref == dial_ref:
-                    return uid
+                    return uid, None
         for chan in self.mapper.channels.values():
             leg = chan.leg
             if leg is None or leg.line_id != line_id or leg.state is CallState.ENDED:
                 continue
             if leg.ref == call_ref or (leg.dial_ref and call_ref == f"dial:{leg.dial_ref}"):
-                return chan.name
+                return chan.name, leg
         return None
 
 
