@@ -224,6 +224,18 @@ def main() -> None:
             f"{label:58}{len(values):5d}{sl.percentile(values, 0.5) * ms:9.2f}"
             f"{sl.percentile(values, 0.99) * ms:9.2f}{max(values) * ms:9.2f}"
         )
+    # Where the tail is: the slowest calls by their place in the run (warm-up, a stall, the
+    # machine), and the median and worst of each hundred.
+    latencies = results["ami_entry"]
+    slowest = sorted(range(len(latencies)), key=lambda i: -latencies[i])[:5]
+    print("slowest calls (#: ms):", ", ".join(f"{i}: {latencies[i] * ms:.0f}" for i in slowest))
+    print(
+        "per hundred calls, p50/max (ms):",
+        "  ".join(
+            f"{sl.percentile(part, 0.5) * ms:.0f}/{max(part) * ms:.0f}"
+            for part in (latencies[i : i + 100] for i in range(0, len(latencies), 100))
+        ),
+    )
     p99 = sl.percentile(results["ami_entry"], 0.99)
     print(f"p99 {p99 * ms:.1f} ms (target ≤ 50 ms: {'met' if p99 <= 0.05 else 'NOT met'})")
 

@@ -11,6 +11,7 @@ from types import FrameType
 import uvicorn
 
 from offhook.app import Offhook
+from offhook.journal.warmup import warm_up
 from offhook.web.app import create_app
 
 _HOOK_TOKEN = re.compile(r"(/hooks/)[^/?#\s]+")
@@ -42,6 +43,7 @@ class OffhookServer(uvicorn.Server):
     async def startup(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
         self._loop = asyncio.get_running_loop()
         await super().startup(sockets)  # type: ignore[arg-type]
+        await asyncio.to_thread(warm_up, self.offhook.store)
         # What start-up loaded (number metadata, ORM, templates: ~140,000 objects) lives as long
         # as the server; frozen, full collections stop walking it (each paused us 75-93 ms).
         gc.collect()
