@@ -25,18 +25,53 @@ from sqlalchemy.orm import Session
 
 from offhook.store.models import Preference
 
-#: The locales a user can choose, with their names as they are written in that language.
-LOCALES: dict[str, str] = {
-    "en": "English",
-    "de-CH": "Deutsch (Schweiz)",
-    "de-DE": "Deutsch (Deutschland)",
-    "de-AT": "Deutsch (Österreich)",
-}
-DEFAULT = "en"
-#: The preference a user's choice is kept under.
-PREFERENCE = "language"
 CATALOGUES = Path(__file__).resolve().parents[1] / "locale"
 DOMAIN = "messages"
+#: offhook's own language: its texts are written in it, it needs no catalogue.
+SOURCE = "en"
+#: The countries whose ways of writing dates and numbers a language is offered with, the first
+#: one also for a browser that asks for the language alone. A language not named here is
+#: offered as itself ("fr"), once its catalogue holds translations.
+REGIONS: dict[str, tuple[str, ...]] = {
+    "de": ("CH", "DE", "AT"),
+    "fr": ("CH", "FR"),
+    "it": ("CH", "IT"),
+}
+
+
+def _translated_languages() -> list[str]:
+    """The languages with a catalogue that holds at least one translation: adding a language is
+    adding its catalogue (offhook/locale/README.md); an empty one waits for its translators."""
+    found = []
+    for po in sorted(CATALOGUES.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        with po.open("rb") as source:
+            catalogue = read_po(source)
+        if any(message.id and message.string for message in catalogue):
+            found.append(po.parents[1].name)
+    return found
+
+
+def _offered() -> dict[str, str]:
+    """Every locale a user can choose, named as it is written in itself: English, then each
+    translated language in the ways of its countries ("Deutsch (Schweiz)")."""
+    offered = {SOURCE: str(Locale.parse(SOURCE).get_display_name(SOURCE)).title()}
+    for lang in _translated_languages():
+        for code in [f"{lang}-{region}" for region in REGIONS.get(lang, ())] or [lang]:
+            try:
+                name = str(
+                    Locale.parse(code.replace("-", "_")).get_display_name(code.replace("-", "_"))
+                )
+            except (UnknownLocaleError, ValueError):
+                continue
+            offered[code] = name[:1].upper() + name[1:]
+    return offered
+
+
+#: The locales a user can choose, with their names as they are written in that language.
+LOCALES: dict[str, str] = _offered()
+DEFAULT = SOURCE
+#: The preference a user's choice is kept under.
+PREFERENCE = "language"
 
 _current: ContextVar[str] = ContextVar("offhook_locale", default=DEFAULT)
 
@@ -79,11 +114,12 @@ def negotiate(accept_language: str | None) -> str:
         for locale in LOCALES:
             if tag.lower() == locale.lower():
                 return locale
+        # The language alone, or in a country it is not offered for: its first way of writing
+        # (German without a known country writes as in Switzerland, offhook's home).
         language = language_of(tag).lower()
-        if language == "de":
-            return "de-CH"
-        if language == "en":
-            return "en"
+        for locale in LOCALES:
+            if language_of(locale) == language:
+                return locale
     return DEFAULT
 
 

@@ -4,6 +4,8 @@ English only as keys. Texts with {name} parts are filled in by the script."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from offhook.calls import labels
 from offhook.settings.language import N_, gettext
 
@@ -77,5 +79,11 @@ TEXTS = (
 
 def journal_texts() -> dict[str, str]:
     """The journal's texts in the current locale's language: only the translated ones."""
-    translated = {text: gettext(text) for text in TEXTS}
-    return {text: shown for text, shown in translated.items() if shown != text}
+    return translated(TEXTS)
+
+
+def translated(texts: Iterable[str]) -> dict[str, str]:
+    """Texts of a page's scripts in the current locale's language: only the translated ones
+    (a script shows the others as written)."""
+    shown = {text: gettext(text) for text in texts}
+    return {text: german for text, german in shown.items() if german != text}

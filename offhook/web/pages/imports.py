@@ -33,6 +33,7 @@ from offhook.intake.imports import (
 )
 from offhook.intake.imports.csvfile import DELIMITER_NAMES
 from offhook.intake.imports.vcard import VCardFile
+from offhook.settings.language import N_
 from offhook.web.context import offhook_of
 from offhook.web.security import Admin, CurrentUser, csrf_protect
 from offhook.web.templating import render
@@ -73,7 +74,7 @@ def _folder(request: Request) -> Path:
 
 def _upload(request: Request, token: str) -> tuple[Path, dict[str, Any]]:
     if not _TOKEN.match(token):
-        raise HTTPException(404, "There is no such import.")
+        raise HTTPException(404, N_("There is no such import."))
     folder = _folder(request)
     meta, data = folder / f"{token}.json", folder / f"{token}.upload"
     if not meta.exists() or not data.exists():

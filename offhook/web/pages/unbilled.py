@@ -21,6 +21,7 @@ from offhook.crm.forms import parse_day
 from offhook.crm.paging import page_number
 from offhook.crm.services import today as firm_today
 from offhook.settings.clock import date_text, duration_text, minutes_text
+from offhook.settings.language import N_
 from offhook.settings.telephony import SettingsCache, TelephonySettings
 from offhook.store.models import Address
 from offhook.web import charts
@@ -154,7 +155,7 @@ async def mark(request: Request, call_id: int, user: User_) -> Response:
             raise HTTPException(404, str(exc)) from exc
 
     await in_session(request, work)
-    flash(request, "Marked as not billable; it is off the list.")
+    flash(request, N_("Marked as not billable; it is off the list."))
     return see_other(_safe_back(form.get("back"), "/unbilled"))
 
 
@@ -169,7 +170,7 @@ async def unmark(request: Request, call_id: int, user: User_) -> Response:
             raise HTTPException(404, str(exc)) from exc
 
     await in_session(request, work)
-    flash(request, "The call is billable again and back on the list of unbilled calls.")
+    flash(request, N_("The call is billable again and back on the list of unbilled calls."))
     return see_other(_safe_back(form.get("back"), f"/calls/{call_id}"))
 
 
@@ -416,6 +417,6 @@ async def export_chart(
 
     tables = chart_tables(await in_session(request, work))
     if name not in tables:
-        raise HTTPException(404, "There is no such chart.")
+        raise HTTPException(404, N_("There is no such chart."))
     header, rows = tables[name]
     return csv_response(f"calls-{name}.csv", header, rows)
