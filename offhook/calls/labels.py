@@ -3,7 +3,7 @@ the pages and the texts of activities all take them from here."""
 
 from __future__ import annotations
 
-from offhook.settings.language import N_
+from offhook.settings.language import N_, gettext
 
 # The four kinds of journal icon the product description names.
 ICON_LABELS = {
@@ -58,4 +58,6 @@ def outcome(state: str, end_reason: str | None) -> tuple[str, str]:
 
 def answered_by_text(label: str, answered_by: str | None) -> str:
     """ "Answered elsewhere (by Anna Müller)" when it is known who took the call."""
-    return f"{label} (by {answered_by})" if answered_by else label
+    if not answered_by:
+        return gettext(label)
+    return gettext("{reason} (by {name})").format(reason=gettext(label), name=answered_by)

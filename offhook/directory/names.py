@@ -8,13 +8,18 @@ import pycountry
 
 from offhook.directory.normalization.values import normalized
 from offhook.numbers import NumberingPlan
-from offhook.settings.language import babel_locale
+from offhook.settings.language import N_, babel_locale
 from offhook.store.models import Address, Channel
 
 NUMBER_KINDS = ("phone", "mobile", "fax")
 CHANNEL_KINDS = (*NUMBER_KINDS, "email")
-CHANNEL_LABELS = {"phone": "Phone", "mobile": "Mobile", "fax": "Fax", "email": "E-mail"}
-ADDRESS_KINDS = {"person": "Person", "company": "Company", "contact": "Contact person"}
+CHANNEL_LABELS = {
+    "phone": N_("Phone"),
+    "mobile": N_("Mobile"),
+    "fax": N_("Fax"),
+    "email": N_("E-mail"),
+}
+ADDRESS_KINDS = {"person": N_("Person"), "company": N_("Company"), "contact": N_("Contact person")}
 
 
 def person_name(address: Address) -> str:

@@ -46,9 +46,14 @@ def _translated_languages() -> list[str]:
     for po in sorted(CATALOGUES.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
         with po.open("rb") as source:
             catalogue = read_po(source)
-        if any(message.id and message.string for message in catalogue):
+        if any(message.id and _has_text(message.string) for message in catalogue):
             found.append(po.parents[1].name)
     return found
+
+
+def _has_text(string: str | tuple[str, ...] | None) -> bool:
+    """Whether a catalogue entry is translated (a plural one has a text for each form)."""
+    return any(string) if isinstance(string, tuple) else bool(string)
 
 
 def _offered() -> dict[str, str]:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from offhook.crm.forms import Form
 from offhook.crm.paging import Page
 from offhook.directory.names import ADDRESS_KINDS, CHANNEL_LABELS, display_name, full_address
-from offhook.settings.language import N_
+from offhook.settings.language import N_, _
 from offhook.settings.telephony import SettingsCache
 from offhook.store.models import Address
 from offhook.web.context import offhook_of
@@ -128,7 +128,7 @@ def page(
         "name": display_name,
         "postal": postal,
         "home": home,
-        "address_kinds": ADDRESS_KINDS,
-        "channel_labels": CHANNEL_LABELS,
+        "address_kinds": {kind: _(label) for kind, label in ADDRESS_KINDS.items()},
+        "channel_labels": {kind: _(label) for kind, label in CHANNEL_LABELS.items()},
     }
     return render(request, template, user, status_code=status_code, **helpers, **context)

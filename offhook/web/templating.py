@@ -41,8 +41,8 @@ env.install_gettext_callables(  # type: ignore[attr-defined]
 env.globals["number_text"] = language.number_text
 env.filters["minutes"] = clock.minutes_text
 env.filters["duration"] = clock.duration_text
-env.globals["call_outcome"] = calls.outcome
-env.globals["call_label"] = labels.call_label
+env.globals["call_outcome"] = calls.outcome  # its label translated (labels.answered_by_text)
+env.globals["call_label"] = lambda direction: language.gettext(labels.call_label(direction))
 # Macros see only the environment's globals; a day needs no time zone.
 env.globals["date_text"] = clock.date_text
 env.globals["field_date"] = clock.field_date
