@@ -51,9 +51,9 @@ def _translated_languages() -> list[str]:
     return found
 
 
-def _has_text(string: str | tuple[str, ...] | None) -> bool:
+def _has_text(string: str | tuple[str, ...] | list[str] | None) -> bool:
     """Whether a catalogue entry is translated (a plural one has a text for each form)."""
-    return any(string) if isinstance(string, tuple) else bool(string)
+    return any(string) if isinstance(string, tuple | list) else bool(string)
 
 
 def _offered() -> dict[str, str]:

@@ -39,6 +39,7 @@ env.install_gettext_callables(  # type: ignore[attr-defined]
     language.gettext, language.ngettext, newstyle=True
 )
 env.globals["number_text"] = language.number_text
+env.filters["number"] = language.number_text  # 1’234 (de-CH), 1.234 (de-DE), 1,234 (en)
 env.filters["minutes"] = clock.minutes_text
 env.filters["duration"] = clock.duration_text
 env.globals["call_outcome"] = calls.outcome  # its label translated (labels.answered_by_text)
@@ -46,6 +47,8 @@ env.globals["call_label"] = lambda direction: language.gettext(labels.call_label
 # Macros see only the environment's globals; a day needs no time zone.
 env.globals["date_text"] = clock.date_text
 env.globals["field_date"] = clock.field_date
+# A journal entry's instants are ISO texts (its JSON form); pages show them as dates and times.
+env.filters["instant"] = datetime.fromisoformat
 
 
 def _translated(message: dict[str, str]) -> dict[str, str]:
