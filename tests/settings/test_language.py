@@ -19,7 +19,11 @@ KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
 def _source_texts() -> set[str]:
     found = extract_from_dir(
         str(PACKAGE),
-        method_map=[("**.py", "python"), ("web/templates/**.html", "jinja2")],
+        method_map=[
+            ("**.py", "python"),
+            ("web/templates/**.html", "jinja2"),
+            ("drivers/*/templates/**.html", "jinja2"),
+        ],
         keywords=KEYWORDS,
     )
     return {m[2] if isinstance(m[2], str) else m[2][0] for m in found}

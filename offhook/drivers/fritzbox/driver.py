@@ -28,6 +28,7 @@ from offhook.drivers.fritzbox.calls import CallTracker
 from offhook.drivers.fritzbox.dialling import DiallingAid, Tr064Access
 from offhook.drivers.fritzbox.monitor import LineFramer, parse
 from offhook.drivers.fritzbox.phones import Routes
+from offhook.settings.language import N_
 
 log = logging.getLogger(__name__)
 
@@ -103,13 +104,13 @@ class FritzboxLineOptions(Driver.LineOptions):
 class FritzboxDriver(Driver):
     name: ClassVar[str] = "fritzbox"
     title: ClassVar[str] = "FRITZ!Box"
-    description: ClassVar[str] = (
+    description: ClassVar[str] = N_(
         "Calls of a FRITZ!Box live through its call monitor; click to dial through its "
         "dialling aid."
     )
     can_dial: ClassVar[bool] = True
     can_hangup: ClassVar[bool] = True
-    line_address_label: ClassVar[str] = "Phone (**610) or own number"
+    line_address_label: ClassVar[str] = N_("Phone (**610) or own number")
     line_address_example: ClassVar[str] = "**610"
 
     Options = FritzboxOptions

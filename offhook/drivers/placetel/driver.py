@@ -25,6 +25,7 @@ from offhook.drivers.webhooks import (
     WebhookOptions,
 )
 from offhook.drivers.webhooks.rest import call_api
+from offhook.settings.language import N_
 
 API_URL = "https://api.placetel.de/v2"
 
@@ -66,12 +67,12 @@ class PlacetelOptions(WebhookOptions):
 class PlacetelDriver(WebhookDriver):
     name: ClassVar[str] = "placetel"
     title: ClassVar[str] = "Placetel"
-    description: ClassVar[str] = (
+    description: ClassVar[str] = N_(
         "A Placetel PROFI account: calls notified by Placetel's notify API, click to dial "
         "through its REST API."
     )
     can_dial: ClassVar[bool] = True
-    line_address_label: ClassVar[str] = "SIP user"
+    line_address_label: ClassVar[str] = N_("SIP user")
     line_address_example: ClassVar[str] = "777abcdefg@fpbx.de"
     routes: ClassVar[str | None] = "offhook.drivers.placetel.web:router"
     portal_steps: ClassVar[tuple[str, ...]] = (

@@ -31,6 +31,7 @@ from offhook.drivers.webhooks import (
     WebhookOptions,
 )
 from offhook.drivers.webhooks.rest import call_api
+from offhook.settings.language import N_
 
 API_URL = "https://api.sipgate.com/v2"
 XML = "application/xml"
@@ -102,13 +103,13 @@ class SipgateLineOptions(WebhookLineOptions):
 class SipgateDriver(WebhookDriver):
     name: ClassVar[str] = "sipgate"
     title: ClassVar[str] = "sipgate"
-    description: ClassVar[str] = (
+    description: ClassVar[str] = N_(
         "A sipgate account (team, basic, trunking): calls pushed by sipgate.io, click to dial "
         "through sipgate's REST API."
     )
     can_dial: ClassVar[bool] = True
     can_hangup: ClassVar[bool] = True
-    line_address_label: ClassVar[str] = "sipgate user"
+    line_address_label: ClassVar[str] = N_("sipgate user")
     line_address_example: ClassVar[str] = "w0"
     routes: ClassVar[str | None] = "offhook.drivers.sipgate.web:router"
     portal_steps: ClassVar[tuple[str, ...]] = (

@@ -30,6 +30,7 @@ from offhook.drivers.webhooks import (
     WebhookOptions,
 )
 from offhook.drivers.webhooks.replay import ReplayGuard
+from offhook.settings.language import N_
 
 
 class GenericOptions(WebhookOptions):
@@ -62,12 +63,12 @@ class GenericLineOptions(WebhookLineOptions):
 
 class GenericWebhookDriver(WebhookDriver):
     name: ClassVar[str] = "webhook"
-    title: ClassVar[str] = "Generic call-event push"
-    description: ClassVar[str] = (
+    title: ClassVar[str] = N_("Generic call-event push")
+    description: ClassVar[str] = N_(
         "Any PBX or script that posts newCall, answer and hangup events to a URL, in the "
         "format Zammad's generic CTI integration documents."
     )
-    line_address_label: ClassVar[str] = "User (as the PBX names them)"
+    line_address_label: ClassVar[str] = N_("User (as the PBX names them)")
     line_address_example: ClassVar[str] = "Anna Müller"
     routes: ClassVar[str | None] = "offhook.drivers.webhook.web:router"
     accepts_json: ClassVar[bool] = True

@@ -30,6 +30,7 @@ from offhook.drivers.webhooks.body import Refused, parse_fields
 from offhook.drivers.webhooks.push import Ending, Push
 from offhook.drivers.webhooks.replay import ReplayGuard
 from offhook.drivers.webhooks.tracker import CallTracker
+from offhook.settings.language import N_
 
 #: How long a "send a test event" check waits for its request, in seconds.
 TEST_WAIT = 30.0
@@ -119,7 +120,7 @@ class WebhookDriver(Driver):
 
     Options = WebhookOptions
     LineOptions = WebhookLineOptions
-    line_address_label: ClassVar[str] = "User"
+    line_address_label: ClassVar[str] = N_("User")
     #: Whether the provider may send JSON as well as forms.
     accepts_json: ClassVar[bool] = False
     #: What to click in the provider's portal, for the set-up page: "{url}" is the address.
