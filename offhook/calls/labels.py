@@ -31,12 +31,12 @@ OPEN = "open"
 # A call's outcome as the call history names it and filters by; "open" are calls still ringing
 # or going on.
 OUTCOME_LABELS = {
-    "answered": "Answered",
+    "answered": N_("Answered"),
     **{reason: label for reason, label in END_REASON_LABELS.items() if label},
-    OPEN: "Ringing or ongoing",
+    OPEN: N_("Ringing or ongoing"),
 }
 # Who hung up.
-HANGUP_LABELS = {"local": "this line", "remote": "the other side"}
+HANGUP_LABELS = {"local": N_("this line"), "remote": N_("the other side")}
 
 
 def call_label(direction: str) -> str:

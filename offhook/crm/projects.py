@@ -16,7 +16,7 @@ from offhook.crm.work import address_fields
 from offhook.settings.language import N_, _
 from offhook.store.models import Activity, Address, Project, Service
 
-STATES = {"active": "Active", "closed": "Closed", "all": "All"}
+STATES = {"active": N_("Active"), "closed": N_("Closed"), "all": N_("All")}
 RECENT = 100
 
 

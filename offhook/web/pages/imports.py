@@ -43,7 +43,7 @@ router = APIRouter(prefix="/imports", dependencies=[Depends(csrf_protect)], incl
 KEEP_SECONDS = 24 * 3600
 PREVIEW_ROWS = 8
 SHOWN_PROBLEMS = 500
-ENCODINGS = {"": "Find out", "utf-8": "UTF-8", "cp1252": "Windows-1252", "utf-16": "UTF-16",
+ENCODINGS = {"": N_("Find out"), "utf-8": "UTF-8", "cp1252": "Windows-1252", "utf-16": "UTF-16",
              "latin-1": "ISO-8859-1", "mac-roman": "Mac Roman"}  # fmt: skip
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
