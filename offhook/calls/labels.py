@@ -12,7 +12,7 @@ ICON_LABELS = {
     "incoming": N_("Incoming call"),
     "outgoing": N_("Outgoing call"),
 }
-MISSED_CALL = "Missed call"
+MISSED_CALL = N_("Missed call")
 DIRECTION_LABELS = {"incoming": N_("Incoming"), "outgoing": N_("Outgoing")}
 # A call not yet ended.
 STATE_LABELS = {"ringing": N_("Ringing"), "dialling": N_("Dialling"), "connected": N_("Connected")}
