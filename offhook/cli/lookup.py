@@ -10,6 +10,7 @@ from rich.table import Table
 from offhook.cli.common import open_store, out, print_json_lines
 from offhook.directory.lookup import find_caller
 from offhook.numbers import NumberKind
+from offhook.settings.language import N_
 from offhook.settings.telephony import TelephonySettings
 
 MATCH_LABELS = {
@@ -19,13 +20,15 @@ MATCH_LABELS = {
 }
 
 
+LOOKUP_HELP = N_("Find the addresses (or colleagues) a phone number belongs to, best match first.")
+
+
 def lookup(
-    number: Annotated[str, typer.Argument(help="The number, as a phone system delivers it.")],
+    number: Annotated[str, typer.Argument(help=N_("The number, as a phone system delivers it."))],
     as_json: Annotated[
-        bool, typer.Option("--json", help="One JSON object per match and line.")
+        bool, typer.Option("--json", help=N_("One JSON object per match and line."))
     ] = False,
 ) -> None:
-    """Find the addresses (or colleagues) a phone number belongs to, best match first."""
     store = open_store()
     try:
         with store.session() as session:

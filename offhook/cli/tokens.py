@@ -7,17 +7,19 @@ from typing import Annotated
 import typer
 
 from offhook.cli.common import err, fail, open_store
+from offhook.settings.language import N_
 from offhook.settings.users import create_token, find_user
 
-tokens_app = typer.Typer(help="API tokens for scripts and other programs.", no_args_is_help=True)
+tokens_app = typer.Typer(
+    help=N_("API tokens for scripts and other programs."), no_args_is_help=True
+)
 
 
-@tokens_app.command("create")
+@tokens_app.command("create", help=N_("Create an API token; it is shown once, keep it safe."))
 def tokens_create(
-    login: Annotated[str, typer.Argument(help="Whose token (login); it acts as that user.")],
-    name: Annotated[str, typer.Option(help="What the token is for.")] = "",
+    login: Annotated[str, typer.Argument(help=N_("Whose token (login); it acts as that user."))],
+    name: Annotated[str, typer.Option(help=N_("What the token is for."))] = "",
 ) -> None:
-    """Create an API token; it is shown once, keep it safe."""
     store = open_store()
     with store.session() as session:
         user = find_user(session, login)

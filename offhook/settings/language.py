@@ -8,7 +8,7 @@ is kept as a preference; without one, the browser's Accept-Language decides."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, tzinfo
@@ -125,6 +125,17 @@ def negotiate(accept_language: str | None) -> str:
         for locale in LOCALES:
             if language_of(locale) == language:
                 return locale
+    return DEFAULT
+
+
+def of_environment(environ: Mapping[str, str]) -> str:
+    """The locale a command line asks for: the first of LC_ALL, LC_MESSAGES and LANG that is
+    set, as POSIX tools read them ("de_CH.UTF-8" → de-CH); "C" and "POSIX" are English."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "")
+        if value:
+            tag = value.split(".", 1)[0].split("@", 1)[0].replace("_", "-")
+            return DEFAULT if tag in ("C", "POSIX") else negotiate(tag)
     return DEFAULT
 
 

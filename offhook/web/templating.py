@@ -108,6 +108,7 @@ def render(
         "weekday_text": weekday_text,
         "span_text": span_text,
         "lang": locale,
+        "zone_name": getattr(zone, "key", ""),
         "locales": language.LOCALES,
         "journal_texts": journal_texts,
         "script_texts": translated,
