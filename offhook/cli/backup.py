@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from offhook.cli.common import fail, load_config, out
-from offhook.settings.language import N_
+from offhook.settings.language import N_, _
 from offhook.store.backup import BackupError, default_backup_path, sqlite_file
 from offhook.store.backup import backup as backup_store
 from offhook.store.backup import restore as restore_store
@@ -85,8 +85,12 @@ def restore(
         f"{restored.copy.calls:,} calls)."
     )
     if restored.aside is not None:
-        out.print(f"The store it replaced is kept at {restored.aside}.")
+        out.print(_("The store it replaced is kept at {path}.").format(path=restored.aside))
     if to is not None:
-        out.print(f"To use it, start offhook with OFFHOOK_DATABASE_URL=sqlite:///{to.resolve()}")
+        out.print(
+            _("To use it, start offhook with OFFHOOK_DATABASE_URL={url}").format(
+                url=f"sqlite:///{to.resolve()}"
+            )
+        )
     elif force:
-        out.print("Restart the offhook server now: it still has the replaced store open.")
+        out.print(_("Restart the offhook server now: it still has the replaced store open."))

@@ -25,7 +25,7 @@ from offhook.intake.imports import (
 )
 from offhook.intake.synthetic import create_synthetic_crm
 from offhook.intake.synthetic_calls import create_synthetic_calls
-from offhook.settings.language import N_
+from offhook.settings.language import N_, _, number_text
 
 DEMO_DATA_HELP = N_(
     "Add a synthetic CRM: companies with switchboard and direct numbers, contact persons, private"
@@ -158,7 +158,7 @@ def import_csv(
         table.add_row(header, FIELDS[name] if name else "[dim](not imported)[/]", value)
     out.print(table)
     if not any(columns):
-        fail("no column is imported: name them with --map, e.g. --map 'Name=last_name'")
+        fail(_("no column is imported: name them with --map, e.g. --map 'Name=last_name'"))
     _run_import(csv_records(book, columns), dry_run, report)
 
 
@@ -215,12 +215,16 @@ def _run_import(items: Any, dry_run: bool, report_path: Path | None) -> None:
         out.print(table)
         hidden = max(0, len(report.problems) - SHOWN_PROBLEMS) + report.problems_left_out
         if hidden > 0 and report_path is None:
-            out.print(f"… and {hidden:,} more: see them all with --report FILE.")
+            out.print(
+                _("… and {count} more: see them all with --report FILE.").format(
+                    count=number_text(hidden)
+                )
+            )
     if report_path is not None:
         _write_problems(report_path, report.problems)
-        out.print(f"Every problem is listed in {report_path.resolve()}")
+        out.print(_("Every problem is listed in {path}").format(path=report_path.resolve()))
     if dry_run:
-        out.print("Nothing was imported (--dry-run).")
+        out.print(_("Nothing was imported (--dry-run)."))
 
 
 def _write_problems(path: Path, problems: list[Any]) -> None:
@@ -245,5 +249,5 @@ def _delimiter(text: str | None) -> str | None:
     named = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
     value = named.get(text.casefold(), text)
     if len(value) != 1:
-        fail(f"the delimiter must be one character (or tab), not {text!r}")
+        fail(_("the delimiter must be one character (or tab), not {text}").format(text=repr(text)))
     return value

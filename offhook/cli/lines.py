@@ -22,7 +22,7 @@ from offhook.lines.admin import (
     phone_system_by_ref,
     public_options,
 )
-from offhook.settings.language import N_
+from offhook.settings.language import N_, _
 from offhook.settings.users import find_user
 from offhook.store.models import InstalledDriver, Line, PhoneSystem
 
@@ -73,14 +73,14 @@ def lines_add(
     ] = None,
 ) -> None:
     if (phone_system is None) == (driver is None):
-        fail("name the line's phone system (--phone-system) or its driver (--driver)")
+        fail(_("name the line's phone system (--phone-system) or its driver (--driver)"))
     options = _options(option or [])
     store = open_store(create=True)
     try:
         with store.session() as session:
             user = find_user(session, login)
             if user is None:
-                fail(f"there is no user with the login {login!r}")
+                fail(_("there is no user with the login {login}").format(login=repr(login)))
             if phone_system is not None:
                 system = phone_system_by_ref(session, phone_system)
                 line = add_line(session, user, system, address, label, options)
@@ -100,7 +100,7 @@ def _options(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
-            fail(f"--option takes key=value, not {pair!r}")
+            fail(_("--option takes key=value, not {text}").format(text=repr(pair)))
         options[key.strip()] = _option_value(raw)
     return options
 
@@ -173,7 +173,10 @@ def systems_add(
     try:
         with store.session() as session:
             system = add_phone_system(session, driver, name, _options(option or []))
-            out.print(f"Added phone system {system.id} ({system.name}).", highlight=False)
+            out.print(
+                _("Added phone system {id} ({name}).").format(id=system.id, name=system.name),
+                highlight=False,
+            )
     except LineConfigError as exc:
         fail(str(exc))
 

@@ -10,7 +10,7 @@ from rich.table import Table
 from offhook.cli.common import open_store, out, print_json_lines
 from offhook.directory.lookup import find_caller
 from offhook.numbers import NumberKind
-from offhook.settings.language import N_
+from offhook.settings.language import N_, _
 from offhook.settings.telephony import TelephonySettings
 
 MATCH_LABELS = {
@@ -40,13 +40,19 @@ def lookup(
         print_json_lines(match.to_json() for match in matches)
         return
     if parsed.kind is NumberKind.WITHHELD:
-        out.print("The number is withheld: there is nothing to look up.")
+        out.print(_("The number is withheld: there is nothing to look up."))
         return
     if parsed.kind is NumberKind.INVALID:
-        out.print(f"This is not a phone number offhook can look up: {parsed.error}.")
+        out.print(
+            _("This is not a phone number offhook can look up: {problem}.").format(
+                problem=parsed.error
+            )
+        )
         return
     if not matches:
-        out.print(f"No address has the number {parsed.e164 or parsed.extension}.")
+        out.print(
+            _("No address has the number {number}.").format(number=parsed.e164 or parsed.extension)
+        )
         return
     table = Table("Name", "Match", "Number as entered", "Address", "Id")
     for match in matches:

@@ -40,7 +40,7 @@ from offhook.numbers import (
     parse_incoming,
 )
 from offhook.settings.config import Config
-from offhook.settings.language import N_
+from offhook.settings.language import N_, _, ngettext, number_text
 from offhook.settings.telephony import TelephonySettings
 from offhook.store import Store
 
@@ -183,12 +183,12 @@ def parse_command(
     ] = False,
 ) -> None:
     if incoming and entered:
-        fail("choose --incoming or --entered, not both")
+        fail(_("choose --incoming or --entered, not both"))
     texts = list(numbers or [])
     if not texts and not sys.stdin.isatty():
         texts = [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
     if not texts:
-        fail("give at least one number, e.g. offhook numbers parse '044 668 18 12'")
+        fail(_("give at least one number, e.g. offhook numbers parse '044 668 18 12'"))
     try:
         plan = numbering_plan_for(
             country=country,
@@ -287,7 +287,7 @@ def normalize_command(
         except NormalizationBusy as exc:
             fail(str(exc))
         except KeyboardInterrupt:
-            err.print("Stopped. The numbers done so far are kept: run it again to continue.")
+            err.print(_("Stopped. The numbers done so far are kept: run it again to continue."))
             raise typer.Exit(130) from None
         # Nothing to do is done too: a full bar, not an empty one.
         bar.update(task, total=run.total or 1, completed=run.done if run.total else 1)
@@ -297,8 +297,12 @@ def normalize_command(
     )
     if run.problems:
         count = write_report(store, report, url)
-        what = "1 number" if count == 1 else f"{count:,} numbers"
-        out.print(f"{what} could not be normalized; see the list in {report.resolve()}")
+        text = ngettext(
+            "{count} number could not be normalized; see the list in {path}",
+            "{count} numbers could not be normalized; see the list in {path}",
+            count,
+        )
+        out.print(text.format(count=number_text(count), path=report.resolve()))
     else:
-        out.print("Every stored number could be normalized.")
+        out.print(_("Every stored number could be normalized."))
     store.dispose()

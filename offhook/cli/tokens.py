@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from offhook.cli.common import err, fail, open_store
-from offhook.settings.language import N_
+from offhook.settings.language import N_, _
 from offhook.settings.users import create_token, find_user
 
 tokens_app = typer.Typer(
@@ -24,7 +24,11 @@ def tokens_create(
     with store.session() as session:
         user = find_user(session, login)
         if user is None:
-            fail(f"there is no user with the login {login!r}")
+            fail(_("there is no user with the login {login}").format(login=repr(login)))
         token = create_token(session, user, name)
-    err.print(f"API token for {login} (shown once; send it as 'Authorization: Bearer …'):")
+    err.print(
+        _("API token for {login} (shown once; send it as 'Authorization: Bearer …'):").format(
+            login=login
+        )
+    )
     print(token)

@@ -9,7 +9,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from offhook.cli.common import fail, open_store, out, print_json_lines
-from offhook.settings.language import N_
+from offhook.settings.language import N_, _
 from offhook.settings.users import AuthError, add_user
 from offhook.store.models import User
 
@@ -34,14 +34,19 @@ def users_add(
     ] = None,
 ) -> None:
     if password is None:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = typer.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
     store = open_store(create=True)
     try:
         with store.session() as session:
             user = add_user(
                 session, login, name, password, "admin" if admin else "user", extension, email
             )
-            out.print(f"Added {user.name} ({user.login}, {user.role}).", highlight=False)
+            out.print(
+                _("Added {name} ({login}, {role}).").format(
+                    name=user.name, login=user.login, role=user.role
+                ),
+                highlight=False,
+            )
     except AuthError as exc:
         fail(str(exc))
 

@@ -16,7 +16,7 @@ from rich.console import Console
 
 from offhook.drivers.simulator.driver import Outcome
 from offhook.settings.config import Config
-from offhook.settings.language import N_
+from offhook.settings.language import N_, _
 
 app = typer.Typer(
     name="simulate",
@@ -63,7 +63,11 @@ def _post(url: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
             detail = exc.reason
         _fail(f"{detail} (HTTP {exc.code})")
     except (urllib.error.URLError, OSError) as exc:
-        _fail(f"could not reach offhook at {url}: {getattr(exc, 'reason', exc)}")
+        _fail(
+            _("could not reach offhook at {url}: {problem}").format(
+                url=url, problem=getattr(exc, "reason", exc)
+            )
+        )
 
 
 @app.command("call", help=N_("Let a call come in on a simulated line of a running server."))
@@ -91,7 +95,7 @@ def simulate_call(
     ] = None,
 ) -> None:
     if outcome not in OUTCOMES:
-        _fail("--outcome must be ringing, answered, missed, rejected or busy")
+        _fail(_("--outcome must be ringing, answered, missed, rejected or busy"))
     body = {
         "number": number,
         "name": name,

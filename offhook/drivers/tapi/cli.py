@@ -13,7 +13,7 @@ from offhook.settings.agent_tokens import (
     create_agent_token,
     revoke_agent_token,
 )
-from offhook.settings.language import N_
+from offhook.settings.language import N_, _
 from offhook.settings.users import find_user
 
 app = typer.Typer(
@@ -41,12 +41,12 @@ def token_create(
     with store.session() as session:
         user = find_user(session, login)
         if user is None:
-            fail(f"there is no user with the login {login!r}")
+            fail(_("there is no user with the login {login}").format(login=repr(login)))
         try:
             token = create_agent_token(session, user, system, line, name)
         except AgentTokenError as exc:
             fail(str(exc))
-    err.print("Agent token (shown once; give it to the offhook agent):")
+    err.print(_("Agent token (shown once; give it to the offhook agent):"))
     print(token)
 
 
@@ -60,7 +60,7 @@ def token_list(
     with store.session() as session:
         user = find_user(session, login)
         if user is None:
-            fail(f"there is no user with the login {login!r}")
+            fail(_("there is no user with the login {login}").format(login=repr(login)))
         for row in agent_tokens(session, user):
             lines = ", ".join(str(i) for i in row.line_ids)
             used = row.last_used_at.isoformat(timespec="seconds") if row.last_used_at else "never"
@@ -85,9 +85,9 @@ def token_revoke(
     with store.session() as session:
         user = find_user(session, login)
         if user is None:
-            fail(f"there is no user with the login {login!r}")
+            fail(_("there is no user with the login {login}").format(login=repr(login)))
         try:
             revoke_agent_token(session, user, token_id)
         except AgentTokenError as exc:
             fail(str(exc))
-    err.print(f"Agent token {token_id} revoked.")
+    err.print(_("Agent token {id} revoked.").format(id=token_id))
