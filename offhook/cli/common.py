@@ -22,7 +22,8 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]{_('Error:')}[/] {message}")
+    label = _("Error:")
+    err.print(f"[bold red]{label}[/] {message}")
     raise typer.Exit(code)
 
 
