@@ -34,23 +34,28 @@ class PlacetelOptions(WebhookOptions):
     shared_secret: SecretStr = Field(
         SecretStr(""),
         title="Shared secret",
-        description="The secret set in Placetel's external API settings: every notification "
-        "must then be signed with it (X-PLACETEL-SIGNATURE). Strongly advised; empty, the secret "
-        "address is the only protection.",
+        description=N_(
+            "The secret set in Placetel's external API settings: every notification "
+            "must then be signed with it (X-PLACETEL-SIGNATURE). Strongly advised; empty, the "
+            "secret "
+            "address is the only protection."
+        ),
         max_length=500,
         json_schema_extra={"secret": True},
     )
     api_url: str = Field(
         API_URL,
         title="REST API address",
-        description="Placetel's REST API, for click to dial.",
+        description=N_("Placetel's REST API, for click to dial."),
         max_length=300,
     )
     api_token: SecretStr = Field(
         SecretStr(""),
         title="API token",
-        description="For click to dial: an API token from the Placetel web portal (Settings › "
-        "Placetel API). Empty: no click to dial.",
+        description=N_(
+            "For click to dial: an API token from the Placetel web portal (Settings › "
+            "Placetel API). Empty: no click to dial."
+        ),
         max_length=500,
         json_schema_extra={"secret": True},
     )

@@ -133,7 +133,7 @@ class TapiDriver(Driver):
             ge=5,
             le=300,
             title="Heartbeat (seconds)",
-            description="How often agents say they are alive; one silent for three is dropped.",
+            description=N_("How often agents say they are alive; one silent for three is dropped."),
         )
 
     def __init__(self, context: PhoneSystemContext) -> None:

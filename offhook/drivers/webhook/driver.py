@@ -37,17 +37,21 @@ class GenericOptions(WebhookOptions):
     signing_secret: SecretStr = Field(
         SecretStr(""),
         title="Signing secret",
-        description="Optional. Set it when your PBX signs its requests as offhook's README "
-        "describes (X-Offhook-Timestamp, X-Offhook-Signature): unsigned, expired and replayed "
-        "requests are then refused. Empty: the secret address alone, as in Zammad.",
+        description=N_(
+            "Optional. Set it when your PBX signs its requests as offhook's README "
+            "describes (X-Offhook-Timestamp, X-Offhook-Signature): unsigned, expired and replayed "
+            "requests are then refused. Empty: the secret address alone, as in Zammad."
+        ),
         max_length=500,
         json_schema_extra={"secret": True},
     )
     international_without_plus: bool = Field(
         True,
         title="Long numbers without 0 or + are international",
-        description="As in Zammad's format: 493023125741 is +49 30 23125741. Switch off if "
-        "your PBX sends national numbers without a leading 0 (as in North America).",
+        description=N_(
+            "As in Zammad's format: 493023125741 is +49 30 23125741. Switch off if "
+            "your PBX sends national numbers without a leading 0 (as in North America)."
+        ),
     )
 
 
@@ -55,8 +59,10 @@ class GenericLineOptions(WebhookLineOptions):
     aliases: list[str] = Field(
         default_factory=list,
         title="Other names",
-        description="Other names the PBX gives this user, e.g. in answeringNumber: the "
-        "login, e-mail or extension (one per row).",
+        description=N_(
+            "Other names the PBX gives this user, e.g. in answeringNumber: the "
+            "login, e-mail or extension (one per row)."
+        ),
         max_length=20,
     )
 
