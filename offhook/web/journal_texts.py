@@ -77,6 +77,20 @@ TEXTS = (
 )
 
 
+#: Every text of offhook's own page scripts besides the journal (static/crm.js), handed over
+#: with the drivers' page texts (`Driver.page_texts`) to `offhookText` (static/toast.js).
+PAGE_TEXTS = (
+    N_("this address"),
+    N_("Projects of {name}"),
+    N_("Other projects"),
+    N_("Projects"),
+    N_("(no project)"),
+    N_("The server answered {status}."),
+    N_("Calling {number} …"),
+    N_("Could not call: {error}"),
+)
+
+
 def journal_texts() -> dict[str, str]:
     """The journal's texts in the current locale's language: only the translated ones."""
     return translated(TEXTS)

@@ -18,7 +18,7 @@ from offhook.settings import clock, language
 from offhook.settings.telephony import SettingsCache
 from offhook.web.context import offhook_of
 from offhook.web.drivers import PageAssets, page_assets
-from offhook.web.journal_texts import journal_texts, translated
+from offhook.web.journal_texts import PAGE_TEXTS, journal_texts, translated
 from offhook.web.security import CurrentUser, csrf_token
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -112,6 +112,7 @@ def render(
         "locales": language.LOCALES,
         "journal_texts": journal_texts,
         "script_texts": translated,
+        "page_texts": PAGE_TEXTS,
         "long_date_text": long_date_text,
         "now": datetime.now(UTC).astimezone(zone),
         "messages": messages,
