@@ -11,12 +11,10 @@ import io
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -195,19 +193,6 @@ def babel_locale(locale: str | None = None) -> Locale:
 def number_text(value: float, locale: str | None = None) -> str:
     """1’234.5 (de-CH), 1.234,5 (de-DE), 1 234,5 (de-AT), 1,234.5 (en)."""
     return format_decimal(value, locale=babel_locale(locale))
-
-
-def weekday_name(value: date | datetime, zone: tzinfo | None = None) -> str:
-    if isinstance(value, datetime) and zone is not None:
-        value = value.astimezone(zone)
-    return format_date(value, "EEEE", locale=babel_locale())
-
-
-def long_date(value: date | datetime, zone: tzinfo | None = None) -> str:
-    """Thursday, 26 November 2026; Donnerstag, 26. November 2026."""
-    if isinstance(value, datetime) and zone is not None:
-        value = value.astimezone(zone)
-    return format_date(value, "full", locale=babel_locale())
 
 
 def keep_choice(session: Session, user_id: int, locale: str | None) -> None:
