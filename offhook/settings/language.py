@@ -1,9 +1,11 @@
-"""The user's language and locale: German or English (French and Italian to come), and the
-locale that writes their dates and numbers (de-CH, de-DE, de-AT, en).
+"""The user's language and locale: every language with a catalogue that holds translations
+(German now; French and Italian wait for translators), each in the ways its countries write dates
+and numbers (de-CH, de-DE, de-AT), and English.
 
 Texts are translated with gettext catalogues kept as .po files under offhook/locale (Babel reads
 and compiles them when first needed, so nothing binary is kept in the repository). A user's choice
-is kept as a preference; without one, the browser's Accept-Language decides."""
+is kept as a preference; without one, the browser's Accept-Language decides; a command follows
+the system's locale (LC_ALL, LC_MESSAGES, LANG)."""
 
 from __future__ import annotations
 
