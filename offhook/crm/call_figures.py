@@ -41,21 +41,30 @@ from offhook.crm.unbilled import (
     seconds_connected,
 )
 from offhook.directory.names import display_name
+from offhook.settings.language import N_
 from offhook.settings.telephony import TelephonySettings
 from offhook.store.models import Address, Call, Line, Service, User
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAYS = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
+)
 CALLBACK_WINDOW = 7 * 86_400
 # (upper bound in seconds, label): how soon a missed call was called back.
 CALLBACK_BUCKETS = (
-    (15 * 60, "within 15 minutes"),
-    (60 * 60, "within an hour"),
-    (4 * 3600, "within 4 hours"),
-    (86_400, "within a day"),
-    (CALLBACK_WINDOW, "within a week"),
+    (15 * 60, N_("within 15 minutes")),
+    (60 * 60, N_("within an hour")),
+    (4 * 3600, N_("within 4 hours")),
+    (86_400, N_("within a day")),
+    (CALLBACK_WINDOW, N_("within a week")),
 )
-NOT_CALLED_BACK = "not called back"
-WITHHELD = "no number to call back"
+NOT_CALLED_BACK = N_("not called back")
+WITHHELD = N_("no number to call back")
 TOP_CALLERS = 10
 
 

@@ -23,7 +23,7 @@ from offhook.journal.entry import (
     JournalEntry,
 )
 from offhook.numbers import NumberKind, dial_string, display, parse_incoming
-from offhook.settings.clock import call_seconds, date_text, time_text
+from offhook.settings.clock import call_seconds, field_date, field_time
 from offhook.settings.telephony import SettingsCache, TelephonySettings, numbering_plan
 from offhook.store.models import Activity, Address, Call, Line, NotBillable, Service
 
@@ -92,8 +92,8 @@ def entry(
         started_at=call.started_at.astimezone(UTC).isoformat(),
         connected_at=_iso(call.connected_at),
         ended_at=_iso(call.ended_at),
-        time=time_text(call.started_at, settings.zone),
-        date=date_text(call.started_at, settings.zone),
+        time=field_time(call.started_at, settings.zone),
+        date=field_date(call.started_at, settings.zone),
         duration=duration,
         number=EntryNumber(
             raw=call.remote_number,

@@ -32,6 +32,7 @@ from offhook.drivers.contract import (
     NotSupported,
     PhoneSystemContext,
 )
+from offhook.settings.language import N_
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +47,15 @@ class AsteriskDriver(Driver):
     """Asterisk, FreePBX and their kin through the Asterisk Manager Interface (AMI)."""
 
     name: ClassVar[str] = "asterisk"
-    title: ClassVar[str] = "Asterisk / FreePBX (AMI)"
-    description: ClassVar[str] = (
+    title: ClassVar[str] = N_("Asterisk / FreePBX (AMI)")
+    description: ClassVar[str] = N_(
         "Every extension of an Asterisk or FreePBX through one manager (AMI) connection: "
         "incoming, outgoing, ring group, queue and transferred calls, click to dial."
     )
     can_dial: ClassVar[bool] = True
     can_answer: ClassVar[bool] = False
     can_hangup: ClassVar[bool] = True
-    line_address_label: ClassVar[str] = "Extension or endpoint"
+    line_address_label: ClassVar[str] = N_("Extension or endpoint")
     line_address_example: ClassVar[str] = "PJSIP/201"
     routes: ClassVar[str | None] = "offhook.drivers.asterisk.web:router"
 

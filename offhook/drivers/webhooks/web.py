@@ -25,6 +25,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from offhook.drivers.webhooks.body import Refused, read_bounded
 from offhook.drivers.webhooks.driver import TEST_HEADER, HookRequest, WebhookDriver
+from offhook.settings.language import N_
 from offhook.store.models import PhoneSystem
 from offhook.web.context import offhook_of
 from offhook.web.security import Admin, csrf_protect
@@ -176,7 +177,7 @@ def hook_router(cls: type[WebhookDriver]) -> APIRouter:
         driver = _running(request, system_id)
         back = RedirectResponse(f"/drivers/{name}/setup/{system_id}", status_code=303)
         if driver is None:
-            flash(request, "The phone system is not running: load its driver first.", "error")
+            flash(request, N_("The phone system is not running: load its driver first."), "error")
             return back
         url = driver.hook_url(_base_url(request))
         nonce = driver.issue_test()

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from offhook.settings.language import _
 from offhook.settings.login_throttle import LoginThrottle
 from offhook.settings.users import authenticate
 from offhook.web.context import offhook_of
@@ -67,7 +68,7 @@ async def login(
             None,
             status_code=401,
             next=_safe_next(next),
-            error="That login and password do not match.",
+            error=_("That login and password do not match."),
             login=login,
         )
     throttle.succeeded(login, address)
