@@ -51,7 +51,12 @@ def main() -> None:
     parser.add_argument("--build-only", action="store_true", help="build, keep, do not time")
     parser.add_argument("--url", help="time an existing database built with --keep")
     parser.add_argument(
-        "--firm-year", action="store_true", help="also the firm's charts of a whole year (slow)"
+        "--firm-year", action="store_true", help="also the firm's charts of a whole year"
+    )
+    parser.add_argument(
+        "--counted",
+        action="store_true",
+        help="also the firm's charts counted from the calls (before the sums; seconds each)",
     )
     args = parser.parse_args()
     if args.url:
@@ -59,7 +64,7 @@ def main() -> None:
         with store.session() as session:
             last = session.scalar(select(Call.started_at).order_by(Call.started_at.desc()))
         assert last is not None, "no calls in that database"
-        run(store, last.date(), args.runs, random.Random(args.seed), args.firm_year)
+        run(store, last.date(), args.runs, random.Random(args.seed), args.firm_year, args.counted)
         store.dispose()
         return
     with bench_database(args.db, keep=args.keep or args.build_only) as url:
@@ -82,11 +87,13 @@ def main() -> None:
             print(f"kept: {url}")
         if args.build_only:
             return
-        run(store, end, args.runs, random.Random(args.seed), args.firm_year)
+        run(store, end, args.runs, random.Random(args.seed), args.firm_year, args.counted)
         store.dispose()
 
 
-def run(store: Store, end: date, runs: int, rng: random.Random, firm_year: bool) -> None:
+def run(
+    store: Store, end: date, runs: int, rng: random.Random, firm_year: bool, counted: bool
+) -> None:
     with store.session() as session:
         settings = TelephonySettings.load(session)
         lines = list(session.execute(select(Line.id, Line.user_id).order_by(Line.id)))
@@ -144,14 +151,20 @@ def run(store: Store, end: date, runs: int, rng: random.Random, firm_year: bool)
         cases.append((f"chart {name}, firm, quarter", chart(name, None, quarter)))
         if firm_year:
             cases.append((f"chart {name}, firm, year", chart(name, None, year)))
+    if counted:  # the baseline of the sums: the same figures counted from the calls
+        for name in ("weeks", "users", "ringing", "callbacks", "top_callers"):
+            counting = f"{name}_counted"
+            cases.append(
+                (f"counted {name}, firm, quarter (before)", chart(counting, None, quarter))
+            )
     print(f"{runs} timed runs each after {WARM_UP} warm-up runs (the firm's charts fewer); ms")
     print(f"{'query':<58} {'runs':>5} {'p50':>9} {'p99':>9} {'max':>9}")
     session = store.sessions()
     for label, work in cases:
         times = []
-        # The firm's charts take seconds a run on SQLite: fewer runs, so the bench ends.
-        firm_chart = label.startswith("chart") and "firm" in label
-        repeat = min(runs, 3 if "year" in label else 5) if firm_chart else runs
+        # Counted from the calls the firm's charts take seconds a run: fewer runs.
+        firm_chart = label.startswith("counted")
+        repeat = min(runs, 3) if firm_chart else runs
         warm = 1 if firm_chart else WARM_UP
         for index in range(warm + repeat):
             started = time.perf_counter()
