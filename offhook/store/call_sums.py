@@ -50,6 +50,7 @@ from offhook.store.models import (
     Address,
     Call,
     CallDaySum,
+    CallerBlockSum,
     CallerDaySum,
     CallHourSum,
     CallSumsZone,
@@ -81,6 +82,7 @@ DAY_COLUMNS = (
 )
 HOUR_COLUMNS = ("incoming", "missed")
 CALLER_COLUMNS = ("calls", "seconds")
+BLOCK_DAYS = 28  # the callers' sums are also kept per four weeks, Monday to Sunday
 REBUILD_DAYS = 31  # a month of calls per statement when rebuilding: bounded work each
 # The first key of the advisory locks of the sums (the second: a line's id, or an address's
 # negated), apart from offhook's other advisory locks (`offhook.lines.leases`).
@@ -93,6 +95,16 @@ def day_number(day: date) -> int:
 
 def day_of(number: int) -> date:
     return EPOCH_DAY + timedelta(days=number)
+
+
+def block_of(day: int) -> int:
+    """The four weeks a day is in; day 0 (1 January 1970) was a Thursday, day -3 a Monday."""
+    return (day + 3) // BLOCK_DAYS
+
+
+def block_days(block: int) -> tuple[int, int]:
+    first = block * BLOCK_DAYS - 3
+    return first, first + BLOCK_DAYS - 1
 
 
 def local_day(at: datetime, zone: ZoneInfo) -> int:
@@ -263,11 +275,10 @@ def _ints(row: Any, columns: Iterable[str]) -> dict[str, int]:
     return {name: int(getattr(row, name) or 0) for name in columns}
 
 
-def _add_to_firm(
-    connection: Connection, table: Any, key: dict[str, int], delta: dict[str, int]
-) -> None:
-    """Add `delta` to the firm's row of `key` (made if missing): in one statement, so that
-    concurrent transactions each add theirs (the row is locked, the addition is re-read)."""
+def _add_to(connection: Connection, table: Any, key: dict[str, int], delta: dict[str, int]) -> None:
+    """Add `delta` to the row of `key` (made if missing), the firm's or a four weeks': in one
+    statement, so that concurrent transactions each add theirs (the row is locked, and the
+    addition is made to what the other committed)."""
     if not any(delta.values()):
         return
     upsert: Any = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
@@ -311,7 +322,7 @@ def _refresh_line_day(connection: Connection, zone: ZoneInfo, line_id: int, day:
         if any(new_values.values()):
             connection.execute(insert(days).values(line_id=line_id, day=day, **new_values))
         delta = {name: new_values[name] - old_values[name] for name in DAY_COLUMNS}
-        _add_to_firm(connection, days, {"line_id": FIRM, "day": day}, delta)
+        _add_to(connection, days, {"line_id": FIRM, "day": day}, delta)
 
     hour_key = (hours.c.line_id == line_id) & (hours.c.day == day)
     before = {
@@ -335,7 +346,7 @@ def _refresh_line_day(connection: Connection, zone: ZoneInfo, line_id: int, day:
     for hour in sorted(before.keys() | after.keys()):
         was, now = before.get(hour, zero), after.get(hour, zero)
         delta = {name: now[name] - was[name] for name in HOUR_COLUMNS}
-        _add_to_firm(connection, hours, {"line_id": FIRM, "day": day, "hour": hour}, delta)
+        _add_to(connection, hours, {"line_id": FIRM, "day": day, "hour": hour}, delta)
 
 
 def _refresh_address_day(connection: Connection, zone: ZoneInfo, address_id: int, day: int) -> None:
@@ -351,11 +362,15 @@ def _refresh_address_day(connection: Connection, zone: ZoneInfo, address_id: int
         connection.execute(delete(table).where(key))
     if new_values:
         connection.execute(insert(table).values(address_id=address_id, day=day, **new_values))
+    zero = dict.fromkeys(CALLER_COLUMNS, 0)
+    delta = {name: (new_values or zero)[name] - (old_values or zero)[name] for name in zero}
+    block = {"address_id": address_id, "block": block_of(day)}
+    _add_to(connection, CallerBlockSum.__table__, block, delta)
 
 
 def rebuild(connection: Connection, zone: ZoneInfo) -> None:
     """Every sum anew from the calls, in `zone`, a month of calls per statement."""
-    for model in (CallDaySum, CallHourSum, CallerDaySum, CallSumsZone):
+    for model in (CallDaySum, CallHourSum, CallerDaySum, CallerBlockSum, CallSumsZone):
         connection.execute(delete(model))
     bounds = connection.execute(select(func.min(Call.started_at), func.max(Call.started_at))).one()
     if bounds[0] is not None:
@@ -381,6 +396,7 @@ def rebuild(connection: Connection, zone: ZoneInfo) -> None:
                 _caller_sums(zone, start, end, None),
             )
         _firm_totals(connection)
+        _block_totals(connection)
     connection.execute(insert(CallSumsZone).values(id=1, zone=zone.key))
 
 
@@ -412,6 +428,16 @@ def _firm_totals(connection: Connection) -> None:
         .group_by(hours.c.day, hours.c.hour)
     )
     _insert(connection, CallHourSum, ("line_id", "day", "hour", *HOUR_COLUMNS), firm_hours)
+
+
+def _block_totals(connection: Connection) -> None:
+    days: Any = CallerDaySum.__table__
+    block = ((days.c.day + 3) // BLOCK_DAYS).label("block")
+    inner = select(days.c.address_id, block, days.c.calls, days.c.seconds).subquery()
+    blocks = select(
+        inner.c.address_id, inner.c.block, func.sum(inner.c.calls), func.sum(inner.c.seconds)
+    ).group_by(inner.c.address_id, inner.c.block)
+    _insert(connection, CallerBlockSum, ("address_id", "block", *CALLER_COLUMNS), blocks)
 
 
 def line_days_of_calls(

@@ -465,6 +465,21 @@ class CallerDaySum(Base):
     __table_args__ = (Index("ix_caller_day_sums_day", "day", "address_id", "calls"),)
 
 
+class CallerBlockSum(Base):
+    """`CallerDaySum` over four weeks (`block` = (day + 3) // 28: Monday to Sunday four times):
+    the top callers of a year read about 14 blocks per address, not 365 days (see
+    `offhook.crm.call_figures.top_callers`)."""
+
+    __tablename__ = "caller_block_sums"
+
+    address_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    block: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (Index("ix_caller_block_sums_block", "block", "address_id", "calls"),)
+
+
 class CallSumsZone(Base):
     """The time zone the sums' days and hours are in (one row). While it is not the firm's
     zone the sums are not read (the figures count the calls) and not kept up to date."""

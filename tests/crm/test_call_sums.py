@@ -31,6 +31,8 @@ from tests import factories
 # 23:30 in Zurich: the calls of the next hour are of the next local day, not of the UTC one.
 T0 = datetime(2026, 11, 26, 22, 30, tzinfo=UTC)
 FIRST, LAST = date(2026, 11, 20), date(2026, 12, 4)
+# Long enough to hold whole four weeks: the firm's top callers are narrowed down by those.
+LONG = date(2026, 9, 2)
 CLIENT = "+41446681812"
 OTHER = "+41441112233"
 
@@ -62,8 +64,8 @@ def check(store: Store) -> None:
         settings = TelephonySettings.load(session)
         assert zone == settings.timezone  # the charts read the sums
         users = [None, *session.scalars(select(Line.user_id).distinct())]
-        for user_id in users:
-            flt = figures.FiguresFilter(user_id, FIRST, LAST)
+        for user_id, first in [(user, day) for user in users for day in (FIRST, LONG)]:
+            flt = figures.FiguresFilter(user_id, first, LAST)
             assert figures.weeks(session, flt, settings) == figures.weeks_counted(
                 session, flt, settings
             )

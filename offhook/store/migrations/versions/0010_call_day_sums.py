@@ -1,6 +1,7 @@
 """call day sums: calls summed per line and local day, hour and address, for the charts
 
-The charts of unbilled calls read these sums (a few hundred rows for a firm's year) instead
+The charts of unbilled calls read these sums (a few hundred rows for a firm's year; the top
+callers per address and day, and per four weeks) instead
 of grouping every call of the period; `offhook.store.call_sums` says how they are keyed and
 kept. Filled here from the calls already there, a month of calls per statement, in the
 firm's time zone (Settings > Telephony, or the machine's while none was saved).
@@ -58,6 +59,19 @@ def upgrade() -> None:
         "ix_caller_day_sums_day", "caller_day_sums", ["day", "address_id", "calls"], unique=False
     )
     op.create_table(
+        "caller_block_sums",
+        sa.Column("address_id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("block", sa.Integer(), autoincrement=False, nullable=False),
+        *_counts(*call_sums.CALLER_COLUMNS),
+        sa.PrimaryKeyConstraint("address_id", "block", name=op.f("pk_caller_block_sums")),
+    )
+    op.create_index(
+        "ix_caller_block_sums_block",
+        "caller_block_sums",
+        ["block", "address_id", "calls"],
+        unique=False,
+    )
+    op.create_table(
         "call_sums_zone",
         sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("zone", sa.String(length=80), nullable=False),
@@ -77,6 +91,8 @@ def _firm_zone(connection: sa.Connection) -> str:
 
 def downgrade() -> None:
     op.drop_table("call_sums_zone")
+    op.drop_index("ix_caller_block_sums_block", table_name="caller_block_sums")
+    op.drop_table("caller_block_sums")
     op.drop_index("ix_caller_day_sums_day", table_name="caller_day_sums")
     op.drop_table("caller_day_sums")
     op.drop_table("call_hour_sums")
