@@ -8,8 +8,10 @@ query on the same table, in the same run.
 Builds a synthetic CRM and call history (`offhook.intake.synthetic`, `.synthetic_calls`, what
 `offhook demo-data --call-users 200` writes) in a throw-away database, runs ANALYZE, then times
 what the pages run once the user is known, each in a session of the store: one page of the
-list (`offhook.crm.unbilled.unbilled`) and the figures of each chart
-(`offhook.crm.call_figures`), for one user and for the whole firm. The baseline is the
+list (`offhook.crm.unbilled.unbilled`), the figures of each chart and of all of them (the charts
+page; `offhook.crm.call_figures`, read from the sums of calls), for one user and for the whole
+firm; with `--counted` also the firm's charts counted from the calls, as before the sums
+(`offhook.store.call_sums`). The baseline is the
 cheapest question the calls' index answers: the newest 51 call ids of one line, on the
 driver's own cursor; and, as the list shows the same journal entries, the first page of the
 same user's call history (`offhook.crm.calls.history`, the Calls page).
@@ -151,6 +153,15 @@ def run(
         cases.append((f"chart {name}, firm, quarter", chart(name, None, quarter)))
         if firm_year:
             cases.append((f"chart {name}, firm, year", chart(name, None, year)))
+
+    def every_chart(whose: int | None, period: tuple[date, date]) -> Callable[[Session], object]:
+        flt = figures.FiguresFilter(whose, *period)
+        return lambda session: figures.all_figures(session, flt, settings)
+
+    cases.append(("every chart (the charts page), one user, year", every_chart(user_id, year)))
+    cases.append(("every chart (the charts page), firm, quarter", every_chart(None, quarter)))
+    if firm_year:
+        cases.append(("every chart (the charts page), firm, year", every_chart(None, year)))
     if counted:  # the baseline of the sums: the same figures counted from the calls
         for name in ("weeks", "users", "ringing", "callbacks", "top_callers"):
             counting = f"{name}_counted"
