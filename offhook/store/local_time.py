@@ -3,6 +3,9 @@ figures of a year of calls are grouped where the calls are, not row by row in Py
 
 SQLite has no time zones, so the offset of the firm's zone is given as a CASE over the
 period's daylight-saving changes (a handful per year), found here in Python.
+
+In the store because the sums of calls (`offhook.store.call_sums`) are kept by local day, and
+the migration that builds them needs the firm's zone (the machine's while none was saved).
 """
 
 from __future__ import annotations
@@ -117,7 +120,7 @@ def week_number(day: date) -> int:
 @functools.cache
 def zone_names() -> frozenset[str]:
     # Read from the zone files once: about 0.1 s, and the settings are read every 2 s on the
-    # hot path of call events and lookups (see `SettingsCache`).
+    # hot path of call events and lookups (see `offhook.settings.telephony.SettingsCache`).
     return frozenset(available_timezones())
 
 
