@@ -153,7 +153,13 @@ def _note(session: Session, _context: Any, _instances: Any) -> None:
         if zone is None:
             return
         connection = session.connection()
-        where = or_(Call.address_id.in_(gone_addresses), Call.line_id.in_(gone_lines))
+        # A deleted company leaves its contact persons without one: no client any more.
+        contacts = select(Address.id).where(Address.company_id.in_(gone_addresses))
+        where = or_(
+            Call.address_id.in_(gone_addresses),
+            Call.address_id.in_(contacts),
+            Call.line_id.in_(gone_lines),
+        )
         lines, addresses = call_sums.line_days_of_calls(connection, zone, where)
         pending.line_days |= lines
         pending.address_days |= addresses

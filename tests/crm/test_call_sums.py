@@ -18,6 +18,7 @@ from offhook.crm import unbilled
 from offhook.settings.telephony import TelephonySettings
 from offhook.store import Store, call_sums
 from offhook.store.models import (
+    Address,
     Call,
     CallDaySum,
     CallerDaySum,
@@ -189,6 +190,12 @@ def test_sums_follow_every_change(store: Store) -> None:
     check(store)
     with store.session() as session:
         assert reconcile(session, line.id, [], at(9030))
+    check(store)
+
+    # The client's company goes: its contact person is nobody's client any more.
+    with store.session() as session:
+        company = session.get(Address, client.company_id)
+        session.delete(company)
     check(store)
 
     # Ben's line goes, and its calls with it.
