@@ -124,7 +124,7 @@ def main() -> None:
 
 def _keep_sums(keep: bool) -> None:
     """Keep the sums of calls at each flush (as offhook does), or not (the cost's baseline)."""
-    hooks = (("before_flush", day_sums._note), ("after_flush", day_sums._keep))
+    hooks = (("before_flush", day_sums._note), ("before_commit", day_sums._keep))
     for name, hook in hooks:
         if keep and not sa_event.contains(Session, name, hook):
             sa_event.listen(Session, name, hook)

@@ -3,12 +3,14 @@ whatever changes what they count: calls (the recorder, reconciliation, a chosen 
 services made of calls, "not billable" marks, projects (who is a client), an address's
 company, and deleted addresses and lines.
 
-Kept at each flush of a session, for every session of the process (a SQLAlchemy event): the
-write paths are many (the recorder's batches, the pages, the API, the demo) and a sum that
-one of them forgot would be wrong for good. Before the flush the keys (line and local day,
-address and day) of what changes are noted, as they were and as they will be; after it the
-sums of those keys are recomputed from the calls. Statements that bypass the session's
-objects (bulk inserts and deletes) must call `refresh_calls` or `call_sums.rebuild`.
+Kept by every session of the process (SQLAlchemy events): the write paths are many (the
+recorder's batches, the pages, the API, the demo) and a sum that one of them forgot would be
+wrong for good. Before each flush the keys (line and local day, address and day) of what
+changes are noted, as they were and as they will be; just before the transaction commits
+the sums of those keys are recomputed from the calls, once. (Within the transaction the sums
+are not yet up to date: nothing reads them there.) Statements that bypass the session's
+objects (bulk inserts and deletes) must be followed by `call_sums.refresh` of their keys or
+by `call_sums.rebuild`.
 """
 
 from __future__ import annotations
@@ -170,8 +172,13 @@ def _note(session: Session, _context: Any, _instances: Any) -> None:
             pending.line_days |= {(line_id, day) for line_id, day in found}
 
 
-@event.listens_for(Session, "after_flush")
-def _keep(session: Session, _context: Any) -> None:
+@event.listens_for(Session, "before_commit")
+def _keep(session: Session) -> None:
+    """Recompute the sums of what the transaction changed, once, just before it commits: a
+    batch of call events flushes many times (each caller lookup flushes the calls before it),
+    and the sums of a key are computed once however often its calls changed."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # what is still pending is noted too
     pending: _Pending | None = session.info.pop(_PENDING, None)
     if not pending:
         return
@@ -201,13 +208,6 @@ def _keep(session: Session, _context: Any) -> None:
     call_sums.refresh(connection, zone, line_days, address_days)
 
 
-def refresh_calls(session: Session, call_ids: list[int]) -> None:
-    """Bring the sums of these calls up to date after a statement that bypassed the session."""
-    if not call_ids:
-        return
-    zone = _sums_zone(session)
-    if zone is None:
-        return
-    connection = session.connection()
-    lines, addresses = call_sums.line_days_of_calls(connection, zone, Call.id.in_(call_ids))
-    call_sums.refresh(connection, zone, lines, addresses)
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_PENDING, None)

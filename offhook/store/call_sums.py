@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     Connection,
     Select,
+    bindparam,
     case,
     delete,
     exists,
@@ -163,8 +164,8 @@ def _period(zone: ZoneInfo, first: int, last: int) -> tuple[datetime, datetime]:
     return local_midnight(day_of(first), zone), local_midnight(day_of(last + 1), zone)
 
 
-def _day_sums(zone: ZoneInfo, first: int, last: int, line_id: int | None) -> Select[Any]:
-    """(line_id, day, *DAY_COLUMNS) of the days first..last (of one line, or every line)."""
+def _day_sums(zone: ZoneInfo, first: int, last: int, lines: list[int] | None) -> Select[Any]:
+    """(line_id, day, *DAY_COLUMNS) of the days first..last (of these lines, or every line)."""
     start, end = _period(zone, first, last)
     local = local_seconds(Call.started_at, start, end, zone)
     client = connected_clause() & Address.id.is_not(None) & client_clause()
@@ -185,8 +186,8 @@ def _day_sums(zone: ZoneInfo, first: int, last: int, line_id: int | None) -> Sel
     ).select_from(Call)
     inner = inner.outerjoin(Address, Address.id == Call.address_id)
     inner = inner.where(Call.started_at >= start, Call.started_at < end)
-    if line_id is not None:
-        inner = inner.where(Call.line_id == line_id)
+    if lines is not None:
+        inner = inner.where(Call.line_id.in_(lines))
     calls = inner.subquery()
     reachable = (calls.c.missed == 1) & (calls.c.withheld == 0)
     buckets = []
@@ -211,7 +212,7 @@ def _day_sums(zone: ZoneInfo, first: int, last: int, line_id: int | None) -> Sel
     ).group_by(calls.c.line_id, calls.c.day)
 
 
-def _hour_sums(zone: ZoneInfo, first: int, last: int, line_id: int | None) -> Select[Any]:
+def _hour_sums(zone: ZoneInfo, first: int, last: int, lines: list[int] | None) -> Select[Any]:
     """(line_id, day, hour, incoming, missed) of the incoming calls of the days first..last."""
     start, end = _period(zone, first, last)
     local = local_seconds(Call.started_at, start, end, zone)
@@ -221,8 +222,8 @@ def _hour_sums(zone: ZoneInfo, first: int, last: int, line_id: int | None) -> Se
         ((local % DAY) // 3600).label("hour"),
         case((Call.end_reason == "missed", 1), else_=0).label("missed"),
     ).where(Call.direction == "incoming", Call.started_at >= start, Call.started_at < end)
-    if line_id is not None:
-        inner = inner.where(Call.line_id == line_id)
+    if lines is not None:
+        inner = inner.where(Call.line_id.in_(lines))
     calls = inner.subquery()
     return select(
         calls.c.line_id,
@@ -233,7 +234,7 @@ def _hour_sums(zone: ZoneInfo, first: int, last: int, line_id: int | None) -> Se
     ).group_by(calls.c.line_id, calls.c.day, calls.c.hour)
 
 
-def _caller_sums(zone: ZoneInfo, first: int, last: int, address_id: int | None) -> Select[Any]:
+def _caller_sums(zone: ZoneInfo, first: int, last: int, addresses: list[int] | None) -> Select[Any]:
     """(address_id, day, calls, seconds) of the calls with addresses of the days first..last."""
     start, end = _period(zone, first, last)
     local = local_seconds(Call.started_at, start, end, zone)
@@ -243,7 +244,7 @@ def _caller_sums(zone: ZoneInfo, first: int, last: int, address_id: int | None) 
         case((connected_clause(), seconds_connected()), else_=0).label("seconds"),
     ).where(Call.started_at >= start, Call.started_at < end)
     inner = inner.where(
-        Call.address_id == address_id if address_id is not None else Call.address_id.is_not(None)
+        Call.address_id.in_(addresses) if addresses is not None else Call.address_id.is_not(None)
     )
     calls = inner.subquery()
     return select(
@@ -271,23 +272,27 @@ def _lock(connection: Connection, first: int, second: int) -> None:
     # SQLite: one writer at a time, the transaction holds the database.
 
 
-def _ints(row: Any, columns: Iterable[str]) -> dict[str, int]:
-    return {name: int(getattr(row, name) or 0) for name in columns}
+def _ints(row: Any, columns: Iterable[str]) -> tuple[int, ...]:
+    return tuple(int(getattr(row, name) or 0) for name in columns)
 
 
-def _add_to(connection: Connection, table: Any, key: dict[str, int], delta: dict[str, int]) -> None:
-    """Add `delta` to the row of `key` (made if missing), the firm's or a four weeks': in one
-    statement, so that concurrent transactions each add theirs (the row is locked, and the
-    addition is made to what the other committed)."""
-    if not any(delta.values()):
+def _add_to(
+    connection: Connection, table: Any, keys: tuple[str, ...], rows: list[dict[str, int]]
+) -> None:
+    """Add each row's counts to the row of its `keys` (made if missing), the firm's or a four
+    weeks': in one statement each, so that concurrent transactions each add theirs (the row
+    is locked, and the addition is made to what the other committed)."""
+    rows = [row for row in rows if any(value for name, value in row.items() if name not in keys)]
+    if not rows:
         return
     upsert: Any = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
-    statement = upsert(table).values(**key, **delta)
+    statement = upsert(table)
+    counts = [name for name in rows[0] if name not in keys]
     statement = statement.on_conflict_do_update(
-        index_elements=list(key),
-        set_={name: getattr(table.c, name) + getattr(statement.excluded, name) for name in delta},
+        index_elements=list(keys),
+        set_={name: getattr(table.c, name) + getattr(statement.excluded, name) for name in counts},
     )
-    connection.execute(statement)
+    connection.execute(statement, rows)
 
 
 def refresh(
@@ -297,75 +302,170 @@ def refresh(
     address_days: Iterable[tuple[int, int]] = (),
 ) -> None:
     """Recompute the sums of these (line, day) and (address, day) keys from their calls, and
-    carry each line's change into the firm's sums. In the caller's transaction."""
-    for line_id, day in sorted(set(line_days)):
-        if line_id == FIRM:
-            continue
+    carry the changes into the firm's and the four weeks' sums. In the caller's transaction,
+    a few statements for all the keys (a batch of call events touches many lines' today)."""
+    lines = sorted({key for key in line_days if key[0] != FIRM})
+    addresses = sorted(set(address_days))
+    for line_id in sorted({line_id for line_id, _ in lines}):
         _lock(connection, LOCK_CLASS, line_id)
-        _refresh_line_day(connection, zone, line_id, day)
-    for address_id, day in sorted(set(address_days)):
+    for address_id in sorted({address_id for address_id, _ in addresses}):
         _lock(connection, LOCK_CLASS, -address_id)
-        _refresh_address_day(connection, zone, address_id, day)
+    if lines:
+        _refresh_days(connection, zone, set(lines))
+        _refresh_hours(connection, zone, set(lines))
+    if addresses:
+        _refresh_callers(connection, zone, set(addresses))
 
 
-def _refresh_line_day(connection: Connection, zone: ZoneInfo, line_id: int, day: int) -> None:
-    days: Any = CallDaySum.__table__
-    hours: Any = CallHourSum.__table__
-    key = (days.c.line_id == line_id) & (days.c.day == day)
-    old = connection.execute(select(days).where(key)).first()
-    new = connection.execute(_day_sums(zone, day, day, line_id)).first()
-    old_values = _ints(old, DAY_COLUMNS) if old else dict.fromkeys(DAY_COLUMNS, 0)
-    new_values = _ints(new, DAY_COLUMNS) if new else dict.fromkeys(DAY_COLUMNS, 0)
-    if old_values != new_values:
-        if old:
-            connection.execute(delete(days).where(key))
-        if any(new_values.values()):
-            connection.execute(insert(days).values(line_id=line_id, day=day, **new_values))
-        delta = {name: new_values[name] - old_values[name] for name in DAY_COLUMNS}
-        _add_to(connection, days, {"line_id": FIRM, "day": day}, delta)
+def _span(keys: set[tuple[int, int]]) -> tuple[list[int], int, int]:
+    days = [day for _, day in keys]
+    return sorted({owner for owner, _ in keys}), min(days), max(days)
 
-    hour_key = (hours.c.line_id == line_id) & (hours.c.day == day)
-    before = {
-        row.hour: _ints(row, HOUR_COLUMNS)
-        for row in connection.execute(select(hours).where(hour_key))
-    }
-    after = {
-        int(row.hour): _ints(row, HOUR_COLUMNS)
-        for row in connection.execute(_hour_sums(zone, day, day, line_id))
-    }
-    if before == after:
+
+def _replace(
+    connection: Connection,
+    table: Any,
+    owner: str,
+    changed: list[tuple[int, int]],
+    rows: list[dict[str, int]],
+) -> None:
+    """Delete the rows of the `changed` (owner, day) keys, insert `rows` in their place."""
+    if not changed:
         return
-    if before:
-        connection.execute(delete(hours).where(hour_key))
-    if after:
-        connection.execute(
-            insert(hours),
-            [{"line_id": line_id, "day": day, "hour": h, **v} for h, v in after.items()],
+    key = (getattr(table.c, owner) == bindparam("owner")) & (table.c.day == bindparam("key_day"))
+    connection.execute(delete(table).where(key), [{"owner": o, "key_day": d} for o, d in changed])
+    if rows:
+        connection.execute(insert(table), rows)
+
+
+def _refresh_days(connection: Connection, zone: ZoneInfo, keys: set[tuple[int, int]]) -> None:
+    table: Any = CallDaySum.__table__
+    lines, first, last = _span(keys)
+    new = {
+        (row.line_id, row.day): _ints(row, DAY_COLUMNS)
+        for row in connection.execute(_day_sums(zone, first, last, lines))
+        if (row.line_id, row.day) in keys
+    }
+    old = {
+        (row.line_id, row.day): _ints(row, DAY_COLUMNS)
+        for row in connection.execute(
+            select(table).where(table.c.line_id.in_(lines), table.c.day.between(first, last))
         )
-    zero = dict.fromkeys(HOUR_COLUMNS, 0)
-    for hour in sorted(before.keys() | after.keys()):
-        was, now = before.get(hour, zero), after.get(hour, zero)
-        delta = {name: now[name] - was[name] for name in HOUR_COLUMNS}
-        _add_to(connection, hours, {"line_id": FIRM, "day": day, "hour": hour}, delta)
+        if (row.line_id, row.day) in keys
+    }
+    zero = (0,) * len(DAY_COLUMNS)
+    changed = sorted(key for key in keys if new.get(key, zero) != old.get(key, zero))
+    rows = [
+        {"line_id": key[0], "day": key[1], **dict(zip(DAY_COLUMNS, new[key], strict=True))}
+        for key in changed
+        if any(new.get(key, zero))
+    ]
+    _replace(connection, table, "line_id", changed, rows)
+    firm: dict[int, list[int]] = {}
+    for key in changed:
+        total = firm.setdefault(key[1], [0] * len(DAY_COLUMNS))
+        for index, (now, was) in enumerate(
+            zip(new.get(key, zero), old.get(key, zero), strict=True)
+        ):
+            total[index] += now - was
+    _add_to(
+        connection,
+        table,
+        ("line_id", "day"),
+        [
+            {"line_id": FIRM, "day": day, **dict(zip(DAY_COLUMNS, delta, strict=True))}
+            for day, delta in sorted(firm.items())
+        ],
+    )
 
 
-def _refresh_address_day(connection: Connection, zone: ZoneInfo, address_id: int, day: int) -> None:
+def _refresh_hours(connection: Connection, zone: ZoneInfo, keys: set[tuple[int, int]]) -> None:
+    table: Any = CallHourSum.__table__
+    lines, first, last = _span(keys)
+    new: dict[tuple[int, int], dict[int, tuple[int, ...]]] = {}
+    for row in connection.execute(_hour_sums(zone, first, last, lines)):
+        if (row.line_id, row.day) in keys:
+            new.setdefault((row.line_id, row.day), {})[int(row.hour)] = _ints(row, HOUR_COLUMNS)
+    old: dict[tuple[int, int], dict[int, tuple[int, ...]]] = {}
+    query = select(table).where(table.c.line_id.in_(lines), table.c.day.between(first, last))
+    for row in connection.execute(query):
+        if (row.line_id, row.day) in keys:
+            old.setdefault((row.line_id, row.day), {})[row.hour] = _ints(row, HOUR_COLUMNS)
+    changed = sorted(key for key in keys if new.get(key, {}) != old.get(key, {}))
+    rows = [
+        {
+            "line_id": key[0],
+            "day": key[1],
+            "hour": hour,
+            **dict(zip(HOUR_COLUMNS, counts, strict=True)),
+        }
+        for key in changed
+        for hour, counts in sorted(new.get(key, {}).items())
+    ]
+    _replace(connection, table, "line_id", changed, rows)
+    zero = (0,) * len(HOUR_COLUMNS)
+    firm: dict[tuple[int, int], list[int]] = {}
+    for key in changed:
+        now, was = new.get(key, {}), old.get(key, {})
+        for hour in now.keys() | was.keys():
+            total = firm.setdefault((key[1], hour), [0] * len(HOUR_COLUMNS))
+            for index, (a, b) in enumerate(
+                zip(now.get(hour, zero), was.get(hour, zero), strict=True)
+            ):
+                total[index] += a - b
+    _add_to(
+        connection,
+        table,
+        ("line_id", "day", "hour"),
+        [
+            {
+                "line_id": FIRM,
+                "day": day,
+                "hour": hour,
+                **dict(zip(HOUR_COLUMNS, delta, strict=True)),
+            }
+            for (day, hour), delta in sorted(firm.items())
+        ],
+    )
+
+
+def _refresh_callers(connection: Connection, zone: ZoneInfo, keys: set[tuple[int, int]]) -> None:
     table: Any = CallerDaySum.__table__
-    key = (table.c.address_id == address_id) & (table.c.day == day)
-    old = connection.execute(select(table).where(key)).first()
-    new = connection.execute(_caller_sums(zone, day, day, address_id)).first()
-    old_values = _ints(old, CALLER_COLUMNS) if old else None
-    new_values = _ints(new, CALLER_COLUMNS) if new else None
-    if old_values == new_values:
-        return
-    if old:
-        connection.execute(delete(table).where(key))
-    if new_values:
-        connection.execute(insert(table).values(address_id=address_id, day=day, **new_values))
-    zero = dict.fromkeys(CALLER_COLUMNS, 0)
-    delta = {name: (new_values or zero)[name] - (old_values or zero)[name] for name in zero}
-    block = {"address_id": address_id, "block": block_of(day)}
-    _add_to(connection, CallerBlockSum.__table__, block, delta)
+    addresses, first, last = _span(keys)
+    new = {
+        (row.address_id, row.day): _ints(row, CALLER_COLUMNS)
+        for row in connection.execute(_caller_sums(zone, first, last, addresses))
+        if (row.address_id, row.day) in keys
+    }
+    query = select(table).where(table.c.address_id.in_(addresses), table.c.day.between(first, last))
+    old = {
+        (row.address_id, row.day): _ints(row, CALLER_COLUMNS)
+        for row in connection.execute(query)
+        if (row.address_id, row.day) in keys
+    }
+    zero = (0,) * len(CALLER_COLUMNS)
+    changed = sorted(key for key in keys if new.get(key, zero) != old.get(key, zero))
+    rows = [
+        {"address_id": key[0], "day": key[1], **dict(zip(CALLER_COLUMNS, new[key], strict=True))}
+        for key in changed
+        if key in new
+    ]
+    _replace(connection, table, "address_id", changed, rows)
+    blocks: dict[tuple[int, int], list[int]] = {}
+    for address_id, day in changed:
+        total = blocks.setdefault((address_id, block_of(day)), [0] * len(CALLER_COLUMNS))
+        now, was = new.get((address_id, day), zero), old.get((address_id, day), zero)
+        for index, (a, b) in enumerate(zip(now, was, strict=True)):
+            total[index] += a - b
+    _add_to(
+        connection,
+        CallerBlockSum.__table__,
+        ("address_id", "block"),
+        [
+            {"address_id": a, "block": b, **dict(zip(CALLER_COLUMNS, delta, strict=True))}
+            for (a, b), delta in sorted(blocks.items())
+        ],
+    )
 
 
 def rebuild(connection: Connection, zone: ZoneInfo) -> None:

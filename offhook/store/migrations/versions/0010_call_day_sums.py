@@ -38,8 +38,8 @@ def upgrade() -> None:
         sa.Column("day", sa.Integer(), autoincrement=False, nullable=False),
         *_counts(*call_sums.DAY_COLUMNS),
         sa.PrimaryKeyConstraint("line_id", "day", name=op.f("pk_call_day_sums")),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_call_day_sums_day", "call_day_sums", ["day", "line_id"], unique=False)
     op.create_table(
         "call_hour_sums",
         sa.Column("line_id", sa.Integer(), autoincrement=False, nullable=False),
@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("hour", sa.Integer(), autoincrement=False, nullable=False),
         *_counts(*call_sums.HOUR_COLUMNS),
         sa.PrimaryKeyConstraint("line_id", "day", "hour", name=op.f("pk_call_hour_sums")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "caller_day_sums",
@@ -54,22 +55,21 @@ def upgrade() -> None:
         sa.Column("day", sa.Integer(), autoincrement=False, nullable=False),
         *_counts(*call_sums.CALLER_COLUMNS),
         sa.PrimaryKeyConstraint("address_id", "day", name=op.f("pk_caller_day_sums")),
+        sqlite_with_rowid=False,
     )
     op.create_index(
-        "ix_caller_day_sums_day", "caller_day_sums", ["day", "address_id", "calls"], unique=False
+        "ix_caller_day_sums_day",
+        "caller_day_sums",
+        ["day", "address_id", "calls", "seconds"],
+        unique=False,
     )
     op.create_table(
         "caller_block_sums",
-        sa.Column("address_id", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("block", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("address_id", sa.Integer(), autoincrement=False, nullable=False),
         *_counts(*call_sums.CALLER_COLUMNS),
-        sa.PrimaryKeyConstraint("address_id", "block", name=op.f("pk_caller_block_sums")),
-    )
-    op.create_index(
-        "ix_caller_block_sums_block",
-        "caller_block_sums",
-        ["block", "address_id", "calls"],
-        unique=False,
+        sa.PrimaryKeyConstraint("block", "address_id", name=op.f("pk_caller_block_sums")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "call_sums_zone",
@@ -91,10 +91,8 @@ def _firm_zone(connection: sa.Connection) -> str:
 
 def downgrade() -> None:
     op.drop_table("call_sums_zone")
-    op.drop_index("ix_caller_block_sums_block", table_name="caller_block_sums")
     op.drop_table("caller_block_sums")
     op.drop_index("ix_caller_day_sums_day", table_name="caller_day_sums")
     op.drop_table("caller_day_sums")
     op.drop_table("call_hour_sums")
-    op.drop_index("ix_call_day_sums_day", table_name="call_day_sums")
     op.drop_table("call_day_sums")
