@@ -234,3 +234,54 @@ def test_a_new_zone_rebuilds_the_sums_and_until_then_the_calls_are_counted(
     with store.session() as session:
         hours, _ = figures.ringing(session, flt, settings)
         assert [r.label for r in hours if r.incoming] == ["17:00"]
+
+
+def test_two_transactions_changing_the_same_day_both_count(store: Store) -> None:
+    """PostgreSQL: a transaction that recorded a call commits after another that booked a
+    service from a call of the same line and day committed; the sums have both (whoever
+    recomputes a key last sees what the other committed)."""
+    if store.dialect == "sqlite":
+        return  # one writer at a time: the second would wait for the first to commit
+    factories.telephony(store, timezone="Europe/Zurich")
+    anna, line = factories.user_with_line(store)
+    client = factories.address(store)
+    factories.project(store, "P1", client.company_id)
+    kind = factories.service_type(store)
+    incoming = Direction.INCOMING
+    feed(
+        store,
+        CallEvent(line.id, "c1", incoming, CallState.RINGING, at(0), CLIENT),
+        CallEvent(line.id, "c1", incoming, CallState.CONNECTED, at(5)),
+        CallEvent(line.id, "c1", incoming, CallState.ENDED, at(400)),
+    )
+    c1 = _call(store, "c1")
+    with store.sessions() as recording, store.sessions() as booking:
+        record_many(
+            recording,
+            [
+                CallEvent(line.id, "c2", incoming, CallState.RINGING, at(600), CLIENT),
+                CallEvent(line.id, "c2", incoming, CallState.CONNECTED, at(605)),
+                CallEvent(line.id, "c2", incoming, CallState.ENDED, at(900)),
+            ],
+        )
+        recording.flush()
+        project = booking.scalar(select(Project).where(Project.code == "P1"))
+        assert project is not None
+        booking.add(
+            Service(
+                user_id=anna.id,
+                project_id=project.id,
+                service_type_id=kind.id,
+                call_id=c1.id,
+                day=date(2026, 11, 26),
+                minutes=10,
+            )
+        )
+        booking.commit()
+        recording.commit()
+    check(store)
+    with store.sessions() as session:
+        settings = TelephonySettings.load(session)
+        weeks = figures.weeks(session, figures.FiguresFilter(None, FIRST, LAST), settings)
+        time = figures.total(weeks)
+        assert (time.calls, time.booked_minutes, time.unbooked) == (2, 10, 1)
