@@ -1,7 +1,7 @@
 """The sums of calls (`offhook.store.call_sums`) kept up to date in the same transaction as
 whatever changes what they count: calls (the recorder, reconciliation, a chosen address),
 services made of calls, "not billable" marks, projects (who is a client), an address's
-company, and deleted addresses and lines.
+company, and deleted addresses, lines and phone systems.
 
 Kept by every session of the process (SQLAlchemy events): the write paths are many (the
 recorder's batches, the pages, the API, the demo) and a sum that one of them forgot would be
@@ -31,6 +31,7 @@ from offhook.store.models import (
     CallHourSum,
     Line,
     NotBillable,
+    PhoneSystem,
     Project,
     Service,
 )
@@ -150,6 +151,11 @@ def _note(session: Session, _context: Any, _instances: Any) -> None:
     # What the database deletes or clears by itself (ON DELETE): noted while it is there.
     gone_addresses = [obj.id for obj in deleted if isinstance(obj, Address)]
     gone_lines = [obj.id for obj in deleted if isinstance(obj, Line)]
+    gone_systems = [obj.id for obj in deleted if isinstance(obj, PhoneSystem)]
+    if gone_systems:  # its lines go with it in the database (passive deletes)
+        gone_lines += session.connection().scalars(
+            select(Line.id).where(Line.phone_system_id.in_(gone_systems))
+        )
     if gone_addresses or gone_lines:
         zone = _sums_zone(session)
         if zone is None:

@@ -24,6 +24,7 @@ from offhook.store.models import (
     CallerDaySum,
     CallHourSum,
     Line,
+    PhoneSystem,
     Project,
     Service,
 )
@@ -196,6 +197,15 @@ def test_sums_follow_every_change(store: Store) -> None:
     with store.session() as session:
         company = session.get(Address, client.company_id)
         session.delete(company)
+    check(store)
+
+    # Cleo's phone system goes, with her line and its calls (the database deletes those).
+    _, cleo_line = factories.user_with_line(store, "cleo", role="user")
+    feed(store, CallEvent(cleo_line.id, "c5", incoming, CallState.RINGING, at(9100), CLIENT))
+    check(store)
+    with store.session() as session:
+        system = session.get(PhoneSystem, cleo_line.phone_system_id)
+        session.delete(system)
     check(store)
 
     # Ben's line goes, and its calls with it.
