@@ -42,6 +42,9 @@ from offhook.web.templating import render
 
 STATIC = Path(__file__).with_name("static")
 SESSION_COOKIE = "offhook_session"
+NO_SUCH_RECORD = (
+    "There is no such record: a number in the request is larger than any offhook keeps."
+)
 ROUTERS = [
     module.router
     for module in (
@@ -164,6 +167,12 @@ def create_app(offhook: Offhook) -> FastAPI:
     @app.exception_handler(CallNotFound)
     async def call_not_found(request: Request, exc: CallNotFound) -> Response:
         return await http_error(request, HTTPException(404, str(exc)))
+
+    @app.exception_handler(OverflowError)
+    async def beyond_any_record(request: Request, _exc: OverflowError) -> Response:
+        # SQLite cannot even compare an integer beyond 64 bits (an id of 30 digits in an
+        # address or a form) and raises; PostgreSQL finds no row. Both mean: no such record.
+        return await http_error(request, HTTPException(404, NO_SUCH_RECORD))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
