@@ -12,6 +12,7 @@ import uvicorn
 
 from offhook.app import Offhook
 from offhook.web.app import create_app
+from offhook.web.connections import bounded_h11
 
 _HOOK_TOKEN = re.compile(r"(/hooks/)[^/?#\s]+")
 
@@ -71,6 +72,9 @@ def server_for(offhook: Offhook, host: str, port: int, log_level: str = "info") 
         # stays a decision); more closes the connection.
         h11_max_incomplete_event_size=16 * 1024,
         limit_concurrency=offhook.config.max_connections,
+        # Deadlines for a request's head and body, and a bound per client address, so that
+        # connections that send nothing cannot use up the limit above (connections.py).
+        http=bounded_h11(),
     )
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, HookTokens) for f in access.filters):
