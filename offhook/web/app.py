@@ -21,6 +21,7 @@ from offhook.settings.login_throttle import LoginThrottle
 from offhook.web.api import journal
 from offhook.web.api import lookup as api
 from offhook.web.api import unbilled as unbilled_api
+from offhook.web.database_outages import DatabaseOutages
 from offhook.web.drivers import add_driver_parts
 from offhook.web.limits import BodyLimits, RequestLimits
 from offhook.web.pages import (
@@ -131,6 +132,9 @@ def create_app(offhook: Offhook) -> FastAPI:
         https_only=offhook.config.secure_cookies,
     )
     app.add_middleware(SecurityHeaders)
+    # Around the session and the routes: a read that meets a dropped database connection runs
+    # again from the start.
+    app.add_middleware(DatabaseOutages)
     # Outermost: a body is bounded before anything, the session included, looks at it.
     app.add_middleware(
         RequestLimits,
