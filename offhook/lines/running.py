@@ -81,6 +81,8 @@ BATCH_MAX = 250
 #: Call events waiting to be recorded beyond which `Lines.submit` waits for the recorder, and a
 #: driver's `emit` is logged as outrunning the database.
 BACKLOG_LIMIT = 20_000
+#: The longest pause between two tries to record call events while the database is away.
+RECORD_RETRY_MAX = 10.0
 
 
 def _hours(seconds: float) -> str:
@@ -661,16 +663,17 @@ class Lines:
 
     @staticmethod
     async def _retried(attempt: Callable[[], Awaitable[T]]) -> T:
+        """`attempt`, tried until the database takes it: however long it is away (a restart,
+        a failover, connections killed one after another), call events are kept, in order,
+        and recorded when it is back. Giving up would lose them."""
         delay = 0.2
-        for _attempt in range(8):
+        while True:
             try:
                 return await attempt()
             except OperationalError as exc:
-                # The database is briefly away (restart, lock): keep the events, try again.
                 log.warning("database unavailable, retrying in %.1f s: %s", delay, exc)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-        raise RuntimeError("database unavailable for too long")
+                delay = min(delay * 2, RECORD_RETRY_MAX)
 
     async def _record_events_together(self, events: list[CallEvent]) -> None:
         pending = events
