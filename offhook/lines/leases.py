@@ -37,6 +37,10 @@ POLL_SECONDS = 2.0
 #: The first key of offhook's advisory locks (the second is the phone system's id), so that
 #: they do not meet other applications' locks in the same database.
 LOCK_CLASS = 0x0FF400C
+#: Tries to take lost leases again, and the pause between them (under a second in all; a
+#: lease another server takes meanwhile is its own, and this server stops that phone system).
+RETAKE_ATTEMPTS = 3
+RETAKE_PAUSE = 0.3
 
 
 class Leases:
@@ -126,12 +130,21 @@ class PostgresLeases(Leases):
     async def _take_again(self, lost: set[int]) -> None:
         """Ask again for the leases that ended with the connection; stop what is gone."""
         kept: set[int] = set()
-        try:
-            for system_id in sorted(lost):
-                if await self._ask("SELECT pg_try_advisory_lock(%s, %s)", LOCK_CLASS, system_id):
-                    kept.add(system_id)
-        except Exception:
-            kept = set()  # the new connection failed too, and any lease taken on it with it
+        for attempt in range(RETAKE_ATTEMPTS):
+            kept = set()
+            try:
+                for system_id in sorted(lost):
+                    if await self._ask(
+                        "SELECT pg_try_advisory_lock(%s, %s)", LOCK_CLASS, system_id
+                    ):
+                        kept.add(system_id)
+                break
+            except Exception:
+                # The new connection failed too, and any lease taken on it with it: a
+                # PostgreSQL that drops connections one after another gets a few tries.
+                kept = set()
+                if attempt + 1 < RETAKE_ATTEMPTS:
+                    await asyncio.sleep(RETAKE_PAUSE)
         self.held |= kept
         gone = lost - kept
         if kept:

@@ -28,6 +28,7 @@ from typing import Any, Literal, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from offhook.calls.events import (
     DIGEST_PREFIX,
@@ -527,26 +528,31 @@ class Lines:
                 await self.lines_changed(system_id)
 
     def _wanted_systems(self) -> dict[int, tuple[dict[str, Any], frozenset[tuple[Any, ...]]]]:
-        """The enabled phone systems of the drivers loaded here: their options and lines."""
-        with self.store.session() as session:
-            systems = session.scalars(
-                select(PhoneSystem).where(
-                    PhoneSystem.enabled.is_(True), PhoneSystem.driver.in_(self.loaded)
-                )
-            ).all()
-            lines = session.scalars(
-                select(Line).where(
-                    Line.enabled.is_(True),
-                    Line.phone_system_id.in_([system.id for system in systems]),
-                )
-            ).all()
-            by_system: dict[int, set[tuple[Any, ...]]] = {system.id: set() for system in systems}
-            for line in lines:
-                by_system[line.phone_system_id].add(_signature(line))
-            return {
-                system.id: (dict(system.options or {}), frozenset(by_system[system.id]))
-                for system in systems
-            }
+        """The enabled phone systems of the drivers loaded here: their options and lines (read
+        again should the database drop the connection under it)."""
+        return self.store.read(self._wanted_in)
+
+    def _wanted_in(
+        self, session: Session
+    ) -> dict[int, tuple[dict[str, Any], frozenset[tuple[Any, ...]]]]:
+        systems = session.scalars(
+            select(PhoneSystem).where(
+                PhoneSystem.enabled.is_(True), PhoneSystem.driver.in_(self.loaded)
+            )
+        ).all()
+        lines = session.scalars(
+            select(Line).where(
+                Line.enabled.is_(True),
+                Line.phone_system_id.in_([system.id for system in systems]),
+            )
+        ).all()
+        by_system: dict[int, set[tuple[Any, ...]]] = {system.id: set() for system in systems}
+        for line in lines:
+            by_system[line.phone_system_id].add(_signature(line))
+        return {
+            system.id: (dict(system.options or {}), frozenset(by_system[system.id]))
+            for system in systems
+        }
 
     async def lines_changed(self, system_id: int) -> None:
         """A line of a phone system was added, edited, switched on or off, or deleted."""
