@@ -24,6 +24,9 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_HEADERS = 100
 MAX_HEADER_BYTES = 16 * KIB
 API_LOGIN = "Log in or send an API token (Authorization: Bearer …)."
+# A WebSocket message, bounded while it arrives (drivers' agents talk over WebSockets; a TAPI
+# agent's messages are at most 256 KB); uvicorn's own bound is 16 MB.
+MAX_WEBSOCKET_MESSAGE = 1 * MIB
 
 
 @dataclass(frozen=True, slots=True)
