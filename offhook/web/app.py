@@ -24,6 +24,7 @@ from offhook.settings.login_throttle import LoginThrottle
 from offhook.web.api import journal
 from offhook.web.api import lookup as api
 from offhook.web.api import unbilled as unbilled_api
+from offhook.web.database_outages import DatabaseOutages
 from offhook.web.drivers import add_driver_parts
 from offhook.web.limits import BodyLimits, RequestLimits
 from offhook.web.pages import (
@@ -45,6 +46,9 @@ from offhook.web.templating import render
 
 STATIC = Path(__file__).with_name("static")
 SESSION_COOKIE = "offhook_session"
+NO_SUCH_RECORD = (
+    "There is no such record: a number in the request is larger than any offhook keeps."
+)
 ROUTERS = [
     module.router
     for module in (
@@ -147,6 +151,9 @@ def create_app(offhook: Offhook) -> FastAPI:
     )
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BrowserLanguage)
+    # Around the session and the routes: a read that meets a dropped database connection runs
+    # again from the start.
+    app.add_middleware(DatabaseOutages)
     # Outermost: a body is bounded before anything, the session included, looks at it.
     app.add_middleware(
         RequestLimits,
@@ -187,6 +194,12 @@ def create_app(offhook: Offhook) -> FastAPI:
     @app.exception_handler(CallNotFound)
     async def call_not_found(request: Request, exc: CallNotFound) -> Response:
         return await http_error(request, HTTPException(404, str(exc)))
+
+    @app.exception_handler(OverflowError)
+    async def beyond_any_record(request: Request, _exc: OverflowError) -> Response:
+        # SQLite cannot even compare an integer beyond 64 bits (an id of 30 digits in an
+        # address or a form) and raises; PostgreSQL finds no row. Both mean: no such record.
+        return await http_error(request, HTTPException(404, NO_SUCH_RECORD))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:

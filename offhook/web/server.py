@@ -13,6 +13,8 @@ import uvicorn
 from offhook.app import Offhook
 from offhook.journal.warmup import warm_up
 from offhook.web.app import create_app
+from offhook.web.connections import bounded_h11
+from offhook.web.limits import MAX_WEBSOCKET_MESSAGE
 
 _HOOK_TOKEN = re.compile(r"(/hooks/)[^/?#\s]+")
 
@@ -73,6 +75,10 @@ def server_for(offhook: Offhook, host: str, port: int, log_level: str = "info") 
         # stays a decision); more closes the connection.
         h11_max_incomplete_event_size=16 * 1024,
         limit_concurrency=offhook.config.max_connections,
+        # Deadlines for a request's head and body, and a bound per client address, so that
+        # connections that send nothing cannot use up the limit above (connections.py).
+        http=bounded_h11(),
+        ws_max_size=MAX_WEBSOCKET_MESSAGE,
     )
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, HookTokens) for f in access.filters):

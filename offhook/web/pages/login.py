@@ -61,7 +61,12 @@ async def login(
             log_in(request, user, session)
             return True
 
-    if not await asyncio.to_thread(check):
+    try:
+        matched = await asyncio.to_thread(check)
+    except Exception:
+        throttle.unchecked(login, address)  # no password was compared: no failure to count
+        raise
+    if not matched:
         return render(
             request,
             "login.html",
