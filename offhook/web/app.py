@@ -150,10 +150,10 @@ def create_app(offhook: Offhook) -> FastAPI:
         https_only=offhook.config.secure_cookies,
     )
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(BrowserLanguage)
     # Around the session and the routes: a read that meets a dropped database connection runs
-    # again from the start.
+    # again from the start. Inside the language, so that what it answers is in the browser's.
     app.add_middleware(DatabaseOutages)
+    app.add_middleware(BrowserLanguage)
     # Outermost: a body is bounded before anything, the session included, looks at it.
     app.add_middleware(
         RequestLimits,

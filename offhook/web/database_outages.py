@@ -17,6 +17,7 @@ import math
 from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from offhook.settings.language import N_, _
 from offhook.web.limits import SAFE_METHODS, answer
 
 log = logging.getLogger(__name__)
@@ -24,8 +25,11 @@ log = logging.getLogger(__name__)
 #: How often a read is run, and the pauses between: about a second in all.
 ATTEMPTS = 4
 PAUSES = (0.1, 0.3, 0.6)
-LOST = "The connection to the database was lost. Nothing was changed for sure: please try again."
-UNREACHABLE = "The database does not answer. Please try again in a moment."
+LOST = N_(
+    "The connection to the database was lost, so it is not certain that your change was saved. "
+    "Please check, then try again."
+)
+UNREACHABLE = N_("The database does not answer. Please try again in a moment.")
 
 
 def dropped(exc: BaseException) -> bool:
@@ -77,7 +81,7 @@ class DatabaseOutages:
                     scope["path"],
                 )
                 retry = str(math.ceil(sum(PAUSES)))
-                detail = UNREACHABLE if reads else LOST
+                detail = _(UNREACHABLE if reads else LOST)
                 await answer(scope, send, 503, detail, extra=[(b"retry-after", retry.encode())])
                 return
 

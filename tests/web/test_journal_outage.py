@@ -164,7 +164,8 @@ def test_pages_and_api_reads_survive_a_killed_connection(
     assert arm() == len(paths)
 
     # A write is not repeated (it may have been committed): 503 with what to do.
-    arm("sessions", "users")
+    # Past the login check (the session, the user, their language): the write's own statement.
+    arm("SELECT", "sessions")
     written = client.put(
         "/api/preferences/journal-panel",
         json={
