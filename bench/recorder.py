@@ -3,9 +3,11 @@
 Runs the server's recorder (`offhook.lines.running.Lines`, in this process, with a journal hub
 that has no streams) over a burst of call events: `--calls` calls on `--lines` lines, each
 ringing, answered and ended (three events), all queued at once as a busy phone system would
-report them. It records the burst twice on fresh stores: with batches of one event (what the
-server did before issue 13: one transaction per event), then with the recorder's batches.
-Both include the caller lookup of every call and the journal entries read back for the push.
+report them. It records the burst three times on fresh stores: with batches of one event (what
+the server did before issue 13: one transaction per event), with the recorder's batches, and
+with the recorder's batches without keeping the charts' sums of calls (`offhook.calls.day_sums`,
+issue 14: what keeping them costs). Each includes the caller lookup of every call and the
+journal entries read back for the push.
 
     .venv/bin/python bench/recorder.py --db sqlite
     .venv/bin/python bench/recorder.py --db postgres
@@ -25,6 +27,10 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
+
+from offhook.calls import day_sums
 from offhook.calls.events import CallEvent, CallState, Direction
 from offhook.journal.push import JournalHub
 from offhook.lines import running
@@ -91,8 +97,14 @@ def main() -> None:
     directory = Path(tempfile.mkdtemp(prefix="offhook-recorder-"))
     results = []
     batch_max = running.BATCH_MAX
-    for label, size in (("one event per transaction (baseline)", 1), ("batches", batch_max)):
+    runs = (
+        ("one event per transaction (baseline)", 1, True),
+        ("batches", batch_max, True),
+        ("batches, sums of calls not kept", batch_max, False),
+    )
+    for label, size, sums in runs:
         running.BATCH_MAX = size
+        _keep_sums(sums)
         store, database = fresh_store(args.db, directory)
         try:
             events = burst(store, args.lines, args.calls)
@@ -107,6 +119,17 @@ def main() -> None:
     for label, rate, commits, count in results:
         print(f"{label:40} {rate:8.0f} events/s  ({count} events in {commits} transactions)")
     print(f"batches / baseline: {results[1][1] / results[0][1]:.1f}×")
+    print(f"batches with sums / without: {results[1][1] / results[2][1]:.2f}×")
+
+
+def _keep_sums(keep: bool) -> None:
+    """Keep the sums of calls at each flush (as offhook does), or not (the cost's baseline)."""
+    hooks = (("before_flush", day_sums._note), ("before_commit", day_sums._keep))
+    for name, hook in hooks:
+        if keep and not sa_event.contains(Session, name, hook):
+            sa_event.listen(Session, name, hook)
+        elif not keep and sa_event.contains(Session, name, hook):
+            sa_event.remove(Session, name, hook)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,10 @@ query on the same table, in the same run.
 Builds a synthetic CRM and call history (`offhook.intake.synthetic`, `.synthetic_calls`, what
 `offhook demo-data --call-users 200` writes) in a throw-away database, runs ANALYZE, then times
 what the pages run once the user is known, each in a session of the store: one page of the
-list (`offhook.crm.unbilled.unbilled`) and the figures of each chart
-(`offhook.crm.call_figures`), for one user and for the whole firm. The baseline is the
+list (`offhook.crm.unbilled.unbilled`), the figures of each chart and of all of them (the charts
+page; `offhook.crm.call_figures`, read from the sums of calls), for one user and for the whole
+firm; with `--counted` also the firm's charts counted from the calls, as before the sums
+(`offhook.store.call_sums`). The baseline is the
 cheapest question the calls' index answers: the newest 51 call ids of one line, on the
 driver's own cursor; and, as the list shows the same journal entries, the first page of the
 same user's call history (`offhook.crm.calls.history`, the Calls page).
@@ -51,7 +53,12 @@ def main() -> None:
     parser.add_argument("--build-only", action="store_true", help="build, keep, do not time")
     parser.add_argument("--url", help="time an existing database built with --keep")
     parser.add_argument(
-        "--firm-year", action="store_true", help="also the firm's charts of a whole year (slow)"
+        "--firm-year", action="store_true", help="also the firm's charts of a whole year"
+    )
+    parser.add_argument(
+        "--counted",
+        action="store_true",
+        help="also the firm's charts counted from the calls (before the sums; seconds each)",
     )
     args = parser.parse_args()
     if args.url:
@@ -59,7 +66,7 @@ def main() -> None:
         with store.session() as session:
             last = session.scalar(select(Call.started_at).order_by(Call.started_at.desc()))
         assert last is not None, "no calls in that database"
-        run(store, last.date(), args.runs, random.Random(args.seed), args.firm_year)
+        run(store, last.date(), args.runs, random.Random(args.seed), args.firm_year, args.counted)
         store.dispose()
         return
     with bench_database(args.db, keep=args.keep or args.build_only) as url:
@@ -82,11 +89,13 @@ def main() -> None:
             print(f"kept: {url}")
         if args.build_only:
             return
-        run(store, end, args.runs, random.Random(args.seed), args.firm_year)
+        run(store, end, args.runs, random.Random(args.seed), args.firm_year, args.counted)
         store.dispose()
 
 
-def run(store: Store, end: date, runs: int, rng: random.Random, firm_year: bool) -> None:
+def run(
+    store: Store, end: date, runs: int, rng: random.Random, firm_year: bool, counted: bool
+) -> None:
     with store.session() as session:
         settings = TelephonySettings.load(session)
         lines = list(session.execute(select(Line.id, Line.user_id).order_by(Line.id)))
@@ -144,14 +153,29 @@ def run(store: Store, end: date, runs: int, rng: random.Random, firm_year: bool)
         cases.append((f"chart {name}, firm, quarter", chart(name, None, quarter)))
         if firm_year:
             cases.append((f"chart {name}, firm, year", chart(name, None, year)))
+
+    def every_chart(whose: int | None, period: tuple[date, date]) -> Callable[[Session], object]:
+        flt = figures.FiguresFilter(whose, *period)
+        return lambda session: figures.all_figures(session, flt, settings)
+
+    cases.append(("every chart (the charts page), one user, year", every_chart(user_id, year)))
+    cases.append(("every chart (the charts page), firm, quarter", every_chart(None, quarter)))
+    if firm_year:
+        cases.append(("every chart (the charts page), firm, year", every_chart(None, year)))
+    if counted:  # the baseline of the sums: the same figures counted from the calls
+        for name in ("weeks", "users", "ringing", "callbacks", "top_callers"):
+            counting = f"{name}_counted"
+            cases.append(
+                (f"counted {name}, firm, quarter (before)", chart(counting, None, quarter))
+            )
     print(f"{runs} timed runs each after {WARM_UP} warm-up runs (the firm's charts fewer); ms")
     print(f"{'query':<58} {'runs':>5} {'p50':>9} {'p99':>9} {'max':>9}")
     session = store.sessions()
     for label, work in cases:
         times = []
-        # The firm's charts take seconds a run on SQLite: fewer runs, so the bench ends.
-        firm_chart = label.startswith("chart") and "firm" in label
-        repeat = min(runs, 3 if "year" in label else 5) if firm_chart else runs
+        # Counted from the calls the firm's charts take seconds a run: fewer runs.
+        firm_chart = label.startswith("counted")
+        repeat = min(runs, 3) if firm_chart else runs
         warm = 1 if firm_chart else WARM_UP
         for index in range(warm + repeat):
             started = time.perf_counter()

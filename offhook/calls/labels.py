@@ -3,7 +3,7 @@ the pages and the texts of activities all take them from here."""
 
 from __future__ import annotations
 
-from offhook.settings.language import N_
+from offhook.settings.language import N_, gettext
 
 # The four kinds of journal icon the product description names.
 ICON_LABELS = {
@@ -12,7 +12,7 @@ ICON_LABELS = {
     "incoming": N_("Incoming call"),
     "outgoing": N_("Outgoing call"),
 }
-MISSED_CALL = "Missed call"
+MISSED_CALL = N_("Missed call")
 DIRECTION_LABELS = {"incoming": N_("Incoming"), "outgoing": N_("Outgoing")}
 # A call not yet ended.
 STATE_LABELS = {"ringing": N_("Ringing"), "dialling": N_("Dialling"), "connected": N_("Connected")}
@@ -27,16 +27,21 @@ END_REASON_LABELS = {
     # A ring-group call that a colleague took instead.
     "answered_elsewhere": N_("Answered elsewhere"),
 }
+# A ringing call on a line whose phone system cannot answer for the user (AMI cannot take a
+# desk phone off hook): the journal says so instead of offering a button that cannot work.
+ANSWER_ON_THE_PHONE = N_(
+    "Pick up your phone to answer: this phone system does not let offhook answer calls."
+)
 OPEN = "open"
 # A call's outcome as the call history names it and filters by; "open" are calls still ringing
 # or going on.
 OUTCOME_LABELS = {
-    "answered": "Answered",
+    "answered": N_("Answered"),
     **{reason: label for reason, label in END_REASON_LABELS.items() if label},
-    OPEN: "Ringing or ongoing",
+    OPEN: N_("Ringing or ongoing"),
 }
 # Who hung up.
-HANGUP_LABELS = {"local": "this line", "remote": "the other side"}
+HANGUP_LABELS = {"local": N_("this line"), "remote": N_("the other side")}
 
 
 def call_label(direction: str) -> str:
@@ -58,4 +63,6 @@ def outcome(state: str, end_reason: str | None) -> tuple[str, str]:
 
 def answered_by_text(label: str, answered_by: str | None) -> str:
     """ "Answered elsewhere (by Anna Müller)" when it is known who took the call."""
-    return f"{label} (by {answered_by})" if answered_by else label
+    if not answered_by:
+        return gettext(label)
+    return gettext("{reason} (by {name})").format(reason=gettext(label), name=answered_by)

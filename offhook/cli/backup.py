@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from offhook.cli.common import fail, load_config, out
+from offhook.settings.language import N_, _
 from offhook.store.backup import BackupError, default_backup_path, sqlite_file
 from offhook.store.backup import backup as backup_store
 from offhook.store.backup import restore as restore_store
@@ -36,13 +37,15 @@ def _size(size: int) -> str:
     return f"{size} bytes"  # pragma: no cover - the loop always returns
 
 
+BACKUP_HELP = N_("Back up the store while offhook runs; the copy is checked before it counts.")
+
+
 def backup(
     file: Annotated[
         Path | None,
-        typer.Argument(help="Where to write the backup (default: backups/ beside the store)."),
+        typer.Argument(help=N_("Where to write the backup (default: backups/ beside the store).")),
     ] = None,
 ) -> None:
-    """Back up the store while offhook runs; the copy is checked before it counts."""
     database = _database()
     target = file or default_backup_path(database)
     try:
@@ -56,18 +59,22 @@ def backup(
     )
 
 
+RESTORE_HELP = N_("Make a backup the store again; the store it replaces is kept beside it.")
+
+
 def restore(
-    file: Annotated[Path, typer.Argument(help="The backup to restore.")],
+    file: Annotated[Path, typer.Argument(help=N_("The backup to restore."))],
     to: Annotated[
         Path | None,
-        typer.Option(help="Restore into this new file instead of the store in use."),
+        typer.Option(help=N_("Restore into this new file instead of the store in use.")),
     ] = None,
     force: Annotated[
         bool,
-        typer.Option(help="Restore even while a server uses the store (restart it afterwards)."),
+        typer.Option(
+            help=N_("Restore even while a server uses the store (restart it afterwards).")
+        ),
     ] = False,
 ) -> None:
-    """Make a backup the store again; the store it replaces is kept beside it."""
     database = to or _database()
     try:
         restored = restore_store(file, database, force=force)
@@ -78,8 +85,12 @@ def restore(
         f"{restored.copy.calls:,} calls)."
     )
     if restored.aside is not None:
-        out.print(f"The store it replaced is kept at {restored.aside}.")
+        out.print(_("The store it replaced is kept at {path}.").format(path=restored.aside))
     if to is not None:
-        out.print(f"To use it, start offhook with OFFHOOK_DATABASE_URL=sqlite:///{to.resolve()}")
+        out.print(
+            _("To use it, start offhook with OFFHOOK_DATABASE_URL={url}").format(
+                url=f"sqlite:///{to.resolve()}"
+            )
+        )
     elif force:
-        out.print("Restart the offhook server now: it still has the replaced store open.")
+        out.print(_("Restart the offhook server now: it still has the replaced store open."))

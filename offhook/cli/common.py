@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from offhook.settings.config import Config
+from offhook.settings.language import _
 from offhook.store import Store, StoreError
 
 # Soft-wrapped: a long number, path or message stays on one line when piped or copied.
@@ -21,7 +22,8 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]Error:[/] {message}")
+    label = _("Error:")
+    err.print(f"[bold red]{label}[/] {message}")
     raise typer.Exit(code)
 
 
@@ -29,7 +31,7 @@ def load_config(**overrides: Any) -> Config:
     try:
         return Config(**overrides)
     except Exception as exc:
-        fail(f"the configuration is not valid: {exc}")
+        fail(_("the configuration is not valid: {problem}").format(problem=exc))
 
 
 def open_store(config: Config | None = None, *, create: bool = False) -> Store:
@@ -43,14 +45,20 @@ def open_store(config: Config | None = None, *, create: bool = False) -> Store:
         demo = config.sqlite_path("demo")
         if not config.demo and not create and demo is not None and demo.exists():
             # The folder holds only the demo's database: that is the server this is about.
-            err.print(f"Using the demo's database {demo} (OFFHOOK_DEMO=1 says so at once).")
+            err.print(
+                _("Using the demo's database {path} (OFFHOOK_DEMO=1 says so at once).").format(
+                    path=demo
+                )
+            )
             url = config.resolved_database_url("demo")
         elif not create:
             fail(
-                f"there is no offhook database at {path}. The server creates it when it first "
-                "starts (offhook serve; offhook users add does too). If the server runs with "
-                "other settings, use the same OFFHOOK_DATA_DIR or OFFHOOK_DATABASE_URL "
-                "(the demo's: OFFHOOK_DEMO=1)."
+                _(
+                    "there is no offhook database at {path}. The server creates it when it first "
+                    "starts (offhook serve; offhook users add does too). If the server runs with "
+                    "other settings, use the same OFFHOOK_DATA_DIR or OFFHOOK_DATABASE_URL "
+                    "(the demo's: OFFHOOK_DEMO=1)."
+                ).format(path=path)
             )
     store = Store(url)
     try:

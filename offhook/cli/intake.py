@@ -25,33 +25,40 @@ from offhook.intake.imports import (
 )
 from offhook.intake.synthetic import create_synthetic_crm
 from offhook.intake.synthetic_calls import create_synthetic_calls
+from offhook.settings.language import N_, _, number_text
+
+DEMO_DATA_HELP = N_(
+    "Add a synthetic CRM: companies with switchboard and direct numbers, contact persons, private"
+    " persons, mobiles and faxes in several countries, numbers typed every which way.\n"
+    "\n"
+    "For benchmarks and load tests: it adds to the database in OFFHOOK_DATABASE_URL, fast (a "
+    "million addresses take minutes). Everything is made up."
+)
 
 
 def demo_data(
-    addresses: Annotated[int, typer.Option(help="How many addresses to add.", min=1)] = 1000,
-    seed: Annotated[int, typer.Option(help="The same seed gives the same data.")] = 1,
+    addresses: Annotated[int, typer.Option(help=N_("How many addresses to add."), min=1)] = 1000,
+    seed: Annotated[int, typer.Option(help=N_("The same seed gives the same data."))] = 1,
     workers: Annotated[
         int | None,
         typer.Option(
-            help="Worker processes for normalizing (default: one per core when many).", min=0
+            help=N_("Worker processes for normalizing (default: one per core when many)."), min=0
         ),
     ] = None,
     call_users: Annotated[
         int,
         typer.Option(
-            help="Also add this many users, each with a line and a year of calls with these "
-            "addresses (about 20 a working day; 200 users make about a million calls).",
+            help=N_(
+                "Also add this many users, each with a line and a year of calls with these "
+                "addresses (about 20 a working day; 200 users make about a million calls)."
+            ),
             min=0,
         ),
     ] = 0,
-    call_days: Annotated[int, typer.Option(help="Days of calls, up to yesterday.", min=1)] = 365,
+    call_days: Annotated[
+        int, typer.Option(help=N_("Days of calls, up to yesterday."), min=1)
+    ] = 365,
 ) -> None:
-    """Add a synthetic CRM: companies with switchboard and direct numbers, contact persons,
-    private persons, mobiles and faxes in several countries, numbers typed every which way.
-
-    For benchmarks and load tests: it adds to the database in OFFHOOK_DATABASE_URL, fast
-    (a million addresses take minutes). Everything is made up.
-    """
     store = open_store(create=True)
     started = time.monotonic()
     columns = (
@@ -96,42 +103,49 @@ def demo_data(
 
 
 import_app = typer.Typer(
-    help="Import address books: CSV files and vCards. Numbers are normalized on the way in.",
+    help=N_("Import address books: CSV files and vCards. Numbers are normalized on the way in."),
     no_args_is_help=True,
 )
 SHOWN_PROBLEMS = 30
 # The options both imports take.
-DryRun = Annotated[bool, typer.Option("--dry-run", help="Check everything, import nothing.")]
-ProblemsFile = Annotated[Path | None, typer.Option(help="Write every problem to this CSV file.")]
+DryRun = Annotated[bool, typer.Option("--dry-run", help=N_("Check everything, import nothing."))]
+ProblemsFile = Annotated[
+    Path | None, typer.Option(help=N_("Write every problem to this CSV file."))
+]
 
 
-@import_app.command("csv")
+@import_app.command(
+    "csv",
+    help=N_(
+        "Import addresses from a CSV file (Excel, Outlook, Google Contacts …).\n"
+        "\n"
+        "The first row names the columns. Rows are imported in batches; a row that cannot be "
+        "imported is reported with its number, the others are imported. Running the same import "
+        "again adds nothing twice: addresses already there are reported as duplicates."
+    ),
+)
 def import_csv(
-    file: Annotated[Path, typer.Argument(help="The CSV file.", exists=True, dir_okay=False)],
+    file: Annotated[Path, typer.Argument(help=N_("The CSV file."), exists=True, dir_okay=False)],
     mapping: Annotated[
         str | None,
         typer.Option(
             "--map",
-            help="Which column is which field, e.g. 'Name=last_name,Firma=company_name,"
-            "Telefon=phone' (columns by header or number; others are not imported). "
-            "Default: guessed from the headers.",
+            help=N_(
+                "Which column is which field, e.g. 'Name=last_name,Firma=company_name,"
+                "Telefon=phone' (columns by header or number; others are not imported). "
+                "Default: guessed from the headers."
+            ),
         ),
     ] = None,
     delimiter: Annotated[
-        str | None, typer.Option(help="The delimiter (default: found out), e.g. ';'.")
+        str | None, typer.Option(help=N_("The delimiter (default: found out), e.g. ';'."))
     ] = None,
     encoding: Annotated[
-        str | None, typer.Option(help="The encoding (default: found out), e.g. cp1252.")
+        str | None, typer.Option(help=N_("The encoding (default: found out), e.g. cp1252."))
     ] = None,
     dry_run: DryRun = False,
     report: ProblemsFile = None,
 ) -> None:
-    """Import addresses from a CSV file (Excel, Outlook, Google Contacts …).
-
-    The first row names the columns. Rows are imported in batches; a row that cannot be
-    imported is reported with its number, the others are imported. Running the same import
-    again adds nothing twice: addresses already there are reported as duplicates.
-    """
     try:
         book = open_csv(file.read_bytes(), delimiter=_delimiter(delimiter), encoding=encoding)
         columns = parse_mapping(mapping, book.headers) if mapping else suggest_mapping(book.headers)
@@ -144,23 +158,26 @@ def import_csv(
         table.add_row(header, FIELDS[name] if name else "[dim](not imported)[/]", value)
     out.print(table)
     if not any(columns):
-        fail("no column is imported: name them with --map, e.g. --map 'Name=last_name'")
+        fail(_("no column is imported: name them with --map, e.g. --map 'Name=last_name'"))
     _run_import(csv_records(book, columns), dry_run, report)
 
 
-@import_app.command("vcard")
+@import_app.command(
+    "vcard",
+    help=N_(
+        "Import addresses from a vCard file (vCard 2.1, 3.0 or 4.0; many cards in one file).\n"
+        "\n"
+        "People with an organization become contact persons of that company. Running the same "
+        "import again adds nothing twice."
+    ),
+)
 def import_vcard(
     file: Annotated[
-        Path, typer.Argument(help="The vCard file (.vcf).", exists=True, dir_okay=False)
+        Path, typer.Argument(help=N_("The vCard file (.vcf)."), exists=True, dir_okay=False)
     ],
     dry_run: DryRun = False,
     report: ProblemsFile = None,
 ) -> None:
-    """Import addresses from a vCard file (vCard 2.1, 3.0 or 4.0; many cards in one file).
-
-    People with an organization become contact persons of that company. Running the same
-    import again adds nothing twice.
-    """
     try:
         book = open_vcard(file.read_bytes())
     except ImportFileError as exc:
@@ -198,12 +215,16 @@ def _run_import(items: Any, dry_run: bool, report_path: Path | None) -> None:
         out.print(table)
         hidden = max(0, len(report.problems) - SHOWN_PROBLEMS) + report.problems_left_out
         if hidden > 0 and report_path is None:
-            out.print(f"… and {hidden:,} more: see them all with --report FILE.")
+            out.print(
+                _("… and {count} more: see them all with --report FILE.").format(
+                    count=number_text(hidden)
+                )
+            )
     if report_path is not None:
         _write_problems(report_path, report.problems)
-        out.print(f"Every problem is listed in {report_path.resolve()}")
+        out.print(_("Every problem is listed in {path}").format(path=report_path.resolve()))
     if dry_run:
-        out.print("Nothing was imported (--dry-run).")
+        out.print(_("Nothing was imported (--dry-run)."))
 
 
 def _write_problems(path: Path, problems: list[Any]) -> None:
@@ -228,5 +249,5 @@ def _delimiter(text: str | None) -> str | None:
     named = {"tab": "\t", "\\t": "\t", "semicolon": ";", "comma": ",", "pipe": "|"}
     value = named.get(text.casefold(), text)
     if len(value) != 1:
-        fail(f"the delimiter must be one character (or tab), not {text!r}")
+        fail(_("the delimiter must be one character (or tab), not {text}").format(text=repr(text)))
     return value

@@ -22,59 +22,65 @@ from offhook.lines.admin import (
     phone_system_by_ref,
     public_options,
 )
+from offhook.settings.language import N_, _
 from offhook.settings.users import find_user
 from offhook.store.models import InstalledDriver, Line, PhoneSystem
 
-lines_app = typer.Typer(help="Users' phone lines on the phone systems.", no_args_is_help=True)
+lines_app = typer.Typer(help=N_("Users' phone lines on the phone systems."), no_args_is_help=True)
 systems_app = typer.Typer(
-    help="Phone systems: the connections (a PBX, a cloud account, a softphone) lines are on.",
+    help=N_("Phone systems: the connections (a PBX, a cloud account, a softphone) lines are on."),
     no_args_is_help=True,
 )
 drivers_app = typer.Typer(
-    help="Drivers: what connects offhook to each kind of phone system "
-    "(Settings > Interfaces > Extensions).",
+    help=N_(
+        "Drivers: what connects offhook to each kind of phone system "
+        "(Settings > Interfaces > Extensions)."
+    ),
     no_args_is_help=True,
 )
 
 
-@lines_app.command("add")
+@lines_app.command("add", help=N_("Give a user a phone line."))
 def lines_add(
-    login: Annotated[str, typer.Argument(help="Whose line it is (login).")],
+    login: Annotated[str, typer.Argument(help=N_("Whose line it is (login)."))],
     address: Annotated[
-        str, typer.Option(help="The line's address on its phone system: extension, SIP URI …")
+        str, typer.Option(help=N_("The line's address on its phone system: extension, SIP URI …"))
     ],
     phone_system: Annotated[
         str | None,
-        typer.Option(help="The phone system (id or name) the line is on; see 'phone-systems'."),
+        typer.Option(help=N_("The phone system (id or name) the line is on; see 'phone-systems'.")),
     ] = None,
     driver: Annotated[
         str | None,
         typer.Option(
-            help="Instead of --phone-system: set the line up with a phone system of its own "
-            "(a softphone), of this driver, e.g. sip or simulator."
+            help=N_(
+                "Instead of --phone-system: set the line up with a phone system of its own "
+                "(a softphone), of this driver, e.g. sip or simulator."
+            )
         ),
     ] = None,
-    label: Annotated[str, typer.Option(help="A name for the line.")] = "",
+    label: Annotated[str, typer.Option(help=N_("A name for the line."))] = "",
     option: Annotated[
         list[str] | None,
         typer.Option(
             "--option",
             "-o",
-            help="Option as key=value (value may be JSON): the line's, or with --driver its "
-            "phone system's.",
+            help=N_(
+                "Option as key=value (value may be JSON): the line's, or with --driver its "
+                "phone system's."
+            ),
         ),
     ] = None,
 ) -> None:
-    """Give a user a phone line."""
     if (phone_system is None) == (driver is None):
-        fail("name the line's phone system (--phone-system) or its driver (--driver)")
+        fail(_("name the line's phone system (--phone-system) or its driver (--driver)"))
     options = _options(option or [])
     store = open_store(create=True)
     try:
         with store.session() as session:
             user = find_user(session, login)
             if user is None:
-                fail(f"there is no user with the login {login!r}")
+                fail(_("there is no user with the login {login}").format(login=repr(login)))
             if phone_system is not None:
                 system = phone_system_by_ref(session, phone_system)
                 line = add_line(session, user, system, address, label, options)
@@ -94,7 +100,7 @@ def _options(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key.strip():
-            fail(f"--option takes key=value, not {pair!r}")
+            fail(_("--option takes key=value, not {text}").format(text=repr(pair)))
         options[key.strip()] = _option_value(raw)
     return options
 
@@ -113,11 +119,12 @@ def _option_value(raw: str) -> Any:
     return raw
 
 
-@lines_app.command("list")
+@lines_app.command(
+    "list", help=N_("List every line with its owner and phone system (secrets are not shown).")
+)
 def lines_list(
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=N_("One JSON object per line."))] = False,
 ) -> None:
-    """List every line with its owner and phone system (secrets are not shown)."""
     store = open_store()
     with store.session() as session:
         rows: list[dict[str, Any]] = [
@@ -150,30 +157,36 @@ def lines_list(
     out.print(table)
 
 
-@systems_app.command("add")
+@systems_app.command(
+    "add",
+    help=N_("Set up a phone system; then give users lines on it with 'lines add --phone-system'."),
+)
 def systems_add(
-    driver: Annotated[str, typer.Option(help="Its driver, e.g. simulator.")],
-    name: Annotated[str, typer.Option(help="A name for it, e.g. the PBX's host or account.")],
+    driver: Annotated[str, typer.Option(help=N_("Its driver, e.g. simulator."))],
+    name: Annotated[str, typer.Option(help=N_("A name for it, e.g. the PBX's host or account."))],
     option: Annotated[
         list[str] | None,
-        typer.Option("--option", "-o", help="Option as key=value (value may be JSON)."),
+        typer.Option("--option", "-o", help=N_("Option as key=value (value may be JSON).")),
     ] = None,
 ) -> None:
-    """Set up a phone system; then give users lines on it with 'lines add --phone-system'."""
     store = open_store(create=True)
     try:
         with store.session() as session:
             system = add_phone_system(session, driver, name, _options(option or []))
-            out.print(f"Added phone system {system.id} ({system.name}).", highlight=False)
+            out.print(
+                _("Added phone system {id} ({name}).").format(id=system.id, name=system.name),
+                highlight=False,
+            )
     except LineConfigError as exc:
         fail(str(exc))
 
 
-@systems_app.command("list")
+@systems_app.command(
+    "list", help=N_("List every phone system with its driver and lines (secrets are not shown).")
+)
 def systems_list(
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=N_("One JSON object per line."))] = False,
 ) -> None:
-    """List every phone system with its driver and lines (secrets are not shown)."""
     store = open_store()
     with store.session() as session:
         rows: list[dict[str, Any]] = [
@@ -202,9 +215,10 @@ def systems_list(
     out.print(table)
 
 
-@drivers_app.command("list")
+@drivers_app.command(
+    "list", help=N_("The drivers found on this machine, and whether offhook uses them.")
+)
 def drivers_list() -> None:
-    """The drivers found on this machine, and whether offhook uses them."""
     store = open_store()
     with store.session() as session:
         state = {e.name: e for e in session.scalars(select(InstalledDriver))}
@@ -221,14 +235,18 @@ def drivers_list() -> None:
     out.print(table)
 
 
-@drivers_app.command("install")
+@drivers_app.command(
+    "install",
+    help=N_(
+        "Install a driver so phone systems can use it (as Settings > Interfaces > Extensions)."
+    ),
+)
 def drivers_install(
-    name: Annotated[str, typer.Argument(help="Driver name, e.g. sip.")],
+    name: Annotated[str, typer.Argument(help=N_("Driver name, e.g. sip."))],
     auto_load: Annotated[
-        bool, typer.Option("--auto-load/--no-auto-load", help="Start with the server.")
+        bool, typer.Option("--auto-load/--no-auto-load", help=N_("Start with the server."))
     ] = True,
 ) -> None:
-    """Install a driver so phone systems can use it (as Settings > Interfaces > Extensions)."""
     store = open_store(create=True)
     try:
         with store.session() as session:

@@ -10,6 +10,7 @@ from rich.table import Table
 from offhook.cli.common import open_store, out, print_json_lines
 from offhook.directory.lookup import find_caller
 from offhook.numbers import NumberKind
+from offhook.settings.language import N_, _
 from offhook.settings.telephony import TelephonySettings
 
 MATCH_LABELS = {
@@ -19,13 +20,15 @@ MATCH_LABELS = {
 }
 
 
+LOOKUP_HELP = N_("Find the addresses (or colleagues) a phone number belongs to, best match first.")
+
+
 def lookup(
-    number: Annotated[str, typer.Argument(help="The number, as a phone system delivers it.")],
+    number: Annotated[str, typer.Argument(help=N_("The number, as a phone system delivers it."))],
     as_json: Annotated[
-        bool, typer.Option("--json", help="One JSON object per match and line.")
+        bool, typer.Option("--json", help=N_("One JSON object per match and line."))
     ] = False,
 ) -> None:
-    """Find the addresses (or colleagues) a phone number belongs to, best match first."""
     store = open_store()
     try:
         with store.session() as session:
@@ -37,13 +40,19 @@ def lookup(
         print_json_lines(match.to_json() for match in matches)
         return
     if parsed.kind is NumberKind.WITHHELD:
-        out.print("The number is withheld: there is nothing to look up.")
+        out.print(_("The number is withheld: there is nothing to look up."))
         return
     if parsed.kind is NumberKind.INVALID:
-        out.print(f"This is not a phone number offhook can look up: {parsed.error}.")
+        out.print(
+            _("This is not a phone number offhook can look up: {problem}.").format(
+                problem=parsed.error
+            )
+        )
         return
     if not matches:
-        out.print(f"No address has the number {parsed.e164 or parsed.extension}.")
+        out.print(
+            _("No address has the number {number}.").format(number=parsed.e164 or parsed.extension)
+        )
         return
     table = Table("Name", "Match", "Number as entered", "Address", "Id")
     for match in matches:

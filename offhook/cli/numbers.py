@@ -40,11 +40,12 @@ from offhook.numbers import (
     parse_incoming,
 )
 from offhook.settings.config import Config
+from offhook.settings.language import N_, _, ngettext, number_text
 from offhook.settings.telephony import TelephonySettings
 from offhook.store import Store
 
 numbers_app = typer.Typer(
-    help="Phone numbers: how offhook reads them, and normalizing the stored ones.",
+    help=N_("Phone numbers: how offhook reads them, and normalizing the stored ones."),
     no_args_is_help=True,
 )
 
@@ -135,49 +136,59 @@ def number_json(number: ParsedNumber, plan: NumberingPlan, read_as: str) -> dict
     }
 
 
-@numbers_app.command("parse")
+@numbers_app.command(
+    "parse", help=N_("Show how offhook reads phone numbers: E.164, kind, display and dial string.")
+)
 def parse_command(
     numbers: Annotated[
         list[str] | None,
         typer.Argument(
-            help="The numbers, as typed or delivered (read from stdin, one per line, "
-            "when none is given).",
+            help=N_(
+                "The numbers, as typed or delivered (read from stdin, one per line, "
+                "when none is given)."
+            ),
             show_default=False,
         ),
     ] = None,
     as_json: Annotated[
-        bool, typer.Option("--json", help="One JSON object per number and line.")
+        bool, typer.Option("--json", help=N_("One JSON object per number and line."))
     ] = False,
-    country: Annotated[str | None, typer.Option(help="Home country, e.g. CH, DE or +49.")] = None,
-    area_code: Annotated[str | None, typer.Option(help="Home area code, e.g. 44.")] = None,
-    outside_line: Annotated[str | None, typer.Option(help="Outside-line prefix, e.g. 0.")] = None,
+    country: Annotated[
+        str | None, typer.Option(help=N_("Home country, e.g. CH, DE or +49."))
+    ] = None,
+    area_code: Annotated[str | None, typer.Option(help=N_("Home area code, e.g. 44."))] = None,
+    outside_line: Annotated[
+        str | None, typer.Option(help=N_("Outside-line prefix, e.g. 0."))
+    ] = None,
     incoming_with_outside_line: Annotated[
         bool | None,
         typer.Option(
             "--incoming-with-outside-line/--incoming-without-outside-line",
-            help="The phone system prepends the outside-line prefix to incoming "
-            "numbers (implies --incoming).",
+            help=N_(
+                "The phone system prepends the outside-line prefix to incoming "
+                "numbers (implies --incoming)."
+            ),
             show_default=False,
         ),
     ] = None,
     internal_max_length: Annotated[
-        int | None, typer.Option(help="Internal numbers have at most this many digits.")
+        int | None, typer.Option(help=N_("Internal numbers have at most this many digits."))
     ] = None,
     incoming: Annotated[
-        bool, typer.Option("--incoming", help="Read the numbers as a phone system delivers them.")
+        bool,
+        typer.Option("--incoming", help=N_("Read the numbers as a phone system delivers them.")),
     ] = False,
     entered: Annotated[
-        bool, typer.Option("--entered", help="Read the numbers as typed into an address.")
+        bool, typer.Option("--entered", help=N_("Read the numbers as typed into an address."))
     ] = False,
 ) -> None:
-    """Show how offhook reads phone numbers: E.164, kind, display and dial string."""
     if incoming and entered:
-        fail("choose --incoming or --entered, not both")
+        fail(_("choose --incoming or --entered, not both"))
     texts = list(numbers or [])
     if not texts and not sys.stdin.isatty():
         texts = [line.rstrip("\r\n") for line in sys.stdin if line.strip()]
     if not texts:
-        fail("give at least one number, e.g. offhook numbers parse '044 668 18 12'")
+        fail(_("give at least one number, e.g. offhook numbers parse '044 668 18 12'"))
     try:
         plan = numbering_plan_for(
             country=country,
@@ -224,30 +235,37 @@ def _describe(plan: NumberingPlan) -> str:
     return ", ".join(parts)
 
 
-@numbers_app.command("normalize")
+@numbers_app.command(
+    "normalize",
+    help=N_(
+        "Normalize every stored phone number, with progress and a report of what failed.\n"
+        "\n"
+        "Only numbers normalized with other telephony settings (or never) are looked at, so "
+        "running it again is cheap, and a run that was interrupted continues where it stopped."
+    ),
+)
 def normalize_command(
     everything: Annotated[
-        bool, typer.Option("--all", help="Look at every number, not only those that need it.")
+        bool, typer.Option("--all", help=N_("Look at every number, not only those that need it."))
     ] = False,
     report: Annotated[
-        Path, typer.Option(help="Where to write the numbers that could not be normalized (CSV).")
+        Path,
+        typer.Option(help=N_("Where to write the numbers that could not be normalized (CSV).")),
     ] = DEFAULT_REPORT,
     url: Annotated[
         str,
-        typer.Option(help="The offhook server, for the links in the report.", envvar="OFFHOOK_URL"),
+        typer.Option(
+            help=N_("The offhook server, for the links in the report."), envvar="OFFHOOK_URL"
+        ),
     ] = "http://127.0.0.1:8000",
     workers: Annotated[
         int | None,
         typer.Option(
-            help="Worker processes for parsing (default: one per core for large amounts).", min=0
+            help=N_("Worker processes for parsing (default: one per core for large amounts)."),
+            min=0,
         ),
     ] = None,
 ) -> None:
-    """Normalize every stored phone number, with progress and a report of what failed.
-
-    Only numbers normalized with other telephony settings (or never) are looked at, so running
-    it again is cheap, and a run that was interrupted continues where it stopped.
-    """
     store = open_store()
     columns = (
         TextColumn("Normalizing"),
@@ -269,7 +287,7 @@ def normalize_command(
         except NormalizationBusy as exc:
             fail(str(exc))
         except KeyboardInterrupt:
-            err.print("Stopped. The numbers done so far are kept: run it again to continue.")
+            err.print(_("Stopped. The numbers done so far are kept: run it again to continue."))
             raise typer.Exit(130) from None
         # Nothing to do is done too: a full bar, not an empty one.
         bar.update(task, total=run.total or 1, completed=run.done if run.total else 1)
@@ -279,8 +297,12 @@ def normalize_command(
     )
     if run.problems:
         count = write_report(store, report, url)
-        what = "1 number" if count == 1 else f"{count:,} numbers"
-        out.print(f"{what} could not be normalized; see the list in {report.resolve()}")
+        text = ngettext(
+            "{count} number could not be normalized; see the list in {path}",
+            "{count} numbers could not be normalized; see the list in {path}",
+            count,
+        )
+        out.print(text.format(count=number_text(count), path=report.resolve()))
     else:
-        out.print("Every stored number could be normalized.")
+        out.print(_("Every stored number could be normalized."))
     store.dispose()

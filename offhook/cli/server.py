@@ -13,15 +13,17 @@ from offhook.app import Offhook
 from offhook.cli.common import fail, load_config, out, setup_logging
 from offhook.intake.demo import DEMO_PASSWORD, seed_demo
 from offhook.settings.config import Config, default_data_dir
+from offhook.settings.language import N_
 from offhook.store import Store, StoreError
+
+SERVE_HELP = N_("Run the offhook server (database from OFFHOOK_DATABASE_URL, else a SQLite file).")
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+    host: Annotated[str, typer.Option(help=N_("Address to listen on."))] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help=N_("Port to listen on."), min=1, max=65535)] = 8000,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=N_("Log more."))] = False,
 ) -> None:
-    """Run the offhook server (database from OFFHOOK_DATABASE_URL, else a SQLite file)."""
     setup_logging(verbose)
     config = load_config()
     offhook = Offhook(config)
@@ -68,16 +70,18 @@ def demo_hints(config: Config, host: str, port: int) -> tuple[str, str]:
     return simulate, lookup
 
 
+DEMO_HELP = N_("Start offhook with a demo firm, two users and a simulated office PBX.")
+
+
 def demo(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    host: Annotated[str, typer.Option(help=N_("Address to listen on."))] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help=N_("Port to listen on."), min=1, max=65535)] = 8000,
     call_every: Annotated[
-        float, typer.Option(help="Seconds between calls that come in by themselves (0: none).")
+        float, typer.Option(help=N_("Seconds between calls that come in by themselves (0: none)."))
     ] = 90.0,
-    fresh: Annotated[bool, typer.Option(help="Start over with new demo data.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log more.")] = False,
+    fresh: Annotated[bool, typer.Option(help=N_("Start over with new demo data."))] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help=N_("Log more."))] = False,
 ) -> None:
-    """Start offhook with a demo firm, two users and a simulated office PBX."""
     setup_logging(verbose)
     config = load_config(demo=True)
     url = config.resolved_database_url("demo")

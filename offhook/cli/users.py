@@ -9,46 +9,52 @@ from rich.table import Table
 from sqlalchemy import select
 
 from offhook.cli.common import fail, open_store, out, print_json_lines
+from offhook.settings.language import N_, _
 from offhook.settings.users import AuthError, add_user
 from offhook.store.models import User
 
-users_app = typer.Typer(help="People who log in to offhook.", no_args_is_help=True)
+users_app = typer.Typer(help=N_("People who log in to offhook."), no_args_is_help=True)
 
 
-@users_app.command("add")
+@users_app.command("add", help=N_("Add a user who can log in."))
 def users_add(
-    login: Annotated[str, typer.Argument(help="The login name.")],
-    name: Annotated[str, typer.Option(help="Full name, as shown in offhook.")] = "",
-    admin: Annotated[bool, typer.Option("--admin", help="May change settings and users.")] = False,
-    extension: Annotated[str, typer.Option(help="Internal extension, e.g. 231.")] = "",
-    email: Annotated[str, typer.Option(help="E-mail address.")] = "",
+    login: Annotated[str, typer.Argument(help=N_("The login name."))],
+    name: Annotated[str, typer.Option(help=N_("Full name, as shown in offhook."))] = "",
+    admin: Annotated[
+        bool, typer.Option("--admin", help=N_("May change settings and users."))
+    ] = False,
+    extension: Annotated[str, typer.Option(help=N_("Internal extension, e.g. 231."))] = "",
+    email: Annotated[str, typer.Option(help=N_("E-mail address."))] = "",
     password: Annotated[
         str | None,
         typer.Option(
-            help="The password; asked for when not given (or set OFFHOOK_PASSWORD).",
+            help=N_("The password; asked for when not given (or set OFFHOOK_PASSWORD)."),
             envvar="OFFHOOK_PASSWORD",
         ),
     ] = None,
 ) -> None:
-    """Add a user who can log in."""
     if password is None:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        password = typer.prompt(_("Password"), hide_input=True, confirmation_prompt=True)
     store = open_store(create=True)
     try:
         with store.session() as session:
             user = add_user(
                 session, login, name, password, "admin" if admin else "user", extension, email
             )
-            out.print(f"Added {user.name} ({user.login}, {user.role}).", highlight=False)
+            out.print(
+                _("Added {name} ({login}, {role}).").format(
+                    name=user.name, login=user.login, role=user.role
+                ),
+                highlight=False,
+            )
     except AuthError as exc:
         fail(str(exc))
 
 
-@users_app.command("list")
+@users_app.command("list", help=N_("List the users."))
 def users_list(
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=N_("One JSON object per line."))] = False,
 ) -> None:
-    """List the users."""
     store = open_store()
     with store.session() as session:
         users = list(session.scalars(select(User).order_by(User.login)))

@@ -20,7 +20,8 @@ from offhook.crm.work import (
     project_field,
     save_work,
 )
-from offhook.settings.clock import date_text, time_text
+from offhook.settings.clock import field_date, field_time
+from offhook.settings.language import N_
 from offhook.settings.telephony import TelephonySettings
 from offhook.store.models import Activity, Address
 
@@ -77,13 +78,13 @@ def blank(
             "call_id": str(source.call.id),
             "subject": source.subject,
             "text": source.text,
-            "day": date_text(source.call.started_at, zone),
-            "time": time_text(source.call.started_at, zone),
+            "day": field_date(source.call.started_at, zone),
+            "time": field_time(source.call.started_at, zone),
         }
         address = source.call.address or address
     else:
         now = datetime.now(UTC)
-        values |= {"day": date_text(now, zone), "time": time_text(now, zone)}
+        values |= {"day": field_date(now, zone), "time": field_time(now, zone)}
     return values | address_fields(address)
 
 
@@ -92,8 +93,8 @@ def of_activity(activity: Activity, settings: TelephonySettings) -> dict[str, st
         "subject": activity.subject,
         "text": activity.text,
         "project_id": str(activity.project_id or ""),
-        "day": date_text(activity.occurred_at, settings.zone),
-        "time": time_text(activity.occurred_at, settings.zone),
+        "day": field_date(activity.occurred_at, settings.zone),
+        "time": field_time(activity.occurred_at, settings.zone),
         "call_id": str(activity.call_id or ""),
     } | address_fields(activity.address)
 
@@ -105,10 +106,10 @@ def read(
     activity: Activity | None = None,
     source: FromCall | None = None,
 ) -> Submitted:
-    subject = form.text("subject", "subject", 300, required=True)
-    text = form.text("text", "text", TEXT_MAX)
-    day = form.day("day", "date", required=True)
-    clock = form.clock("time", "time", required=True)
+    subject = form.text("subject", N_("subject"), 300, required=True)
+    text = form.text("text", N_("text"), TEXT_MAX)
+    day = form.day("day", N_("date"), required=True)
+    clock = form.clock("time", N_("time"), required=True)
     address = read_address(session, form)
     project = read_project(session, form, activity.project_id if activity else None)
     original = activity.occurred_at if activity else source.call.started_at if source else None

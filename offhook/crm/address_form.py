@@ -21,29 +21,36 @@ from offhook.directory.names import (
     normalize_address,
 )
 from offhook.numbers import parse_incoming
+from offhook.settings import language
+from offhook.settings.language import N_, _
 from offhook.settings.telephony import TelephonySettings, numbering_plan
 from offhook.store.models import Address, Channel
 
 # Text fields of the form: name → (label in messages, longest allowed).
 FIELDS: dict[str, tuple[str, int]] = {
-    "salutation": ("salutation", 80),
-    "first_name": ("first name", 200),
-    "last_name": ("last name", 200),
-    "company_name": ("company name", 300),
-    "position": ("position", 200),
-    "street": ("street", 300),
-    "postcode": ("postcode", 20),
-    "city": ("city", 200),
-    "notes": ("notes", 20_000),
+    "salutation": (N_("salutation"), 80),
+    "first_name": (N_("first name"), 200),
+    "last_name": (N_("last name"), 200),
+    "company_name": (N_("company name"), 300),
+    "position": (N_("position"), 200),
+    "street": (N_("street"), 300),
+    "postcode": (N_("postcode"), 20),
+    "city": (N_("city"), 200),
+    "notes": (N_("notes"), 20_000),
 }
 PERSON_FIELDS = ("salutation", "first_name", "last_name", "position")
 MAX_CHANNELS = 40
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-@cache
 def countries() -> list[tuple[str, str]]:
-    """(code, name) of every country a phone number can belong to, by name."""
+    """(code, name) of every country a phone number can belong to, by name in the user's
+    language."""
+    return _countries(language.current())
+
+
+@cache
+def _countries(_locale: str) -> list[tuple[str, str]]:
     return sorted(
         ((code, country_name(code)) for code in phonenumbers.SUPPORTED_REGIONS),
         key=lambda item: item[1],
@@ -131,7 +138,7 @@ def _read_company(session: Session, form: Form, values: dict[str, str]) -> int |
     with exactly this name."""
     name, picked = values["company"], form.ref("company_id")
     if not name:
-        form.error("company", "Choose the company this person works for.")
+        form.error("company", _("Choose the company this person works for."))
         return None
     if picked is not None:
         chosen = session.get(Address, picked)
@@ -147,11 +154,16 @@ def _read_company(session: Session, form: Form, values: dict[str, str]) -> int |
     if len(same_name) == 1:
         return same_name[0]
     if same_name:
-        form.error("company", f"Several companies are named “{name}”: choose one from the list.")
+        form.error(
+            "company",
+            _("Several companies are named “{name}”: choose one from the list.").format(name=name),
+        )
     else:
         form.error(
             "company",
-            f"There is no company named “{name}”. Create the company first, then choose it here.",
+            _(
+                "There is no company named “{name}”. Create the company first, then choose it here."
+            ).format(name=name),
         )
     return None
 
@@ -162,18 +174,23 @@ def read(session: Session, form: Form, address: Address | None = None) -> Addres
     values["company"] = form.get("company")
     values["country"] = country = form.get("country").upper()
     if kind not in ADDRESS_KINDS:
-        form.error("kind", "Choose person, company or contact person.")
+        form.error("kind", _("Choose person, company or contact person."))
     if kind == "company" and not values["company_name"]:
-        form.error("company_name", "Please enter the company's name.")
+        form.error("company_name", _("Please enter the company's name."))
     if kind in ("person", "contact") and not (values["first_name"] or values["last_name"]):
-        form.error("last_name", "Please enter a name.")
+        form.error("last_name", _("Please enter a name."))
     if country and country not in phonenumbers.SUPPORTED_REGIONS:
-        form.error("country", f"“{country}” is no country code; choose one from the list.")
+        form.error(
+            "country",
+            _("“{country}” is no country code; choose one from the list.").format(country=country),
+        )
     contacts = contact_count(session, address.id) if address and address.kind == "company" else 0
     if contacts and kind != "company":
         form.error(
             "kind",
-            f"This company has {contacts} contact person(s); it must stay a company.",
+            _("This company has {count} contact person(s); it must stay a company.").format(
+                count=contacts
+            ),
         )
     company_id = _read_company(session, form, values) if kind == "contact" else None
     channels, channel_errors = _read_channels(form)

@@ -1,6 +1,6 @@
 """The figures behind the charts of unbilled calls: what the firm's phone time is worth and
 when the phones ring. Each figure is grouped by the database in one pass over the period's
-calls (see `offhook.crm.local_time` for the firm's weeks and hours in SQL).
+calls (see `offhook.store.local_time` for the firm's weeks and hours in SQL).
 
 - per week and per user: connected calls with clients, their time, the minutes booked as
   services made of them, and how many of them are still unbooked (`offhook.crm.unbilled`);
@@ -16,11 +16,22 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, literal, select
+from sqlalchemy import case, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from offhook.crm.local_time import (
+from offhook.crm.unbilled import AnySelect, client_calls, lines_of, scoped
+from offhook.directory.names import display_name
+from offhook.settings.language import N_
+from offhook.settings.telephony import TelephonySettings
+from offhook.store import call_sums
+from offhook.store.call_sums import (
+    booked_clause,
+    connected_clause,
+    marked_clause,
+    seconds_connected,
+)
+from offhook.store.local_time import (
     epoch,
     hour_of,
     local_midnight,
@@ -30,32 +41,43 @@ from offhook.crm.local_time import (
     week_start,
     weekday_of,
 )
-from offhook.crm.unbilled import (
-    AnySelect,
-    booked_clause,
-    client_calls,
-    connected_clause,
-    lines_of,
-    marked_clause,
-    scoped,
-    seconds_connected,
+from offhook.store.models import (
+    Address,
+    Call,
+    CallDaySum,
+    CallerBlockSum,
+    CallerDaySum,
+    CallHourSum,
+    Line,
+    Service,
+    User,
 )
-from offhook.directory.names import display_name
-from offhook.settings.telephony import TelephonySettings
-from offhook.store.models import Address, Call, Line, Service, User
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-CALLBACK_WINDOW = 7 * 86_400
-# (upper bound in seconds, label): how soon a missed call was called back.
-CALLBACK_BUCKETS = (
-    (15 * 60, "within 15 minutes"),
-    (60 * 60, "within an hour"),
-    (4 * 3600, "within 4 hours"),
-    (86_400, "within a day"),
-    (CALLBACK_WINDOW, "within a week"),
+WEEKDAYS = (
+    N_("Monday"),
+    N_("Tuesday"),
+    N_("Wednesday"),
+    N_("Thursday"),
+    N_("Friday"),
+    N_("Saturday"),
+    N_("Sunday"),
 )
-NOT_CALLED_BACK = "not called back"
-WITHHELD = "no number to call back"
+CALLBACK_WINDOW = call_sums.CALLBACK_WINDOW
+# (upper bound in seconds, label): how soon a missed call was called back; the bounds are
+# those of the sums' columns (`call_sums.CALLBACK_COLUMNS`).
+CALLBACK_LABELS = (
+    N_("within 15 minutes"),
+    N_("within an hour"),
+    N_("within 4 hours"),
+    N_("within a day"),
+    N_("within a week"),
+)
+CALLBACK_BUCKETS = tuple(
+    (bound, label)
+    for (_, bound), label in zip(call_sums.CALLBACK_COLUMNS, CALLBACK_LABELS, strict=True)
+)
+NOT_CALLED_BACK = N_("not called back")
+WITHHELD = N_("no number to call back")
 TOP_CALLERS = 10
 
 
@@ -169,7 +191,9 @@ def _client_time(
     return totals
 
 
-def weeks(session: Session, flt: FiguresFilter, settings: TelephonySettings) -> list[WeekRow]:
+def weeks_counted(
+    session: Session, flt: FiguresFilter, settings: TelephonySettings
+) -> list[WeekRow]:
     """Every week of the period (Monday to Sunday), empty ones too, oldest first."""
     period = _Period(session, flt, settings)
     totals = _client_time(session, flt, period, week_of(period.local))
@@ -179,7 +203,9 @@ def weeks(session: Session, flt: FiguresFilter, settings: TelephonySettings) -> 
     ]
 
 
-def users(session: Session, flt: FiguresFilter, settings: TelephonySettings) -> list[UserRow]:
+def users_counted(
+    session: Session, flt: FiguresFilter, settings: TelephonySettings
+) -> list[UserRow]:
     """Each user with calls with clients in the period, by name."""
     period = _Period(session, flt, settings)
     totals = _client_time(session, flt, period, None)
@@ -199,7 +225,7 @@ def total(rows: list[WeekRow]) -> ClientTime:
     return result
 
 
-def ringing(
+def ringing_counted(
     session: Session, flt: FiguresFilter, settings: TelephonySettings
 ) -> tuple[list[RingRow], list[RingRow]]:
     """Incoming calls and the missed ones among them, per hour of the day and per weekday
@@ -227,7 +253,7 @@ def ringing(
     return by_hour, by_day
 
 
-def callbacks(
+def callbacks_counted(
     session: Session, flt: FiguresFilter, settings: TelephonySettings
 ) -> list[CallbackRow]:
     """Missed calls of the period by how soon their number was called back."""
@@ -260,7 +286,7 @@ def callbacks(
     return [CallbackRow(label, found.get(label, 0)) for label in labels]
 
 
-def top_callers(
+def top_callers_counted(
     session: Session, flt: FiguresFilter, settings: TelephonySettings
 ) -> list[CallerRow]:
     """The addresses with the most calls in the period (both directions), with their
@@ -277,7 +303,214 @@ def top_callers(
         .order_by(func.count().desc(), Call.address_id)
         .limit(TOP_CALLERS)
     )
-    rows = session.execute(query).all()
+    return _callers(session, session.execute(query).all())
+
+
+# --- from the sums of calls -----------------------------------------------------------------
+# What the pages call. Each reads the sums of calls per line and local day (a few hundred rows
+# for the firm's year, see `offhook.store.call_sums`) while they are in the firm's zone, and
+# counts the calls themselves (the functions above) while they are not (just after the zone
+# was changed, before the sums were rebuilt).
+
+
+def _summed(session: Session, settings: TelephonySettings) -> bool:
+    return call_sums.sums_zone(session.connection()) == settings.timezone
+
+
+def _sum_lines(session: Session, user_id: int | None) -> list[int]:
+    lines = lines_of(session, user_id)
+    return [call_sums.FIRM] if lines is None else lines
+
+
+def _days(flt: FiguresFilter) -> tuple[int, int]:
+    return call_sums.day_number(flt.first), call_sums.day_number(flt.last)
+
+
+def weeks(session: Session, flt: FiguresFilter, settings: TelephonySettings) -> list[WeekRow]:
+    """Every week of the period (Monday to Sunday), empty ones too, oldest first."""
+    if not _summed(session, settings):
+        return weeks_counted(session, flt, settings)
+    first, last = _days(flt)
+    sums = CallDaySum
+    rows = session.execute(
+        select(
+            sums.day, sums.client_calls, sums.client_seconds, sums.booked_minutes, sums.unbooked
+        ).where(sums.line_id.in_(_sum_lines(session, flt.user_id)), sums.day.between(first, last))
+    )
+    totals: dict[int, ClientTime] = {}
+    for day, calls, seconds, minutes, unbooked in rows:
+        time = totals.setdefault(week_number(call_sums.day_of(day)), ClientTime())
+        time.calls += calls
+        time.seconds += seconds
+        time.booked_minutes += minutes
+        time.unbooked += unbooked
+    weeks_of = range(week_number(flt.first), week_number(flt.last) + 1)
+    return [WeekRow(week_start(week), totals.get(week, ClientTime())) for week in weeks_of]
+
+
+def users(session: Session, flt: FiguresFilter, settings: TelephonySettings) -> list[UserRow]:
+    """Each user with calls with clients in the period, by name."""
+    if not _summed(session, settings):
+        return users_counted(session, flt, settings)
+    first, last = _days(flt)
+    sums = CallDaySum
+    query = (
+        select(
+            sums.line_id,
+            func.sum(sums.client_calls),
+            func.sum(sums.client_seconds),
+            func.sum(sums.booked_minutes),
+            func.sum(sums.unbooked),
+        )
+        .where(sums.day.between(first, last), sums.client_calls > 0)
+        .group_by(sums.line_id)
+    )
+    lines = lines_of(session, flt.user_id)
+    query = query.where(
+        sums.line_id != call_sums.FIRM if lines is None else sums.line_id.in_(lines)
+    )
+    owners: dict[int, int] = {
+        line: user for line, user in session.execute(select(Line.id, Line.user_id))
+    }
+    totals: dict[int, ClientTime] = {}
+    for line_id, calls, seconds, minutes, unbooked in session.execute(query):
+        if line_id not in owners:  # pragma: no cover - a deleted line's sums are removed with it
+            continue
+        time = totals.setdefault(owners[line_id], ClientTime())
+        time.calls += int(calls)
+        time.seconds += int(seconds)
+        time.booked_minutes += int(minutes)
+        time.unbooked += int(unbooked)
+    found = session.execute(select(User.id, User.name).where(User.id.in_(list(totals) or [0])))
+    names = {user_id: name for user_id, name in found}
+    rows = [UserRow(user_id, names.get(user_id, "?"), time) for user_id, time in totals.items()]
+    return sorted(rows, key=lambda row: (row.name.casefold(), row.user_id))
+
+
+def ringing(
+    session: Session, flt: FiguresFilter, settings: TelephonySettings
+) -> tuple[list[RingRow], list[RingRow]]:
+    """Incoming calls and the missed ones among them, per hour of the day and per weekday
+    (the firm's local time): when to staff the phones."""
+    if not _summed(session, settings):
+        return ringing_counted(session, flt, settings)
+    first, last = _days(flt)
+    sums = CallHourSum
+    rows = session.execute(
+        select(sums.day, sums.hour, sums.incoming, sums.missed).where(
+            sums.line_id.in_(_sum_lines(session, flt.user_id)), sums.day.between(first, last)
+        )
+    )
+    hours = [[0, 0] for _ in range(24)]
+    days = [[0, 0] for _ in range(7)]
+    for day, hour, incoming, missed in rows:
+        for slot in (hours[hour], days[(day + 3) % 7]):  # 1 January 1970 was a Thursday
+            slot[0] += incoming
+            slot[1] += missed
+    by_hour = [RingRow(f"{hour:02d}:00", *hours[hour]) for hour in range(24)]
+    by_day = [RingRow(WEEKDAYS[day], *days[day]) for day in range(7)]
+    return by_hour, by_day
+
+
+def callbacks(
+    session: Session, flt: FiguresFilter, settings: TelephonySettings
+) -> list[CallbackRow]:
+    """Missed calls of the period by how soon their number was called back."""
+    if not _summed(session, settings):
+        return callbacks_counted(session, flt, settings)
+    first, last = _days(flt)
+    sums = CallDaySum.__table__
+    names = [name for name, _ in call_sums.CALLBACK_COLUMNS]
+    names += [call_sums.NOT_BACK, call_sums.WITHHELD]
+    row = session.execute(
+        select(*(func.coalesce(func.sum(sums.c[name]), 0) for name in names)).where(
+            sums.c.line_id.in_(_sum_lines(session, flt.user_id)),
+            sums.c.day.between(first, last),
+        )
+    ).one()
+    labels = [*CALLBACK_LABELS, NOT_CALLED_BACK, WITHHELD]
+    return [CallbackRow(label, int(count)) for label, count in zip(labels, row, strict=True)]
+
+
+def top_callers(
+    session: Session, flt: FiguresFilter, settings: TelephonySettings
+) -> list[CallerRow]:
+    """The addresses with the most calls in the period (both directions), with their
+    connected time. One user's from their calls, which their line's index finds (a few
+    thousand a year). The firm's from the sums per address: a year has about 600,000 of
+    them per day, too many to add up in time, so the four weeks' sums narrow it down first.
+
+    The four weeks wholly in the period give each address at least that many calls, those
+    that touch it at most that many; only an address whose most reaches the tenth-best
+    least can be among the ten, and only those are summed exactly, from their days."""
+    if flt.user_id is not None or not _summed(session, settings):
+        return top_callers_counted(session, flt, settings)
+    first, last = _days(flt)
+    inner_first = call_sums.block_of(first - 1) + 1
+    inner_last = call_sums.block_of(last + 1) - 1
+    if inner_first > inner_last:  # shorter than about eight weeks: its days are few enough
+        return _callers(session, _top_of_days(session, [(first, last)], None))
+    blocks = CallerBlockSum
+    inside = blocks.block.between(inner_first, inner_last)
+    query = (
+        select(
+            blocks.address_id,
+            func.sum(case((inside, blocks.calls), else_=0)),
+            func.sum(case((inside, blocks.seconds), else_=0)),
+            func.sum(blocks.calls),
+        )
+        .where(blocks.block.between(call_sums.block_of(first), call_sums.block_of(last)))
+        .group_by(blocks.address_id)
+    )
+    least: dict[int, tuple[int, int]] = {}
+    most: dict[int, int] = {}
+    for address_id, calls, seconds, upper in session.execute(query):
+        least[address_id] = (int(calls), int(seconds))
+        most[address_id] = int(upper)
+    best = sorted((calls for calls, _ in least.values()), reverse=True)[:TOP_CALLERS]
+    bar = max(1, best[-1]) if len(best) == TOP_CALLERS else 1
+    candidates = {
+        address_id: least[address_id] for address_id, upper in most.items() if upper >= bar
+    }
+    edges = [
+        (first, call_sums.block_days(inner_first)[0] - 1),
+        (call_sums.block_days(inner_last)[1] + 1, last),
+    ]
+    return _callers(session, _top_of_days(session, edges, candidates))
+
+
+CANDIDATES_BY_ID = 1000  # up to this many candidates are looked up by id, more by their days
+
+
+def _top_of_days(
+    session: Session,
+    days: list[tuple[int, int]],
+    candidates: dict[int, tuple[int, int]] | None,
+) -> list[tuple[int, int, int]]:
+    """The top callers, (address, calls, seconds): the sums of the `days` ranges added to the
+    candidates' sums of the four weeks between (None: any address, nothing between)."""
+    sums = CallerDaySum
+    ranges = [sums.day.between(low, high) for low, high in days if low <= high]
+    totals: dict[int, list[int]] = {
+        address_id: [calls, seconds] for address_id, (calls, seconds) in (candidates or {}).items()
+    }
+    if ranges:
+        query = select(sums.address_id, sums.calls, sums.seconds).where(or_(*ranges))
+        if candidates is not None and len(candidates) <= CANDIDATES_BY_ID:
+            query = query.where(sums.address_id.in_(list(candidates)))
+        for address_id, calls, seconds in session.execute(query):
+            if candidates is not None and address_id not in candidates:
+                continue
+            slot = totals.setdefault(address_id, [0, 0])
+            slot[0] += calls
+            slot[1] += seconds
+    ranked = sorted(
+        ((a, c, s) for a, (c, s) in totals.items() if c > 0), key=lambda row: (-row[1], row[0])
+    )
+    return ranked[:TOP_CALLERS]
+
+
+def _callers(session: Session, rows: Any) -> list[CallerRow]:
     ids = [row[0] for row in rows]
     addresses = {
         a.id: a for a in session.scalars(select(Address).where(Address.id.in_(ids or [0])))

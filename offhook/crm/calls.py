@@ -13,12 +13,14 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from offhook.calls import labels
+from offhook.crm.forms import parse_clock, parse_day
 from offhook.crm.paging import Page, fetch_page
 from offhook.crm.queries import LIKE_ESCAPE, escape_like
 from offhook.journal import entries as journal
 from offhook.journal.entry import JournalEntry
 from offhook.numbers import NumberKind, parse
-from offhook.settings.clock import duration_text
+from offhook.settings.clock import date_text, duration_text, time_text
+from offhook.settings.language import _
 from offhook.settings.telephony import TelephonySettings, numbering_plan
 from offhook.store.models import (
     Activity,
@@ -49,26 +51,41 @@ def caller_name(entry: JournalEntry) -> str:
 
 def number_text(entry: JournalEntry) -> str:
     if entry.number.kind == "withheld":
-        return "a withheld number"
-    return entry.number.display or entry.number.raw or "an unknown number"
+        return _("a withheld number")
+    return entry.number.display or entry.number.raw or _("an unknown number")
 
 
 def subject(entry: JournalEntry) -> str:
+    """The activity's subject, in the user's language (as is everything written for them)."""
     if entry.missed:
-        return labels.MISSED_CALL
-    return labels.call_label(entry.direction)
+        return _(labels.MISSED_CALL)
+    return _(labels.call_label(entry.direction))
+
+
+def _when(entry: JournalEntry) -> tuple[str, str]:
+    """The entry's day and time (kept in the firm's zone, as forms hold them) in the user's
+    locale."""
+    day, clock = parse_day(entry.date), parse_clock(entry.time)
+    if day is None or clock is None:
+        return entry.date, entry.time
+    return date_text(day), time_text(datetime.combine(day, clock))
 
 
 def summary(entry: JournalEntry) -> str:
     """A call in one sentence, for the text of an activity or service: "Incoming call on
     26.11.2026 at 09:41 from 044 668 18 12 (Anna Müller, Muster AG), lasting 4:12." """
-    towards = "from" if entry.direction == "incoming" else "to"
-    text = f"{subject(entry)} on {entry.date} at {entry.time} {towards} {number_text(entry)}"
+    day, clock = _when(entry)
+    towards = (
+        _("{call} on {day} at {time} from {number}")
+        if entry.direction == "incoming"
+        else _("{call} on {day} at {time} to {number}")
+    )
+    text = towards.format(call=subject(entry), day=day, time=clock, number=number_text(entry))
     name = caller_name(entry)
     if name:
         text += f" ({name})"
     if entry.duration is not None and entry.state == "ended":
-        text += f", lasting {duration_text(entry.duration)}"
+        text += _(", lasting {duration}").format(duration=duration_text(entry.duration))
     elif entry.state == "ended" and not entry.missed and entry.end_reason_label:
         text += f", {labels.answered_by_text(entry.end_reason_label.lower(), entry.answered_by)}"
     return text + "."

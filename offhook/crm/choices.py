@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from offhook.crm.forms import Form
 from offhook.directory.names import display_name
+from offhook.settings.language import _
 from offhook.store.models import Address, Project, ServiceType
 
 # The journal's project menu shows this many; typing narrows it down.
@@ -86,11 +87,11 @@ def read_address(session: Session, form: Form) -> Address | None:
     name = form.get("address_name")
     if picked is None:
         if name:
-            form.error("address_name", "Choose the address from the list, or leave it empty.")
+            form.error("address_name", _("Choose the address from the list, or leave it empty."))
         return None
     address = session.get(Address, picked)
     if address is None:
-        form.error("address_name", "That address no longer exists; choose another one.")
+        form.error("address_name", _("That address no longer exists; choose another one."))
     return address
 
 
@@ -101,9 +102,12 @@ def read_project(session: Session, form: Form, current_id: int | None = None) ->
         return None
     project = session.get(Project, picked)
     if project is None:
-        form.error("project_id", "That project no longer exists; choose another one.")
+        form.error("project_id", _("That project no longer exists; choose another one."))
     elif not project.active and project.id != current_id:
-        form.error("project_id", f"Project {project.code} is closed; choose an active one.")
+        form.error(
+            "project_id",
+            _("Project {code} is closed; choose an active one.").format(code=project.code),
+        )
     return project
 
 
@@ -114,10 +118,10 @@ def read_service_type(
     if picked is None:
         # Required as soon as the firm has service types; without any, services go untyped.
         if session.scalar(select(ServiceType.id).where(ServiceType.active.is_(True)).limit(1)):
-            form.error("service_type_id", "Choose the type of service.")
+            form.error("service_type_id", _("Choose the type of service."))
         return None
     kind = session.get(ServiceType, picked)
     if kind is None or (not kind.active and kind.id != current_id):
-        form.error("service_type_id", "That service type is no longer in use; choose another.")
+        form.error("service_type_id", _("That service type is no longer in use; choose another."))
         return None
     return kind

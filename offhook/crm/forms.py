@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, time
 from typing import Any
 
+from offhook.settings.language import _
+
 _DAY_DOTTED = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{2}|\d{4})$")
 _DAY_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _CLOCK = re.compile(r"^(\d{1,2})(?:[:.h]?(\d{2}))?(?::(\d{2}))?$")
@@ -87,31 +89,38 @@ class Form:
     def text(self, name: str, label: str, max_length: int, *, required: bool = False) -> str:
         value = self.get(name)
         if required and not value:
-            self.error(name, f"Please enter the {label}.")
+            self.error(name, _("Please enter the {label}.").format(label=_(label)))
         elif len(value) > max_length:
-            self.error(name, f"The {label} is too long: at most {max_length} characters.")
+            self.error(
+                name,
+                _("The {label} is too long: at most {count} characters.").format(
+                    label=_(label), count=max_length
+                ),
+            )
         return value
 
     def day(self, name: str, label: str, *, required: bool = False) -> date | None:
         text = self.get(name)
         if not text:
             if required:
-                self.error(name, f"Please enter the {label}.")
+                self.error(name, _("Please enter the {label}.").format(label=_(label)))
             return None
         value = parse_day(text)
         if value is None:
-            self.error(name, f"“{text}” is no date; write it like 26.11.2026.")
+            self.error(name, _("“{text}” is no date; write it like 26.11.2026.").format(text=text))
         return value
 
     def clock(self, name: str, label: str, *, required: bool = False) -> time | None:
         text = self.get(name)
         if not text:
             if required:
-                self.error(name, f"Please enter the {label}.")
+                self.error(name, _("Please enter the {label}.").format(label=_(label)))
             return None
         value = parse_clock(text)
         if value is None:
-            self.error(name, f"“{text}” is no time of day; write it like 09:41.")
+            self.error(
+                name, _("“{text}” is no time of day; write it like 09:41.").format(text=text)
+            )
         return value
 
     def integer(
@@ -120,15 +129,20 @@ class Form:
         text = self.get(name)
         if not text:
             if required:
-                self.error(name, f"Please enter the {label}.")
+                self.error(name, _("Please enter the {label}.").format(label=_(label)))
             return None
         try:
             value = int(text)
         except ValueError:
-            self.error(name, f"The {label} must be a whole number.")
+            self.error(name, _("The {label} must be a whole number.").format(label=_(label)))
             return None
         if not minimum <= value <= maximum:
-            self.error(name, f"The {label} must be between {minimum} and {maximum}.")
+            self.error(
+                name,
+                _("The {label} must be between {minimum} and {maximum}.").format(
+                    label=_(label), minimum=minimum, maximum=maximum
+                ),
+            )
             return None
         return value
 
@@ -138,7 +152,7 @@ class Form:
         if not text:
             return None
         if not text.isdigit():
-            self.error(name, "Please choose from the list.")
+            self.error(name, _("Please choose from the list."))
             return None
         return int(text)
 

@@ -13,9 +13,10 @@ from offhook.crm.forms import Form
 from offhook.crm.paging import Page, fetch_page
 from offhook.crm.queries import LIKE_ESCAPE, escape_like
 from offhook.crm.work import address_fields
+from offhook.settings.language import N_, _
 from offhook.store.models import Activity, Address, Project, Service
 
-STATES = {"active": "Active", "closed": "Closed", "all": "All"}
+STATES = {"active": N_("Active"), "closed": N_("Closed"), "all": N_("All")}
 RECENT = 100
 
 
@@ -134,8 +135,8 @@ class ProjectInput:
 
 
 def read(session: Session, form: Form, project: Project | None = None) -> ProjectInput:
-    code = form.text("code", "code", 40, required=True)
-    description = form.text("description", "description", 300)
+    code = form.text("code", N_("code"), 40, required=True)
+    description = form.text("description", N_("description"), 300)
     customer = read_address(session, form)
     if code:
         taken = session.scalar(
@@ -144,8 +145,9 @@ def read(session: Session, form: Form, project: Project | None = None) -> Projec
         if taken is not None and (project is None or taken.id != project.id):
             form.error(
                 "code",
-                f"The code {taken.code} is already used by “{taken.description or taken.code}”."
-                " Choose another code.",
+                _("The code {code} is already used by “{name}”. Choose another code.").format(
+                    code=taken.code, name=taken.description or taken.code
+                ),
             )
     fields = {
         "code": code,

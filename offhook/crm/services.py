@@ -19,7 +19,8 @@ from offhook.crm.work import (
     project_field,
     save_work,
 )
-from offhook.settings.clock import date_text, time_text
+from offhook.settings.clock import field_date, field_time
+from offhook.settings.language import N_, _
 from offhook.settings.telephony import TelephonySettings
 from offhook.store.models import Address, Service, ServiceType
 
@@ -88,7 +89,7 @@ def blank(
         "text": "",
         "project_id": project_field(session, project_id),
         "service_type_id": str(kind.id) if kind is not None and kind.active else "",
-        "day": date_text(day or today(settings)),
+        "day": field_date(day or today(settings)),
         "start": "",
         "end": "",
         "minutes": "",
@@ -100,9 +101,9 @@ def blank(
             values |= {
                 "call_id": str(call.id),
                 "text": source.text,
-                "day": date_text(call.connected_at, zone),
-                "start": time_text(call.connected_at, zone),
-                "end": time_text(call.ended_at, zone),
+                "day": field_date(call.connected_at, zone),
+                "start": field_time(call.connected_at, zone),
+                "end": field_time(call.ended_at, zone),
                 "minutes": str(settings.billable_minutes(seconds)),
             }
         address = call.address or address
@@ -115,9 +116,9 @@ def of_service(service: Service, settings: TelephonySettings) -> dict[str, str]:
         "text": service.text,
         "project_id": str(service.project_id or ""),
         "service_type_id": str(service.service_type_id or ""),
-        "day": date_text(service.day),
-        "start": time_text(service.started_at, zone),
-        "end": time_text(service.ended_at, zone),
+        "day": field_date(service.day),
+        "start": field_time(service.started_at, zone),
+        "end": field_time(service.ended_at, zone),
         "minutes": str(service.minutes),
         "call_id": str(service.call_id or ""),
     } | address_fields(service.address)
@@ -141,11 +142,11 @@ def _read_times(
     day: date | None,
     originals: tuple[datetime | None, datetime | None, date | None],
 ) -> tuple[datetime | None, datetime | None]:
-    start = form.clock("start", "start time")
-    end = form.clock("end", "end time")
+    start = form.clock("start", N_("start time"))
+    end = form.clock("end", N_("end time"))
     if (start is None) != (end is None) and not (form.get("start") and form.get("end")):
         missing = "end" if start is not None else "start"
-        form.error(missing, "Enter both from and to, or neither (then enter the minutes).")
+        form.error(missing, _("Enter both from and to, or neither (then enter the minutes)."))
         return None, None
     if day is None or start is None or end is None:
         return None, None
@@ -153,7 +154,7 @@ def _read_times(
     started = moment(day, start, settings.zone, first, original_day)
     ended = moment(day, end, settings.zone, last, original_day)
     if ended <= started:
-        form.error("end", "“To” must be after “from”.")
+        form.error("end", _("“To” must be after “from”."))
         return None, None
     return started, ended
 
@@ -165,9 +166,9 @@ def read(
     service: Service | None = None,
     source: FromCall | None = None,
 ) -> Submitted:
-    day = form.day("day", "date", required=True)
+    day = form.day("day", N_("date"), required=True)
     started, ended = _read_times(form, settings, day, _originals(service, source, settings))
-    minutes = form.integer("minutes", "minutes", 0, MAX_MINUTES)
+    minutes = form.integer("minutes", N_("minutes"), 0, MAX_MINUTES)
     if minutes is None and not form.get("minutes") and started and ended:
         seconds = (ended - started).total_seconds()
         # Calls are billed by the firm's rule; time typed by hand counts as it is.
@@ -175,8 +176,8 @@ def read(
         minutes = settings.billable_minutes(seconds) if made_from_call else math.ceil(seconds / 60)
     times_wrong = "start" in form.errors or "end" in form.errors
     if minutes is None and not form.get("minutes") and not times_wrong:
-        form.error("minutes", "Enter the minutes, or from and to.")
-    text = form.text("text", "text", TEXT_MAX)
+        form.error("minutes", _("Enter the minutes, or from and to."))
+    text = form.text("text", N_("text"), TEXT_MAX)
     address = read_address(session, form)
     project = read_project(session, form, service.project_id if service else None)
     kind = read_service_type(session, form, service.service_type_id if service else None)

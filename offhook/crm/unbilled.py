@@ -13,16 +13,22 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
-from offhook.crm.local_time import epoch, local_midnight
 from offhook.crm.paging import PAGE_SIZE, Page, fetch_page
 from offhook.journal import entries as journal
 from offhook.journal.entry import JournalEntry
 from offhook.settings.telephony import TelephonySettings
-from offhook.store.models import Address, Call, Line, NotBillable, Project, Service, User
+from offhook.store.call_sums import (
+    booked_clause,
+    client_clause,
+    connected_clause,
+    marked_clause,
+    seconds_connected,
+)
+from offhook.store.local_time import local_midnight
+from offhook.store.models import Address, Call, Line, NotBillable, Project, User
 
 # A query of any columns: the filters below narrow lists and figures alike.
 AnySelect = Select[*tuple[Any, ...]]
@@ -50,29 +56,6 @@ class UnbilledRow:
     owner: str
     # The project to preselect on the service form: the client's only project, if it has one.
     project_id: int | None
-
-
-def seconds_connected() -> ColumnElement[int]:
-    return epoch(Call.ended_at) - epoch(Call.connected_at)
-
-
-def connected_clause() -> ColumnElement[bool]:
-    return (Call.state == "ended") & Call.connected_at.is_not(None) & Call.ended_at.is_not(None)
-
-
-def client_clause() -> ColumnElement[bool]:
-    """The call's address (joined as `Address`) or its company has a project."""
-    return exists(
-        select(Project.id).where(Project.customer_id.in_([Address.id, Address.company_id]))
-    )
-
-
-def booked_clause() -> ColumnElement[bool]:
-    return exists(select(Service.id).where(Service.call_id == Call.id))
-
-
-def marked_clause() -> ColumnElement[bool]:
-    return exists(select(NotBillable.call_id).where(NotBillable.call_id == Call.id))
 
 
 def lines_of(session: Session, user_id: int | None) -> list[int] | None:
@@ -210,8 +193,12 @@ def unmark(session: Session, user_id: int, call_id: int) -> bool:
     """Undo a "not billable" mark on the user's call: it is back on the list."""
     if journal.user_call(session, user_id, call_id) is None:
         raise NotMarkable("There is no such call among yours.")
-    result = session.execute(delete(NotBillable).where(NotBillable.call_id == call_id))
-    return bool(getattr(result, "rowcount", 0))
+    mark = session.get(NotBillable, call_id)
+    if mark is None:
+        return False
+    session.delete(mark)  # through the session: the sums of calls see it (`calls.day_sums`)
+    session.flush()
+    return True
 
 
 def mark_of(session: Session, call_id: int) -> NotBillable | None:

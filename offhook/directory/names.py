@@ -5,16 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pycountry
-from babel import Locale
 
 from offhook.directory.normalization.values import normalized
 from offhook.numbers import NumberingPlan
+from offhook.settings.language import N_, babel_locale
 from offhook.store.models import Address, Channel
 
 NUMBER_KINDS = ("phone", "mobile", "fax")
 CHANNEL_KINDS = (*NUMBER_KINDS, "email")
-CHANNEL_LABELS = {"phone": "Phone", "mobile": "Mobile", "fax": "Fax", "email": "E-mail"}
-ADDRESS_KINDS = {"person": "Person", "company": "Company", "contact": "Contact person"}
+CHANNEL_LABELS = {
+    "phone": N_("Phone"),
+    "mobile": N_("Mobile"),
+    "fax": N_("Fax"),
+    "email": N_("E-mail"),
+}
+ADDRESS_KINDS = {"person": N_("Person"), "company": N_("Company"), "contact": N_("Contact person")}
 
 
 def person_name(address: Address) -> str:
@@ -31,12 +36,13 @@ def display_name(address: Address) -> str:
 
 
 def country_name(code: str) -> str:
-    """English name of a country code ("CH" → "Switzerland"); the code if unknown. Babel's
+    """A country code's name in the user's language ("CH" → "Schweiz", "Switzerland"); the code
+    if unknown. Babel's
     (CLDR's) names cover the regions phone numbers have beyond ISO 3166 (AC is Ascension
     Island, TA Tristan da Cunha, XK Kosovo)."""
     if not code:
         return ""
-    name = Locale.parse("en").territories.get(code.upper())
+    name = babel_locale().territories.get(code.upper())
     if name:
         return str(name)
     country = pycountry.countries.get(alpha_2=code.upper())

@@ -188,6 +188,9 @@ class Driver(ABC):
     #: installed.
     page_scripts: ClassVar[tuple[str, ...]] = ()
     page_styles: ClassVar[tuple[str, ...]] = ()
+    #: Every text the page scripts show, in English, marked with `N_` for offhook's catalogue:
+    #: the page hands them over translated, and a script shows `offhookText(text)` (toast.js).
+    page_texts: ClassVar[tuple[str, ...]] = ()
     #: HTTP routes (webhooks, an agent endpoint, an API of its own) as "module:attribute" of a
     #: FastAPI `APIRouter`, served while the driver is installed. Paths must start with
     #: /drivers/<name>/ or /api/drivers/<name>/. A route reaches the running app through

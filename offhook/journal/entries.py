@@ -32,7 +32,7 @@ from offhook.journal.entry import (
     JournalEntry,
 )
 from offhook.numbers import NumberKind, dial_string, display, parse_incoming
-from offhook.settings.clock import call_seconds, date_text, time_text
+from offhook.settings.clock import call_seconds, field_date, field_time
 from offhook.settings.telephony import SettingsCache, TelephonySettings, numbering_plan
 from offhook.store.models import Activity, Address, Call, Line, NotBillable, Service
 
@@ -101,8 +101,8 @@ def entry(
         started_at=call.started_at.astimezone(UTC).isoformat(),
         connected_at=_iso(call.connected_at),
         ended_at=_iso(call.ended_at),
-        time=time_text(call.started_at, settings.zone),
-        date=date_text(call.started_at, settings.zone),
+        time=field_time(call.started_at, settings.zone),
+        date=field_date(call.started_at, settings.zone),
         duration=duration,
         number=EntryNumber(
             raw=call.remote_number,
@@ -116,6 +116,9 @@ def entry(
         colleague=colleague,
         # Loaded only for the few calls a colleague answered: no join on every entry for it.
         answered_by=call.answered_by.name if call.answered_by_id and call.answered_by else None,
+        answer_note=labels.ANSWER_ON_THE_PHONE
+        if call.state == "ringing" and call.direction == "incoming" and not can_answer
+        else None,
         match_count=call.match_count,
         ended_by_offhook=call.ended_by_offhook,
         activity_id=activity_id,

@@ -124,6 +124,11 @@ class JournalEntry(_Model):
         description="Who answered a ring-group call instead of this user, when it was answered "
         "elsewhere.",
     )
+    answer_note: str | None = Field(
+        None,
+        description="Why a ringing call offers no answer button (its phone system cannot "
+        "answer from offhook: pick up the phone); null otherwise.",
+    )
     missed: bool = Field(description="An incoming call nobody answered.")
     missed_open: bool = Field(
         False,

@@ -9,8 +9,11 @@ connection closes and PostgreSQL releases the lock at once; the other servers tr
 leases every `POLL_SECONDS`, so a phone system is running again within a few seconds.
 
 The holder checks its connection every `POLL_SECONDS` too. If the connection is lost,
-PostgreSQL has released (or will release) every lock on it, so the holder stops those phone
-systems at once rather than risk running them beside their new holder.
+PostgreSQL has released (or will release) every lock on it. The holder asks for them again at
+once on a new connection: those it gets back keep running without a gap (a dropped connection,
+a PostgreSQL restart or a killed backend loses no call), and those another server took in
+between, or all of them when PostgreSQL cannot be reached, are stopped at once rather than
+run beside their new holder.
 
 SQLite is one server's database (a file on that server): every lease is trivially held.
 """
@@ -34,6 +37,10 @@ POLL_SECONDS = 2.0
 #: The first key of offhook's advisory locks (the second is the phone system's id), so that
 #: they do not meet other applications' locks in the same database.
 LOCK_CLASS = 0x0FF400C
+#: Tries to take lost leases again, and the pause between them (under a second in all; a
+#: lease another server takes meanwhile is its own, and this server stops that phone system).
+RETAKE_ATTEMPTS = 3
+RETAKE_PAUSE = 0.3
 
 
 class Leases:
@@ -74,6 +81,7 @@ class PostgresLeases(Leases):
         self._conninfo = url.render_as_string(hide_password=False)
         self._connection: psycopg.AsyncConnection[Any] | None = None
         self._lock = asyncio.Lock()  # one statement at a time on the connection
+        self._retaking: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         with contextlib.suppress(Exception):
@@ -114,12 +122,44 @@ class PostgresLeases(Leases):
                 asyncio.get_running_loop().create_task(connection.close())
         lost, self.held = self.held, set()
         if lost:
+            # Not now: this runs under `_lock`, which asking again needs.
+            task = asyncio.get_running_loop().create_task(self._take_again(lost))
+            self._retaking.add(task)
+            task.add_done_callback(self._retaking.discard)
+
+    async def _take_again(self, lost: set[int]) -> None:
+        """Ask again for the leases that ended with the connection; stop what is gone."""
+        kept: set[int] = set()
+        for attempt in range(RETAKE_ATTEMPTS):
+            kept = set()
+            try:
+                for system_id in sorted(lost):
+                    if await self._ask(
+                        "SELECT pg_try_advisory_lock(%s, %s)", LOCK_CLASS, system_id
+                    ):
+                        kept.add(system_id)
+                break
+            except Exception:
+                # The new connection failed too, and any lease taken on it with it: a
+                # PostgreSQL that drops connections one after another gets a few tries.
+                kept = set()
+                if attempt + 1 < RETAKE_ATTEMPTS:
+                    await asyncio.sleep(RETAKE_PAUSE)
+        self.held |= kept
+        gone = lost - kept
+        if kept:
+            log.warning(
+                "the connection that holds this server's phone systems was lost; %d of them "
+                "taken again on a new one, running on",
+                len(kept),
+            )
+        if gone:
             log.warning(
                 "lost the connection that holds this server's phone systems: stopping %d of "
                 "them, another server takes them over",
-                len(lost),
+                len(gone),
             )
-            self.on_lost(lost)
+            self.on_lost(gone)
 
     async def acquire(self, system_id: int) -> bool:
         if system_id in self.held:

@@ -28,6 +28,7 @@ from typing import Any, Literal, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from offhook.calls.events import (
     DIGEST_PREFIX,
@@ -82,6 +83,8 @@ BATCH_MAX = 250
 #: Call events waiting to be recorded beyond which `Lines.submit` waits for the recorder, and a
 #: driver's `emit` is logged as outrunning the database.
 BACKLOG_LIMIT = 20_000
+#: The longest pause between two tries to record call events while the database is away.
+RECORD_RETRY_MAX = 10.0
 
 
 def _hours(seconds: float) -> str:
@@ -558,26 +561,31 @@ class Lines:
                 await self.lines_changed(system_id)
 
     def _wanted_systems(self) -> dict[int, tuple[dict[str, Any], frozenset[tuple[Any, ...]]]]:
-        """The enabled phone systems of the drivers loaded here: their options and lines."""
-        with self.store.session() as session:
-            systems = session.scalars(
-                select(PhoneSystem).where(
-                    PhoneSystem.enabled.is_(True), PhoneSystem.driver.in_(self.loaded)
-                )
-            ).all()
-            lines = session.scalars(
-                select(Line).where(
-                    Line.enabled.is_(True),
-                    Line.phone_system_id.in_([system.id for system in systems]),
-                )
-            ).all()
-            by_system: dict[int, set[tuple[Any, ...]]] = {system.id: set() for system in systems}
-            for line in lines:
-                by_system[line.phone_system_id].add(_signature(line))
-            return {
-                system.id: (dict(system.options or {}), frozenset(by_system[system.id]))
-                for system in systems
-            }
+        """The enabled phone systems of the drivers loaded here: their options and lines (read
+        again should the database drop the connection under it)."""
+        return self.store.read(self._wanted_in)
+
+    def _wanted_in(
+        self, session: Session
+    ) -> dict[int, tuple[dict[str, Any], frozenset[tuple[Any, ...]]]]:
+        systems = session.scalars(
+            select(PhoneSystem).where(
+                PhoneSystem.enabled.is_(True), PhoneSystem.driver.in_(self.loaded)
+            )
+        ).all()
+        lines = session.scalars(
+            select(Line).where(
+                Line.enabled.is_(True),
+                Line.phone_system_id.in_([system.id for system in systems]),
+            )
+        ).all()
+        by_system: dict[int, set[tuple[Any, ...]]] = {system.id: set() for system in systems}
+        for line in lines:
+            by_system[line.phone_system_id].add(_signature(line))
+        return {
+            system.id: (dict(system.options or {}), frozenset(by_system[system.id]))
+            for system in systems
+        }
 
     async def lines_changed(self, system_id: int) -> None:
         """A line of a phone system was added, edited, switched on or off, or deleted."""
@@ -731,16 +739,17 @@ class Lines:
 
     @staticmethod
     async def _retried(attempt: Callable[[], Awaitable[T]]) -> T:
+        """`attempt`, tried until the database takes it: however long it is away (a restart,
+        a failover, connections killed one after another), call events are kept, in order,
+        and recorded when it is back. Giving up would lose them."""
         delay = 0.2
-        for _attempt in range(8):
+        while True:
             try:
                 return await attempt()
             except OperationalError as exc:
-                # The database is briefly away (restart, lock): keep the events, try again.
                 log.warning("database unavailable, retrying in %.1f s: %s", delay, exc)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
-        raise RuntimeError("database unavailable for too long")
+                delay = min(delay * 2, RECORD_RETRY_MAX)
 
     async def _record_events_together(self, events: list[CallEvent]) -> None:
         pending = events

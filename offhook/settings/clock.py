@@ -12,33 +12,41 @@ from __future__ import annotations
 
 from datetime import date, datetime, tzinfo
 
-DATE = "%d.%m.%Y"
-TIME = "%H:%M"
-TIME_SECONDS = "%H:%M:%S"
+from babel.dates import format_date, format_time
+
+from offhook.settings.language import babel_locale
+
+# What a form field holds and reads back (`crm.forms.parse_day`, `parse_clock`), whatever the
+# user's locale: the date picker fills it the same way.
+FIELD_DATE = "%d.%m.%Y"
+FIELD_TIME = "%H:%M"
 
 
 def _local(value: datetime, zone: tzinfo | None) -> datetime:
     return value.astimezone(zone) if zone is not None else value
 
 
+def _day(value: date | datetime, zone: tzinfo | None) -> date:
+    return _local(value, zone).date() if isinstance(value, datetime) else value
+
+
 def date_text(value: date | datetime | None, zone: tzinfo | None = None) -> str:
-    """26.11.2026; an instant is first moved into `zone`."""
+    """The day in the user's locale (`language.current`): 26.11.2026 (de), Nov 26, 2026 (en);
+    an instant is first moved into `zone`."""
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        value = _local(value, zone)
-    return value.strftime(DATE)
+    return format_date(_day(value, zone), "medium", locale=babel_locale())
 
 
 def time_text(value: datetime | None, zone: tzinfo | None = None, seconds: bool = False) -> str:
-    """09:41, or 09:41:07 with `seconds`."""
+    """09:41 (de), 9:41 AM (en); with `seconds` 09:41:07."""
     if value is None:
         return ""
-    return _local(value, zone).strftime(TIME_SECONDS if seconds else TIME)
+    return format_time(_local(value, zone), "medium" if seconds else "short", locale=babel_locale())
 
 
 def datetime_text(value: datetime | None, zone: tzinfo | None = None, seconds: bool = False) -> str:
-    """26.11.2026 09:41, or 26.11.2026 09:41:07 with `seconds`."""
+    """26.11.2026 09:41 (de), Nov 26, 2026 9:41 AM (en)."""
     if value is None:
         return ""
     local = _local(value, zone)
@@ -46,21 +54,32 @@ def datetime_text(value: datetime | None, zone: tzinfo | None = None, seconds: b
 
 
 def weekday_text(value: date | datetime | None, zone: tzinfo | None = None) -> str:
-    """The day's name: Thursday."""
+    """The day's name: Donnerstag, Thursday."""
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        value = _local(value, zone)
-    return value.strftime("%A")
+    return format_date(_day(value, zone), "EEEE", locale=babel_locale())
 
 
 def long_date_text(value: date | datetime | None, zone: tzinfo | None = None) -> str:
-    """A day written out, for a page's heading: Thursday, 26 November 2026."""
+    """A day written out, for a page's heading: Donnerstag, 26. November 2026; Thursday,
+    November 26, 2026."""
     if value is None:
         return ""
-    if isinstance(value, datetime):
-        value = _local(value, zone)
-    return value.strftime("%A, %d %B %Y")
+    return format_date(_day(value, zone), "full", locale=babel_locale())
+
+
+def field_date(value: date | datetime | None, zone: tzinfo | None = None) -> str:
+    """A day as a form field holds it: 26.11.2026."""
+    if value is None:
+        return ""
+    return _day(value, zone).strftime(FIELD_DATE)
+
+
+def field_time(value: datetime | None, zone: tzinfo | None = None) -> str:
+    """A time of day as a form field holds it (and the journal's data): 09:41."""
+    if value is None:
+        return ""
+    return _local(value, zone).strftime(FIELD_TIME)
 
 
 def call_seconds(connected_at: datetime | None, ended_at: datetime | None) -> int | None:

@@ -1,22 +1,22 @@
-"""The user's language and locale: German or English (French and Italian to come), and the
-locale that writes their dates and numbers (de-CH, de-DE, de-AT, en).
+"""The user's language and locale: every language with a catalogue that holds translations
+(German now; French and Italian wait for translators), each in the ways its countries write dates
+and numbers (de-CH, de-DE, de-AT), and English.
 
 Texts are translated with gettext catalogues kept as .po files under offhook/locale (Babel reads
 and compiles them when first needed, so nothing binary is kept in the repository). A user's choice
-is kept as a preference; without one, the browser's Accept-Language decides."""
+is kept as a preference; without one, the browser's Accept-Language decides; a command follows
+the system's locale (LC_ALL, LC_MESSAGES, LANG)."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -25,18 +25,58 @@ from sqlalchemy.orm import Session
 
 from offhook.store.models import Preference
 
-#: The locales a user can choose, with their names as they are written in that language.
-LOCALES: dict[str, str] = {
-    "en": "English",
-    "de-CH": "Deutsch (Schweiz)",
-    "de-DE": "Deutsch (Deutschland)",
-    "de-AT": "Deutsch (Österreich)",
-}
-DEFAULT = "en"
-#: The preference a user's choice is kept under.
-PREFERENCE = "language"
 CATALOGUES = Path(__file__).resolve().parents[1] / "locale"
 DOMAIN = "messages"
+#: offhook's own language: its texts are written in it, it needs no catalogue.
+SOURCE = "en"
+#: The countries whose ways of writing dates and numbers a language is offered with, the first
+#: one also for a browser that asks for the language alone. A language not named here is
+#: offered as itself ("fr"), once its catalogue holds translations.
+REGIONS: dict[str, tuple[str, ...]] = {
+    "de": ("CH", "DE", "AT"),
+    "fr": ("CH", "FR"),
+    "it": ("CH", "IT"),
+}
+
+
+def _translated_languages() -> list[str]:
+    """The languages with a catalogue that holds at least one translation: adding a language is
+    adding its catalogue (offhook/locale/README.md); an empty one waits for its translators."""
+    found = []
+    for po in sorted(CATALOGUES.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        with po.open("rb") as source:
+            catalogue = read_po(source)
+        if any(message.id and _has_text(message.string) for message in catalogue):
+            found.append(po.parents[1].name)
+    return found
+
+
+def _has_text(string: str | tuple[str, ...] | list[str] | None) -> bool:
+    """Whether a catalogue entry is translated (a plural one has a text for each form)."""
+    return any(string) if isinstance(string, tuple | list) else bool(string)
+
+
+def _offered() -> dict[str, str]:
+    """Every locale a user can choose, named as it is written in itself: English, then each
+    translated language in the ways of its countries ("Deutsch (Schweiz)")."""
+    offered = {SOURCE: str(Locale.parse(SOURCE).get_display_name(SOURCE)).title()}
+    for lang in _translated_languages():
+        for code in [f"{lang}-{region}" for region in REGIONS.get(lang, ())] or [lang]:
+            try:
+                name = str(
+                    Locale.parse(code.replace("-", "_")).get_display_name(code.replace("-", "_"))
+                )
+            except (UnknownLocaleError, ValueError):
+                continue
+            offered[code] = name[:1].upper() + name[1:]
+    return offered
+
+
+#: The locales a user can choose, with their names as they are written in that language.
+LOCALES: dict[str, str] = _offered()
+DEFAULT = SOURCE
+#: The preference a user's choice is kept under.
+PREFERENCE = "language"
 
 _current: ContextVar[str] = ContextVar("offhook_locale", default=DEFAULT)
 
@@ -79,11 +119,23 @@ def negotiate(accept_language: str | None) -> str:
         for locale in LOCALES:
             if tag.lower() == locale.lower():
                 return locale
+        # The language alone, or in a country it is not offered for: its first way of writing
+        # (German without a known country writes as in Switzerland, offhook's home).
         language = language_of(tag).lower()
-        if language == "de":
-            return "de-CH"
-        if language == "en":
-            return "en"
+        for locale in LOCALES:
+            if language_of(locale) == language:
+                return locale
+    return DEFAULT
+
+
+def of_environment(environ: Mapping[str, str]) -> str:
+    """The locale a command line asks for: the first of LC_ALL, LC_MESSAGES and LANG that is
+    set, as POSIX tools read them ("de_CH.UTF-8" → de-CH); "C" and "POSIX" are English."""
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "")
+        if value:
+            tag = value.split(".", 1)[0].split("@", 1)[0].replace("_", "-")
+            return DEFAULT if tag in ("C", "POSIX") else negotiate(tag)
     return DEFAULT
 
 
@@ -143,19 +195,6 @@ def babel_locale(locale: str | None = None) -> Locale:
 def number_text(value: float, locale: str | None = None) -> str:
     """1’234.5 (de-CH), 1.234,5 (de-DE), 1 234,5 (de-AT), 1,234.5 (en)."""
     return format_decimal(value, locale=babel_locale(locale))
-
-
-def weekday_name(value: date | datetime, zone: tzinfo | None = None) -> str:
-    if isinstance(value, datetime) and zone is not None:
-        value = value.astimezone(zone)
-    return format_date(value, "EEEE", locale=babel_locale())
-
-
-def long_date(value: date | datetime, zone: tzinfo | None = None) -> str:
-    """Thursday, 26 November 2026; Donnerstag, 26. November 2026."""
-    if isinstance(value, datetime) and zone is not None:
-        value = value.astimezone(zone)
-    return format_date(value, "full", locale=babel_locale())
 
 
 def keep_choice(session: Session, user_id: int, locale: str | None) -> None:

@@ -121,6 +121,15 @@ class LoginThrottle:
             self._accounts.fail(account, now)
             return 0
 
+    def unchecked(self, login: str, address: str) -> None:
+        """The attempt could not be checked (the database failed): it counts as nothing."""
+        account = login.strip().casefold()
+        now = self._clock()
+        with self._lock:
+            self._pairs.undo((account, address), now)
+            self._addresses.undo(address, now)
+            self._accounts.undo(account, now)
+
     def succeeded(self, login: str, address: str) -> None:
         """The right password: the attempt was no failure, and this address's earlier
         failures for the account are forgiven."""

@@ -6,23 +6,22 @@ on the settings page takes effect at once, without a restart, on every server of
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import math
-import os
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Literal, Self
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from offhook.numbers import NumberingPlan
+from offhook.store import call_sums
+from offhook.store.local_time import system_timezone, zone_names
 from offhook.store.models import ServiceType, Setting
 
 TELEPHONY = "telephony"
@@ -35,30 +34,6 @@ PLAN_FIELDS = {
     "incoming_with_outside_line",
     "internal_max_length",
 }
-
-
-@functools.cache
-def _zone_names() -> frozenset[str]:
-    # Read from the zone files once: about 0.1 s, and the settings are read every 2 s on the
-    # hot path of call events and lookups (see `SettingsCache`).
-    return frozenset(available_timezones())
-
-
-def system_timezone() -> str:
-    """The machine's time zone name, or UTC when it cannot be told."""
-    name = os.environ.get("TZ", "").lstrip(":")
-    if name in _zone_names():
-        return name
-    try:
-        target = Path("/etc/localtime").resolve()
-        parts = target.parts
-        if "zoneinfo" in parts:
-            candidate = "/".join(parts[parts.index("zoneinfo") + 1 :])
-            if candidate in _zone_names():
-                return candidate
-    except OSError:
-        pass
-    return "UTC"
 
 
 class TelephonySettings(BaseModel):
@@ -99,7 +74,7 @@ class TelephonySettings(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        if value not in _zone_names():
+        if value not in zone_names():
             raise ValueError(f"unknown time zone {value!r}; use a name like Europe/Zurich")
         return value
 
@@ -178,6 +153,12 @@ class TelephonySettings(BaseModel):
             row.value = self.model_dump()
             row.updated_at = datetime.now(UTC)
         SettingsCache.invalidate()
+        connection = session.connection()
+        if call_sums.sums_zone(connection) != self.timezone:
+            # The sums of calls are kept by local day: in another zone they are all new. Rare
+            # (a firm sets its zone once), and about 10 s per million calls.
+            session.flush()
+            call_sums.rebuild(connection, self.zone)
 
 
 def replace_settings(session: Session, settings: TelephonySettings) -> bool:

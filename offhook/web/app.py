@@ -11,16 +11,20 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from offhook import __version__
 from offhook.app import Offhook
 from offhook.crm.work import CallNotFound
+from offhook.settings import language
+from offhook.settings.language import _
 from offhook.settings.login_throttle import LoginThrottle
 from offhook.web.api import journal
 from offhook.web.api import lookup as api
 from offhook.web.api import unbilled as unbilled_api
+from offhook.web.database_outages import DatabaseOutages
 from offhook.web.drivers import add_driver_parts
 from offhook.web.limits import BodyLimits, RequestLimits
 from offhook.web.pages import (
@@ -42,6 +46,9 @@ from offhook.web.templating import render
 
 STATIC = Path(__file__).with_name("static")
 SESSION_COOKIE = "offhook_session"
+NO_SUCH_RECORD = (
+    "There is no such record: a number in the request is larger than any offhook keeps."
+)
 ROUTERS = [
     module.router
     for module in (
@@ -95,6 +102,21 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+class BrowserLanguage:
+    """Every request speaks the browser's language (Accept-Language) until it is known whose it
+    is: then the user's own choice (`security.current_user`). Texts are translated where they
+    are made, so errors, form messages and pages all agree."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            header = dict(scope.get("headers") or []).get(b"accept-language", b"")
+            language.activate(language.negotiate(header.decode("latin-1")))
+        await self.app(scope, receive, send)
+
+
 def create_app(offhook: Offhook) -> FastAPI:
     """The ASGI app. `offhook.prepare()` must have run (it creates the session secret)."""
     if not offhook.secret_key:
@@ -128,6 +150,10 @@ def create_app(offhook: Offhook) -> FastAPI:
         https_only=offhook.config.secure_cookies,
     )
     app.add_middleware(SecurityHeaders)
+    # Around the session and the routes: a read that meets a dropped database connection runs
+    # again from the start. Inside the language, so that what it answers is in the browser's.
+    app.add_middleware(DatabaseOutages)
+    app.add_middleware(BrowserLanguage)
     # Outermost: a body is bounded before anything, the session included, looks at it.
     app.add_middleware(
         RequestLimits,
@@ -145,25 +171,35 @@ def create_app(offhook: Offhook) -> FastAPI:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
+    # Starlette's own (a page that does not exist) as well as the app's.
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if request.url.path.startswith("/api/") or "text/html" not in request.headers.get(
             "accept", ""
         ):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
-        titles = {403: "Not allowed", 404: "Not found", 409: "Not possible right now"}
+            detail = _(exc.detail) if isinstance(exc.detail, str) else exc.detail
+            return JSONResponse({"detail": detail}, status_code=exc.status_code)
+        titles = {403: _("Not allowed"), 404: _("Not found"), 409: _("Not possible right now")}
         return render(
             request,
             "error.html",
             None,
             status_code=exc.status_code,
-            title=titles.get(exc.status_code, "Something went wrong"),
-            detail=exc.detail,
+            title=titles.get(exc.status_code, _("Something went wrong")),
+            detail=_("There is no such page.")
+            if exc.detail == "Not Found"  # Starlette's, for a path no route serves
+            else _(exc.detail),
         )
 
     @app.exception_handler(CallNotFound)
     async def call_not_found(request: Request, exc: CallNotFound) -> Response:
         return await http_error(request, HTTPException(404, str(exc)))
+
+    @app.exception_handler(OverflowError)
+    async def beyond_any_record(request: Request, _exc: OverflowError) -> Response:
+        # SQLite cannot even compare an integer beyond 64 bits (an id of 30 digits in an
+        # address or a form) and raises; PostgreSQL finds no row. Both mean: no such record.
+        return await http_error(request, HTTPException(404, NO_SUCH_RECORD))
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> Response:
@@ -172,7 +208,12 @@ def create_app(offhook: Offhook) -> FastAPI:
             for error in exc.errors()
         ]
         return JSONResponse(
-            {"detail": "The request is not valid: " + "; ".join(problems)}, status_code=422
+            {
+                "detail": _("The request is not valid: {problems}").format(
+                    problems="; ".join(problems)
+                )
+            },
+            status_code=422,
         )
 
     @app.get("/favicon.ico", include_in_schema=False)

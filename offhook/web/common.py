@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from offhook.crm.forms import Form
 from offhook.crm.paging import Page
 from offhook.directory.names import ADDRESS_KINDS, CHANNEL_LABELS, display_name, full_address
+from offhook.settings.language import N_, _
 from offhook.settings.telephony import SettingsCache
 from offhook.store.models import Address
 from offhook.web.context import offhook_of
@@ -56,10 +57,24 @@ def see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+# Whole sentences for each kind of record: other languages write them differently for each.
+NOT_YOURS = {
+    "call": N_("There is no such call among yours."),
+    "service": N_("There is no such service among yours."),
+    "activity": N_("There is no such activity among yours."),
+}
+GONE = {
+    "address": N_("There is no such address. It may have been deleted."),
+    "project": N_("There is no such project. It may have been deleted."),
+}
+
+
 def not_found(what: str, *, of_user: bool = False) -> HTTPException:
-    if of_user:
-        return HTTPException(404, f"There is no such {what} among yours.")
-    return HTTPException(404, f"There is no such {what}. It may have been deleted.")
+    """A 404 for a record of kind `what` (a key of NOT_YOURS or GONE); shown translated."""
+    sentence = (NOT_YOURS if of_user else GONE).get(what)
+    if sentence is None:
+        sentence = N_("There is no such record. It may have been deleted.")
+    return HTTPException(404, sentence)
 
 
 class Owned(Protocol):
@@ -113,7 +128,7 @@ def page(
         "name": display_name,
         "postal": postal,
         "home": home,
-        "address_kinds": ADDRESS_KINDS,
-        "channel_labels": CHANNEL_LABELS,
+        "address_kinds": {kind: _(label) for kind, label in ADDRESS_KINDS.items()},
+        "channel_labels": {kind: _(label) for kind, label in CHANNEL_LABELS.items()},
     }
     return render(request, template, user, status_code=status_code, **helpers, **context)

@@ -72,6 +72,8 @@ class PageAssets:
 
     scripts: list[str]
     styles: list[str]
+    #: The English texts the scripts show (`Driver.page_texts`).
+    texts: tuple[str, ...] = ()
 
 
 def page_assets(session: Session) -> PageAssets:
@@ -86,4 +88,5 @@ def page_assets(session: Session) -> PageAssets:
     return PageAssets(
         scripts=[f"/drivers/{n}/static/{f}" for n, cls in drivers for f in cls.page_scripts],
         styles=[f"/drivers/{n}/static/{f}" for n, cls in drivers for f in cls.page_styles],
+        texts=tuple(text for _name, cls in drivers for text in cls.page_texts),
     )

@@ -4,6 +4,8 @@ English only as keys. Texts with {name} parts are filled in by the script."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from offhook.calls import labels
 from offhook.settings.language import N_, gettext
 
@@ -66,6 +68,7 @@ TEXTS = (
     N_("live"),
     N_("reconnecting…"),
     *labels.ICON_LABELS.values(),
+    labels.ANSWER_ON_THE_PHONE,
     *(label for label in labels.END_REASON_LABELS.values() if label),
     N_("connected"),
     N_("connecting"),
@@ -75,7 +78,27 @@ TEXTS = (
 )
 
 
+#: Every text of offhook's own page scripts besides the journal (static/crm.js), handed over
+#: with the drivers' page texts (`Driver.page_texts`) to `offhookText` (static/toast.js).
+PAGE_TEXTS = (
+    N_("this address"),
+    N_("Projects of {name}"),
+    N_("Other projects"),
+    N_("Projects"),
+    N_("(no project)"),
+    N_("The server answered {status}."),
+    N_("Calling {number} …"),
+    N_("Could not call: {error}"),
+)
+
+
 def journal_texts() -> dict[str, str]:
     """The journal's texts in the current locale's language: only the translated ones."""
-    translated = {text: gettext(text) for text in TEXTS}
-    return {text: shown for text, shown in translated.items() if shown != text}
+    return translated(TEXTS)
+
+
+def translated(texts: Iterable[str]) -> dict[str, str]:
+    """Texts of a page's scripts in the current locale's language: only the translated ones
+    (a script shows the others as written)."""
+    shown = {text: gettext(text) for text in texts}
+    return {text: german for text, german in shown.items() if german != text}

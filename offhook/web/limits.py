@@ -10,6 +10,7 @@ token is refused before its body is read: without a login it could do nothing an
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
@@ -23,6 +24,9 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 MAX_HEADERS = 100
 MAX_HEADER_BYTES = 16 * KIB
 API_LOGIN = "Log in or send an API token (Authorization: Bearer …)."
+# A WebSocket message, bounded while it arrives (drivers' agents talk over WebSockets; a TAPI
+# agent's messages are at most 256 KB); uvicorn's own bound is 16 MB.
+MAX_WEBSOCKET_MESSAGE = 1 * MIB
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +59,20 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, _too_large(limit), headers={"Connection": "close"})
 
 
-async def _answer(scope: Scope, send: Send, status: int, detail: str, close: bool = False) -> None:
-    """The API's JSON error, or for a page the sentence itself."""
+async def answer(
+    scope: Scope,
+    send: Send,
+    status: int,
+    detail: str,
+    close: bool = False,
+    extra: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """The API's JSON error, or for a page the sentence itself (`extra`: more headers)."""
     if scope["path"].startswith("/api/"):
         body, kind = json.dumps({"detail": detail}).encode(), b"application/json"
     else:
         body, kind = detail.encode(), b"text/plain; charset=utf-8"
-    headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode())]
+    headers = [(b"content-type", kind), (b"content-length", str(len(body)).encode()), *extra]
     if close:
         # The rest of the body is not read: the connection cannot carry another request.
         headers.append((b"connection", b"close"))
@@ -100,22 +111,22 @@ class RequestLimits:
             MAX_HEADER_BYTES
         ):
             detail = "The request has too many or too long headers."
-            await _answer(scope, send, 431, detail, close=True)
+            await answer(scope, send, 431, detail, close=True)
             return
         if scope["method"] in SAFE_METHODS:
             await self.app(scope, receive, send)
             return
         if self._anonymous_api(scope):
-            await _answer(scope, send, 401, API_LOGIN, close=True)
+            await answer(scope, send, 401, API_LOGIN, close=True)
             return
         limit = self.limits.for_request(scope["path"], _header(scope, b"content-type"))
         announced = _header(scope, b"content-length")
         if announced:
             if not announced.isdigit():
-                await _answer(scope, send, 400, "The Content-Length header is not a number.", True)
+                await answer(scope, send, 400, "The Content-Length header is not a number.", True)
                 return
             if int(announced) > limit:
-                await _answer(scope, send, 413, _too_large(limit), close=True)
+                await answer(scope, send, 413, _too_large(limit), close=True)
                 return
 
         received = 0
@@ -141,4 +152,4 @@ class RequestLimits:
         except BodyTooLarge:
             if started:
                 raise
-            await _answer(scope, send, 413, _too_large(limit), close=True)
+            await answer(scope, send, 413, _too_large(limit), close=True)

@@ -15,6 +15,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
+from offhook.settings.language import _, gettext
+
 Kind = Literal["text", "number", "checkbox", "password", "lines", "json"]
 PREFIX = "opt."
 
@@ -78,8 +80,9 @@ def fields_of(model: type[BaseModel], values: dict[str, Any] | None = None) -> l
         fields.append(
             OptionField(
                 name=name,
-                label=info.title or name.replace("_", " ").capitalize(),
-                hint=info.description or "",
+                # Marked N_ by the driver (`Field(title=N_(…))`), shown in the user's language.
+                label=gettext(info.title or name.replace("_", " ").capitalize()),
+                hint=gettext(info.description) if info.description else "",
                 kind=kind,
                 value=_shown(kind, value),
                 checked=bool(value) if kind == "checkbox" else False,
@@ -115,7 +118,11 @@ def read_fields(model: type[BaseModel], form: dict[str, str]) -> dict[str, Any]:
                 try:
                     options[field.name] = json.loads(raw)
                 except json.JSONDecodeError as exc:
-                    raise OptionsFormError(f"{field.label}: not valid JSON ({exc.msg})") from exc
+                    raise OptionsFormError(
+                        _("{label}: not valid JSON ({problem})").format(
+                            label=field.label, problem=exc.msg
+                        )
+                    ) from exc
         elif raw or field.required:
             options[field.name] = raw
     return options

@@ -12,6 +12,8 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
+from offhook.settings import language
+from offhook.settings.language import N_, _
 from offhook.settings.sessions import end_session, session_user, start_session
 from offhook.settings.touches import Touches
 from offhook.settings.users import user_for_token
@@ -23,7 +25,7 @@ log = logging.getLogger(__name__)
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-FORM_EXPIRED = "This form has expired or did not come from offhook. Reload the page and retry."
+FORM_EXPIRED = N_("This form has expired or did not come from offhook. Reload the page and retry.")
 # A form's bounds: one file (the import), the fields of the widest form (an import's column
 # mapping), and a long note per field.
 FORM_MAX_FILES = 1
@@ -39,14 +41,23 @@ class CurrentUser:
     role: str
     extension: str | None
     by_token: bool = False
+    #: The locale the user chose (Settings › Profile); None: as their browser asks.
+    locale: str | None = None
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
 
     @classmethod
-    def of(cls, user: User, by_token: bool = False) -> CurrentUser:
-        return cls(user.id, user.login, user.name, user.role, user.extension, by_token)
+    def of(cls, user: User, session: Session, by_token: bool = False) -> CurrentUser:
+        locale = language.choice_of(session, user.id)
+        return cls(user.id, user.login, user.name, user.role, user.extension, by_token, locale)
+
+
+def speak_as(request: Request, user: CurrentUser) -> None:
+    """Everything of this request (pages, messages, errors) in the user's language."""
+    choice: dict[str, object] | None = {"locale": user.locale} if user.locale else None
+    language.activate(language.chosen(choice, request.headers.get("accept-language")))
 
 
 class LoginRequired(Exception):
@@ -82,7 +93,7 @@ def log_out(request: Request, db: Session) -> None:
     request.session.clear()
 
 
-API_LOGIN = "Log in or send an API token (Authorization: Bearer …)."
+API_LOGIN = N_("Log in or send an API token (Authorization: Bearer …).")
 
 
 def _is_api(request: Request) -> bool:
@@ -91,7 +102,7 @@ def _is_api(request: Request) -> bool:
 
 def _bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
+    scheme, _space, token = header.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token else None
 
 
@@ -144,12 +155,13 @@ async def current_user(request: Request) -> CurrentUser:
 
         def by_token(session: Session) -> CurrentUser | None:
             user = user_for_token(session, token, touches)
-            return CurrentUser.of(user, by_token=True) if user is not None else None
+            return CurrentUser.of(user, session, by_token=True) if user is not None else None
 
         found = await asyncio.to_thread(app.store.read_only, by_token)
         _write_touches_soon(request)
         if found is None:
-            raise HTTPException(401, "This API token is not valid (any more).")
+            raise HTTPException(401, _("This API token is not valid (any more)."))
+        speak_as(request, found)
         return found
     session_id = request.session.get(SESSION_ID)
     if isinstance(session_id, str):
@@ -157,15 +169,16 @@ async def current_user(request: Request) -> CurrentUser:
 
         def by_session(session: Session) -> CurrentUser | None:
             user = session_user(session, session_id, idle, touches=touches)
-            return CurrentUser.of(user) if user is not None else None
+            return CurrentUser.of(user, session) if user is not None else None
 
         current = await asyncio.to_thread(app.store.read, by_session)
         _write_touches_soon(request)
         if current is not None:
+            speak_as(request, current)
             return current
         request.session.clear()  # the session ended: its CSRF token and messages with it
     if _is_api(request):
-        raise HTTPException(401, API_LOGIN)
+        raise HTTPException(401, _(API_LOGIN))
     raise LoginRequired
 
 
@@ -175,10 +188,10 @@ async def csrf_protect(request: Request) -> None:
         return
     if _is_api(request) and request.session.get(SESSION_ID) is None:
         # Neither a token nor a session: say what is missing, not that a form expired.
-        raise HTTPException(401, API_LOGIN)
+        raise HTTPException(401, _(API_LOGIN))
     expected = request.session.get("csrf")
     if not expected:
-        raise HTTPException(403, FORM_EXPIRED)  # before the body is read: it cannot help
+        raise HTTPException(403, _(FORM_EXPIRED))  # before the body is read: it cannot help
     sent = request.headers.get(CSRF_HEADER)
     if sent is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -190,12 +203,12 @@ async def csrf_protect(request: Request) -> None:
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     if not sent or not hmac.compare_digest(str(expected), sent):
-        raise HTTPException(403, FORM_EXPIRED)
+        raise HTTPException(403, _(FORM_EXPIRED))
 
 
 async def admin_user(user: Annotated[CurrentUser, Depends(current_user)]) -> CurrentUser:
     if not user.is_admin:
-        raise HTTPException(403, "Only an administrator may do this.")
+        raise HTTPException(403, _("Only an administrator may do this."))
     return user
 
 

@@ -11,7 +11,10 @@ from types import FrameType
 import uvicorn
 
 from offhook.app import Offhook
+from offhook.journal.warmup import warm_up
 from offhook.web.app import create_app
+from offhook.web.connections import bounded_h11
+from offhook.web.limits import MAX_WEBSOCKET_MESSAGE
 
 _HOOK_TOKEN = re.compile(r"(/hooks/)[^/?#\s]+")
 
@@ -42,6 +45,7 @@ class OffhookServer(uvicorn.Server):
     async def startup(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
         self._loop = asyncio.get_running_loop()
         await super().startup(sockets)  # type: ignore[arg-type]
+        await asyncio.to_thread(warm_up, self.offhook.store)
         # What start-up loaded (number metadata, ORM, templates: ~140,000 objects) lives as long
         # as the server; frozen, full collections stop walking it (each paused us 75-93 ms).
         gc.collect()
@@ -71,6 +75,10 @@ def server_for(offhook: Offhook, host: str, port: int, log_level: str = "info") 
         # stays a decision); more closes the connection.
         h11_max_incomplete_event_size=16 * 1024,
         limit_concurrency=offhook.config.max_connections,
+        # Deadlines for a request's head and body, and a bound per client address, so that
+        # connections that send nothing cannot use up the limit above (connections.py).
+        http=bounded_h11(),
+        ws_max_size=MAX_WEBSOCKET_MESSAGE,
     )
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, HookTokens) for f in access.filters):

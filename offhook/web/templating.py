@@ -16,10 +16,9 @@ from offhook.calls import labels
 from offhook.crm import calls
 from offhook.settings import clock, language
 from offhook.settings.telephony import SettingsCache
-from offhook.store.models import Preference
 from offhook.web.context import offhook_of
 from offhook.web.drivers import PageAssets, page_assets
-from offhook.web.journal_texts import journal_texts
+from offhook.web.journal_texts import PAGE_TEXTS, journal_texts, translated
 from offhook.web.security import CurrentUser, csrf_token
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -27,16 +26,11 @@ env = TEMPLATES.env
 env.autoescape = True
 
 
-def _page_basics(request: Request, user: CurrentUser | None) -> tuple[Any, PageAssets, str]:
-    """The firm's time zone, the drivers' page scripts and styles, and the user's locale, in
-    one trip to the store."""
+def _page_basics(request: Request) -> tuple[Any, PageAssets]:
+    """The firm's time zone and the drivers' page scripts and styles, in one trip to the
+    store."""
     with offhook_of(request).store.session() as session:
-        preference = session.get(Preference, (user.id, language.PREFERENCE)) if user else None
-        locale = language.chosen(
-            dict(preference.value) if preference else None,
-            request.headers.get("accept-language"),
-        )
-        return SettingsCache.get(session).zone, page_assets(session), locale
+        return SettingsCache.get(session).zone, page_assets(session)
 
 
 env.add_extension("jinja2.ext.i18n")
@@ -45,12 +39,16 @@ env.install_gettext_callables(  # type: ignore[attr-defined]
     language.gettext, language.ngettext, newstyle=True
 )
 env.globals["number_text"] = language.number_text
+env.filters["number"] = language.number_text  # 1’234 (de-CH), 1.234 (de-DE), 1,234 (en)
 env.filters["minutes"] = clock.minutes_text
 env.filters["duration"] = clock.duration_text
-env.globals["call_outcome"] = calls.outcome
-env.globals["call_label"] = labels.call_label
+env.globals["call_outcome"] = calls.outcome  # its label translated (labels.answered_by_text)
+env.globals["call_label"] = lambda direction: language.gettext(labels.call_label(direction))
 # Macros see only the environment's globals; a day needs no time zone.
 env.globals["date_text"] = clock.date_text
+env.globals["field_date"] = clock.field_date
+# A journal entry's instants are ISO texts (its JSON form); pages show them as dates and times.
+env.filters["instant"] = datetime.fromisoformat
 
 
 def _translated(message: dict[str, str]) -> dict[str, str]:
@@ -72,9 +70,10 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     app = offhook_of(request)
-    zone, assets, locale = _page_basics(request, user)
-    language.activate(locale)
-    english = language.language_of(locale) == "en"
+    zone, assets = _page_basics(request)
+    # The request's language: the user's (security.current_user), else the browser's (an
+    # error page, the login page).
+    locale = language.current()
 
     def date_text(value: date | datetime | None) -> str:
         return clock.date_text(value, zone)
@@ -88,16 +87,11 @@ def render(
     def span_text(start: datetime | None, end: datetime | None) -> str:
         return clock.span_text(start, end, zone)
 
-    # Names of days and months in the user's language; English keeps the firm's own way.
     def weekday_text(value: date | datetime | None) -> str:
-        if english or value is None:
-            return clock.weekday_text(value, zone)
-        return language.weekday_name(value, zone)
+        return clock.weekday_text(value, zone)
 
     def long_date_text(value: date | datetime | None) -> str:
-        if english or value is None:
-            return clock.long_date_text(value, zone)
-        return language.long_date(value, zone)
+        return clock.long_date_text(value, zone)
 
     messages = request.session.pop("flash", []) if "session" in request.scope else []
     # Messages are kept as written (N_ marks them) and shown in the user's language.
@@ -114,8 +108,11 @@ def render(
         "weekday_text": weekday_text,
         "span_text": span_text,
         "lang": locale,
+        "zone_name": getattr(zone, "key", ""),
         "locales": language.LOCALES,
         "journal_texts": journal_texts,
+        "script_texts": translated,
+        "page_texts": PAGE_TEXTS,
         "long_date_text": long_date_text,
         "now": datetime.now(UTC).astimezone(zone),
         "messages": messages,

@@ -42,6 +42,10 @@ class Asterisk:
     ami_port: int = field(default_factory=free_tcp_port)
     sip_port: int = field(default_factory=free_udp_port)
     process: subprocess.Popen[bytes] | None = None
+    #: The AMI user's write rights (the driver's README asks for these three).
+    manager_write: str = "originate,call,reporting"
+    #: More dialplan for the trunk's context (from-trunk), e.g. a test's own extension.
+    trunk_dialplan: str = ""
 
     def write_config(self) -> None:
         etc = self.directory / "etc"
@@ -98,6 +102,14 @@ class Asterisk:
             "format_pcm",
             "app_voicemail",
             "res_timing_timerfd",
+            # A phone's own transfer key: blind transfer by SIP REFER.
+            "res_pjsip_refer",
+            # The caller-name lookup the driver's README has the dialplan make: CURL(),
+            # URIENCODE(), ExecIf().
+            "res_curl",
+            "func_curl",
+            "func_uri",
+            "app_exec",
         ]
         (etc / "modules.conf").write_text(
             "[modules]\nautoload = no\n" + "".join(f"load => {m}.so\n" for m in modules)
@@ -106,7 +118,7 @@ class Asterisk:
         (etc / "manager.conf").write_text(
             f"[general]\nenabled = yes\nbindaddr = 127.0.0.1\nport = {self.ami_port}\n\n"
             f"[{MANAGER_USER}]\nsecret = {MANAGER_SECRET}\n"
-            "read = call\nwrite = originate,call,reporting\n"
+            f"read = call\nwrite = {self.manager_write}\n"
         )
         phones = "".join(
             f"[{name}]\ntype = endpoint\ncontext = internal\ndisallow = all\nallow = ulaw\n"
@@ -162,7 +174,8 @@ class Asterisk:
             " same => n,Hangup()\n"
             # 900: 201 with the transfer features (FreePBX dials with tT too).
             "exten => 900,1,Dial(PJSIP/201,30,tT)\n same => n,Hangup()\n"
-            "exten => _X.,1,Dial(PJSIP/201,20)\n same => n,Hangup()\n"
+            + self.trunk_dialplan
+            + "exten => _X.,1,Dial(PJSIP/201,20)\n same => n,Hangup()\n"
             "exten => _+X.,1,Dial(PJSIP/201,20)\n same => n,Hangup()\n"
             "[internal]\n"
             "exten => 300,1,Dial(Local/300@far-end)\n same => n,Hangup()\n"

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from offhook.lines.admin import add_phone_system, install_driver
 from offhook.store import Store
@@ -56,3 +57,22 @@ def test_a_wrong_or_missing_token_is_refused(
     assert client.get(other, params={"number": "1", "token": TOKEN}).status_code == 403
     long_number = client.get(url, params={"number": "1" * 65, "token": TOKEN})
     assert long_number.status_code == 422
+
+
+def test_a_lookup_slower_than_its_budget_answers_empty(
+    serve: Callable[[], TestClient], system_id: int, store: Store
+) -> None:
+    """The PBX waits for the answer before the phones ring: a CRM that is slow (here its
+    numbers table locked by another transaction) costs the call its name, not its ringing."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's readers never wait for a writer (WAL): nothing can slow a lookup")
+    client = serve()
+    url = f"/api/drivers/asterisk/caller-name/{system_id}"
+    with store.engine.connect() as blocker:
+        blocker.execute(text("LOCK TABLE channels IN ACCESS EXCLUSIVE MODE"))
+        answer = client.get(url, params={"number": "+41446681812", "token": TOKEN})
+        assert answer.status_code == 200 and answer.text == ""
+        blocker.rollback()
+    # The lock gone, the same number has its name again.
+    again = client.get(url, params={"number": "+41446681812", "token": TOKEN})
+    assert again.text == "Anna Müller Muster AG"

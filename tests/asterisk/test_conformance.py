@@ -18,7 +18,7 @@ from offhook.drivers.asterisk.framing import AmiFramer
 from offhook.drivers.asterisk.mapping import EVENTS, CallMapper
 from offhook.drivers.testing import RecordingContext
 from tests.asterisk.fakeami import Chunker, FakeAmi, mid_utf8, one_byte, random_chunks
-from tests.asterisk.recordings import Recording, compare, journal, recordings
+from tests.asterisk.recordings import CONFORMANCE, Recording, compare, journal, recordings
 
 RECORDINGS = recordings()
 if not RECORDINGS:
@@ -26,27 +26,13 @@ if not RECORDINGS:
         "the AMI recordings are not in ../shared/conformance/asterisk", allow_module_level=True
     )
 
-# Recordings whose journal does not match the oracle yet (see the driver's README, "Not yet").
-# Strict: the day one matches, the test says so.
-NOT_YET = {
-    # Click to dial, then an attended transfer: 201 keeps the first destination (202), the
-    # oracle wants the party after the transfer (203).
-    "cacofonisk/originate/ctd-account-account-xfer-attn-abbcac.json",
-    # Blonde transfer of an outside call into a ring group: the group members get the number
-    # as the transferer dialled it (0260010001), the oracle the caller's E.164 (+31260010001).
-    "cacofonisk/xfer_blonde/xfer_blonde_group_a.json",
-}
-
 
 def _cases() -> list[object]:
     cases = []
     for rec in RECORDINGS:
-        marks = (
-            [pytest.mark.xfail(strict=True, reason="transfer party")] if rec.id in NOT_YET else []
-        )
-        cases.append(pytest.param(rec, random_chunks(), id=f"{rec.id}-random", marks=marks))
+        cases.append(pytest.param(rec, random_chunks(), id=f"{rec.id}-random"))
         if rec.folder == "freepbx-pjsip":  # small enough to send a byte at a time
-            cases.append(pytest.param(rec, one_byte, id=f"{rec.id}-1byte", marks=marks))
+            cases.append(pytest.param(rec, one_byte, id=f"{rec.id}-1byte"))
     return cases
 
 
@@ -86,6 +72,24 @@ async def test_recording_gives_its_journal(rec: Recording, chunker: Chunker) -> 
 
 
 @pytest.mark.parametrize("rec", RECORDINGS, ids=[r.id for r in RECORDINGS])
+def test_nothing_of_a_call_is_kept_once_its_channels_are_gone(rec: Recording) -> None:
+    """A PBX connection lives for months: the mapper keeps per-call state only while a
+    channel of that call exists."""
+    tech = "PJSIP" if rec.folder == "freepbx-pjsip" else "SIP"
+    lines = {f"{tech}/{name}".lower(): i for i, name in enumerate(rec.lines(), 1)}
+    mapper = CallMapper(lambda endpoint: lines.get(endpoint.lower()))
+    for message in AmiFramer(READ).feed(rec.wire()):
+        mapper.handle(message.headers, _now())
+    live = {c.linkedid for c in mapper.channels.values()}
+    bridged = {uid for members in mapper.bridges.values() for uid in members}
+    assert bridged <= set(mapper.channels) and all(mapper.bridges.values())
+    for kept in (mapper._incoming, mapper._ctd_legs, mapper._ctd_claimed, mapper._leg_count):
+        assert set(kept) <= live
+    if not mapper.channels:  # the recording ends with every call hung up
+        assert not (mapper._incoming or mapper._leg_count or mapper._ctd_claimed)
+
+
+@pytest.mark.parametrize("rec", RECORDINGS, ids=[r.id for r in RECORDINGS])
 def test_framing_does_not_depend_on_where_reads_end(rec: Recording) -> None:
     """The same events whether the bytes come whole, a byte at a time or cut inside UTF-8."""
     wire = rec.wire()
@@ -99,6 +103,32 @@ def test_framing_does_not_depend_on_where_reads_end(rec: Recording) -> None:
     if len(wire) < 60_000:  # a byte at a time through pure Python: only the smaller ones
         assert events(list(one_byte(wire))) == whole
     assert events(list(mid_utf8(wire))) == whole
+
+
+FRAMING = CONFORMANCE / "framing"
+#: What the driver's connection reads: the mapper's events and the connection's own.
+READ = EVENTS | {"FullyBooted", "Shutdown", "OriginateResponse"}
+
+
+def _wire_files() -> list[tuple[str, bytes]]:
+    """Every recording as sent, plus the framing dialogues (LF only, Asterisk 11 to 18)."""
+    found = [(rec.id, rec.wire()) for rec in RECORDINGS]
+    found += [(f"framing/{p.name}", p.read_bytes()) for p in sorted(FRAMING.glob("*.ami"))]
+    return found
+
+
+@pytest.mark.parametrize(("name", "wire"), _wire_files(), ids=[n for n, _ in _wire_files()])
+def test_events_dropped_on_their_first_line_are_exactly_those_the_driver_does_not_read(
+    name: str, wire: bytes
+) -> None:
+    """The framer that drops unread events early keeps every message the driver reads (its
+    events, answers to actions, events answering an action), whatever the chunking."""
+    everything = [m.headers for m in AmiFramer().feed(wire)]
+    assert everything, name
+    kept = [h for h in everything if "Event" not in h or h["Event"] in READ or "ActionID" in h]
+    for chunker in (random_chunks(), mid_utf8):
+        framer = AmiFramer(READ)
+        assert [m.headers for piece in chunker(wire) for m in framer.feed(piece)] == kept
 
 
 UTF8_CALL = (

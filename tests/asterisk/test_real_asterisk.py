@@ -10,20 +10,35 @@ would hold them.
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from offhook.calls import labels
 from offhook.calls.events import CallEvent, CallState, Direction, EndReason
 from offhook.drivers.asterisk import AsteriskDriver
 from offhook.drivers.contract import DialRequest, LineState, NotSupported
 from offhook.drivers.testing import CallView, RecordingContext
+from offhook.lines.admin import add_line, add_phone_system, install_driver
+from offhook.settings.users import add_user
+from offhook.store import Store
+from offhook.store.models import Call
+from offhook.web.app import create_app
+from tests import factories
 from tests.asterisk.server import MANAGER_SECRET, MANAGER_USER, Asterisk
+from tests.livesite import live_server
 from tests.sip.peers import Peers
+from tests.web.conftest import log_in, make_app
 
 SCENARIOS = Path(__file__).parent / "scenarios"
+README = Path(__file__).parents[2] / "offhook" / "drivers" / "asterisk" / "README.md"
 
 pytestmark = [
     pytest.mark.asterisk,
@@ -162,6 +177,68 @@ async def test_no_answer_then_the_pbx_takes_the_call_is_missed(
     assert CallState.CONNECTED not in {e.state for e in context.events}
 
 
+def _readme_caller_name_dialplan(base: str, system_id: int, token: str) -> str:
+    """The dialplan lines the README gives to paste, pointed at this offhook."""
+    block = README.read_text(encoding="utf-8").split("Dialplan (plain Asterisk", 1)[1]
+    lines = re.findall(r"^same => n,.*$", block.split("```")[1], re.MULTILINE)
+    assert len(lines) == 3, lines
+    return "".join(
+        " "
+        + line.replace("https://crm.example.com", base)
+        .replace("/caller-name/3?", f"/caller-name/{system_id}?")
+        .replace("YOUR_TOKEN", token)
+        + "\n"
+        for line in lines
+    )
+
+
+async def test_the_readme_dialplan_puts_the_crm_name_on_the_ringing_phone(
+    asterisk_prefix: Path,
+    tmp_path: Path,
+    phone_ports: dict[str, int],
+    peers: Peers,
+    sqlite_store: Store,
+) -> None:
+    """Asterisk's CURL() asks offhook's caller-name endpoint (a real server) with the README's
+    lines; the phone rings with the CRM's name instead of the name the trunk sent."""
+    token = "pbx-token-5f1e0c7a9b"
+    factories.address(sqlite_store, numbers=(("phone", "+41 44 123 45 67"),))
+    with sqlite_store.session() as session:
+        install_driver(session, "asterisk", auto_load=False)
+        system_id = add_phone_system(
+            session,
+            "asterisk",
+            "pbx",
+            {"username": MANAGER_USER, "secret": MANAGER_SECRET, "caller_name_token": token},
+        ).id
+    with live_server(make_app(sqlite_store, tmp_path)) as base:
+        dialplan = "exten => 650,1,NoOp(caller name from offhook)\n"
+        dialplan += _readme_caller_name_dialplan(base, system_id, token)
+        dialplan += " same => n,Dial(PJSIP/201,20)\n same => n,Hangup()\n"
+        server = Asterisk(
+            asterisk_prefix, tmp_path / "asterisk", phone_ports, trunk_dialplan=dialplan
+        ).start()
+        context = _context(server)
+        driver = AsteriskDriver(context)
+        try:
+            await driver.start()
+            await context.connected()
+            peers.sipp("uas_noanswer", port=server.phones["201"], service="201")
+            peers.sipp(
+                "uac_cid",
+                f"127.0.0.1:{server.sip_port}",
+                service="650",
+                cid_from='"Trunk Name" <sip:+41441234567@127.0.0.1>',
+                pause_ms=1000,
+            )
+            call = await context.call(CallState.RINGING, line_id=1)
+        finally:
+            await driver.stop()
+            server.stop()
+    assert call.remote_number == "+41441234567"
+    assert call.remote_name == "Anna Müller Muster AG"
+
+
 async def test_click_to_dial_rings_the_phone_then_the_number(
     asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
 ) -> None:
@@ -172,6 +249,111 @@ async def test_click_to_dial_rings_the_phone_then_the_number(
     assert call.direction is Direction.OUTGOING and call.remote_number == "300"
     await context.call(CallState.CONNECTED, line_id=1, dial_ref="d-1")
     await context.call(CallState.ENDED, line_id=1, dial_ref="d-1")
+
+
+def _wait(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_the_journal_shows_the_ringing_call_and_says_why_it_offers_no_answer(
+    asterisk: Asterisk, peers: Peers, sqlite_store: Store, tmp_path: Path
+) -> None:
+    """Through the whole of offhook (the phone system set up as the README says, the journal
+    API, the store): a call ringing at 201 offers no answer button but says to pick up the
+    phone; answering through the API is refused with the reason; the call ends missed."""
+    with sqlite_store.session() as session:
+        install_driver(session, "asterisk")
+        anna = add_user(session, "anna", "Anna Keller", factories.PASSWORD, "user", None)
+        system = add_phone_system(
+            session,
+            "asterisk",
+            "pbx",
+            {
+                "port": asterisk.ami_port,
+                "username": MANAGER_USER,
+                "secret": MANAGER_SECRET,
+                "originate_context": "internal",
+            },
+        )
+        add_line(session, anna, system, "201", "desk phone")
+    app = create_app(make_app(sqlite_store, tmp_path))
+    with TestClient(app, follow_redirects=False) as client:
+        csrf = log_in(client, "anna")
+
+        def journal() -> dict[str, Any]:
+            response = client.get("/api/journal")
+            assert response.status_code == 200, response.text
+            data: dict[str, Any] = response.json()
+            return data
+
+        _wait(lambda: journal()["lines"][0]["state"] == "connected", "the AMI connection")
+        peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
+        peers.sipp(
+            "uac_cid",
+            f"127.0.0.1:{asterisk.sip_port}",
+            service="+41446681800",
+            cid_from=CALLER,
+            pause_ms=3000,
+        )
+        [ringing] = _wait(
+            lambda: [e for e in journal()["entries"] if e["state"] == "ringing"], "the ringing"
+        )
+        assert ringing["direction"] == "incoming"
+        assert ringing["number"]["raw"] == "+41441234567" and ringing["remote_name"] == "Caller"
+        assert not ringing["can"]["answer"]
+        assert ringing["answer_note"] == labels.ANSWER_ON_THE_PHONE
+        refused = client.post(f"/api/calls/{ringing['id']}/answer", headers={"X-CSRF-Token": csrf})
+        assert refused.status_code == 409 and "pick up the phone" in refused.json()["detail"]
+        [ended] = _wait(
+            lambda: [e for e in journal()["entries"] if e["state"] == "ended"], "the call's end"
+        )
+        assert ended["id"] == ringing["id"] and ended["end_reason"] == "missed"
+        assert ended["answer_note"] is None
+    with sqlite_store.session() as session:
+        [call] = session.scalars(select(Call)).all()
+        assert (call.direction, call.state, call.end_reason) == ("incoming", "ended", "missed")
+        assert call.remote_number == "+41441234567" and call.connected_at is None
+
+
+async def test_hanging_up_from_offhook_rejects_a_ringing_call_and_ends_a_connected_one(
+    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+) -> None:
+    """The journal's Reject and Hang up buttons: AMI Hangup on the line's channel."""
+    context, driver = line
+    # Rung at 201 (which never answers): rejected from offhook, the phone stops ringing.
+    peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
+    peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="+41446681800",
+        cid_from=CALLER,
+        pause_ms=8000,
+    )
+    ringing = await context.call(CallState.RINGING, line_id=1)
+    await driver.hangup(1, ringing.call_ref)
+    rejected = await context.call(CallState.ENDED, line_id=1)
+    assert rejected.last.end_reason is EndReason.REJECTED
+    assert await asyncio.to_thread(asterisk.channels, "PJSIP/201-") == []
+    # Phone 201 calls 202, which answers; 201 waits for the other side to hang up: offhook
+    # hangs up 202's call.
+    peers.sipp("uas_answer", port=asterisk.phones["202"], service="202")
+    caller = peers.sipp(
+        "uac_wait_bye",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="202",
+        cid_from='"Phone 201" <sip:201@127.0.0.1>',
+        timeout=20,
+    )
+    connected = await context.call(CallState.CONNECTED, line_id=2)
+    await driver.hangup(2, connected.call_ref)
+    ended = await context.call(CallState.ENDED, line_id=2)
+    assert ended.last.end_reason is None  # answered: the core derives it
+    assert await caller.result() == 0, caller.errors()  # the caller got the BYE
 
 
 async def test_answer_is_not_offered_and_says_why(
@@ -193,6 +375,27 @@ async def test_a_refused_login_shows_asterisks_reason(asterisk: Asterisk) -> Non
         await driver.stop()
     reason = context.statuses[-1][1]
     assert "refused the AMI login" in reason and "wrong" not in reason
+
+
+async def test_an_ami_user_without_the_reporting_right_is_told_what_to_add(
+    asterisk_prefix: Path, tmp_path: Path, phone_ports: dict[str, int]
+) -> None:
+    """Without `write = reporting` Asterisk refuses CoreShowChannels: the line says so at once
+    (instead of waiting for a list that never comes) and names the right to add."""
+    server = Asterisk(
+        asterisk_prefix, tmp_path / "asterisk", phone_ports, manager_write="originate,call"
+    ).start()
+    context = _context(server)
+    driver = AsteriskDriver(context)
+    try:
+        await driver.start()
+        await context.wait_for(lambda: context.state is LineState.FAILED, "the listing refused")
+    finally:
+        await driver.stop()
+        server.stop()
+    reason = context.statuses[-1][1]
+    assert "Permission denied" in reason and "write = reporting" in reason
+    assert LineState.CONNECTED not in [state for state, _ in context.statuses]
 
 
 async def test_asterisk_killed_mid_call_reconnects_and_ends_the_call(
@@ -337,6 +540,40 @@ async def test_blind_transfer_moves_the_caller_to_the_colleague(
     )
     assert [e.end_reason for e in _events(context, 1, CallState.ENDED)] == [None]  # answered
     await context.call(CallState.ENDED, line_id=2)
+
+
+async def test_a_phone_transferring_by_sip_refer_hands_the_caller_to_the_colleague(
+    asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
+) -> None:
+    """201's own transfer key: an in-dialog REFER to 202 (no AMI action involved)."""
+    context, _ = line
+    transferer = peers.sipp(
+        str(SCENARIOS / "uas_answer_refer"), port=asterisk.phones["201"], service="201"
+    )
+    peers.sipp(str(SCENARIOS / "uas_ring_answer"), port=asterisk.phones["202"], service="202")
+    caller = peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service="900",
+        cid_from=CALLER,
+        pause_ms=6000,
+    )
+    first = await context.call(CallState.CONNECTED, line_id=1)
+    now = await context.call(CallState.CONNECTED, line_id=2)
+    assert now.direction is Direction.INCOMING
+    assert all(e.direction is Direction.INCOMING for e in _events(context, 2, CallState.RINGING))
+    assert _events(context, 2, CallState.CONNECTED)[-1].remote_number == "+41441234567"
+    # Asterisk accepted the REFER and hung 201 up: 201's call ended, answered.
+    assert await transferer.result() == 0, transferer.errors()
+    await context.wait_for(
+        lambda: context.calls[first.call_ref].legs[1] is CallState.ENDED, "201's part ended"
+    )
+    assert [e.end_reason for e in _events(context, 1, CallState.ENDED)] == [None]
+    # The caller still talks, to 202 now, and hangs up: 202's call ends answered.
+    assert await caller.result() == 0, caller.errors()
+    await context.call(CallState.ENDED, line_id=2)
+    assert [e.end_reason for e in _events(context, 2, CallState.ENDED)] == [None]
+    assert context.open_calls() == []
 
 
 async def test_attended_transfer_hands_the_caller_to_the_colleague(

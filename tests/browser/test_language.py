@@ -3,6 +3,7 @@ one in their profile; the journal's own texts follow the page's."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,8 @@ def test_german_from_the_browser_and_english_by_choice(
         journal = page.get_by_role("complementary", name="Telefonie-Journal")
         entry = journal.locator(".entry").first
         expect(entry.locator(".entry-state")).to_have_text("Klingelt")
+        # Times as the locale writes them (Babel's short time; the script uses Intl alike).
+        expect(entry.locator(".entry-time")).to_have_text(re.compile(r"^\d\d:\d\d$"))
         expect(entry.get_by_role("img", name="Klingelnder Anruf")).to_be_visible()
         expect(page.locator("#journal-announce")).to_have_text(
             "Anruf klingelt: Anna Müller, Muster AG, 044 668 18 12"
@@ -66,5 +69,12 @@ def test_german_from_the_browser_and_english_by_choice(
         expect(
             english.locator(".entry").first.get_by_role("button", name="Hang up")
         ).to_be_visible()
+        expect(english.locator(".entry-time").first).to_have_text(
+            re.compile(r"^\d{1,2}:\d\d\s[AP]M$")
+        )
+        page.goto(f"{base}/calls")
+        expect(page.locator("main table tbody tr").first).to_contain_text(
+            re.compile(r"[A-Z][a-z]{2} \d{1,2}, \d{4}")
+        )
         context.close()
         assert errors == [], errors

@@ -53,6 +53,7 @@ def test_an_entry_built_from_a_call_has_the_shape_the_browser_reads(store: Store
         "end_reason": "answered",
         "end_reason_label": "",
         "answered_by": None,
+        "answer_note": None,
         "missed": False,
         "missed_open": False,
         "missed_closed": None,

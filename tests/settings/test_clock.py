@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from offhook.settings import language
 from offhook.settings.clock import (
     date_text,
     datetime_text,
     duration_text,
+    field_date,
+    field_time,
     long_date_text,
     minutes_text,
     time_text,
@@ -21,19 +24,35 @@ LATE = datetime(2026, 11, 26, 23, 41, 7, tzinfo=UTC)
 
 
 def test_an_instant_is_shown_in_the_firms_zone() -> None:
+    with language.using("de-CH"):
+        _instant_in_swiss_german()
+    with language.using("en"):
+        assert datetime_text(LATE, ZURICH) == "Nov 27, 2026 12:41\u202fAM"
+        assert weekday_text(LATE, ZURICH) == "Friday"
+    assert field_date(LATE, ZURICH) == "27.11.2026"
+    assert field_time(LATE, ZURICH) == "00:41"
+
+
+def _instant_in_swiss_german() -> None:
     assert date_text(LATE, ZURICH) == "27.11.2026"
     assert time_text(LATE, ZURICH) == "00:41"
     assert time_text(LATE, ZURICH, seconds=True) == "00:41:07"
     assert datetime_text(LATE, ZURICH) == "27.11.2026 00:41"
     assert datetime_text(LATE, ZURICH, seconds=True) == "27.11.2026 00:41:07"
-    assert weekday_text(LATE, ZURICH) == "Friday"
+    assert weekday_text(LATE, ZURICH) == "Freitag"
 
 
-def test_a_day_is_shown_as_it_is() -> None:
-    assert date_text(date(2026, 3, 5)) == "05.03.2026"
-    assert date_text(date(2026, 3, 5), ZURICH) == "05.03.2026"
-    assert weekday_text(date(2026, 3, 5)) == "Thursday"
-    assert long_date_text(date(2026, 3, 5)) == "Thursday, 05 March 2026"
+def test_a_day_is_shown_as_it_is_in_the_users_locale() -> None:
+    day = date(2026, 3, 5)
+    with language.using("de-CH"):
+        assert date_text(day) == date_text(day, ZURICH) == "05.03.2026"
+        assert long_date_text(day) == "Donnerstag, 5. März 2026"
+    with language.using("de-DE"):
+        assert date_text(day) == "05.03.2026"
+    with language.using("en"):
+        assert date_text(day) == "Mar 5, 2026"
+        assert weekday_text(day) == "Thursday"
+        assert long_date_text(day) == "Thursday, March 5, 2026"
 
 
 def test_nothing_reads_as_empty() -> None:

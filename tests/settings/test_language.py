@@ -10,7 +10,7 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from offhook.settings import language
+from offhook.settings import clock, language
 
 PACKAGE = Path(language.__file__).resolve().parents[1]
 KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
@@ -19,7 +19,11 @@ KEYWORDS = {"_": None, "N_": None, "gettext": None, "ngettext": (1, 2)}
 def _source_texts() -> set[str]:
     found = extract_from_dir(
         str(PACKAGE),
-        method_map=[("**.py", "python"), ("web/templates/**.html", "jinja2")],
+        method_map=[
+            ("**.py", "python"),
+            ("web/templates/**.html", "jinja2"),
+            ("drivers/*/templates/**.html", "jinja2"),
+        ],
         keywords=KEYWORDS,
     )
     return {m[2] if isinstance(m[2], str) else m[2][0] for m in found}
@@ -79,9 +83,28 @@ def test_texts_numbers_and_dates_in_the_locale() -> None:
             assert language.gettext("Telephony journal") == title
             assert language.number_text(1234.5) == number
     with language.using("de-AT"):
-        assert language.long_date(day) == "Donnerstag, 26. November 2026"
+        assert clock.long_date_text(day) == "Donnerstag, 26. November 2026"
         assert language.ngettext("%(num)s service", "%(num)s services", 2) == "%(num)s Leistungen"
     assert language.current() == "en"
+
+
+def test_the_picker_offers_every_catalogue_with_translations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Adding a language is adding its catalogue: nothing else names it."""
+    for lang, translated in (("de", True), ("fr", True), ("it", False), ("rm", True)):
+        folder = tmp_path / lang / "LC_MESSAGES"
+        folder.mkdir(parents=True)
+        shown = "x" if translated else ""
+        (folder / "messages.po").write_text(
+            f'msgid ""\nmsgstr ""\n\nmsgid "Answer"\nmsgstr "{shown}"\n', encoding="utf-8"
+        )
+    monkeypatch.setattr(language, "CATALOGUES", tmp_path)
+    offered = language._offered()
+    assert list(offered) == ["en", "de-CH", "de-DE", "de-AT", "fr-CH", "fr-FR", "rm"]
+    assert offered["fr-CH"] == "Français (Suisse)" and offered["rm"] == "Rumantsch"
+    # The real catalogues: German is offered, French and Italian wait for their translators.
+    assert list(language.LOCALES) == ["en", "de-CH", "de-DE", "de-AT"]
 
 
 def test_french_and_italian_wait_for_translators() -> None:

@@ -192,3 +192,68 @@ def test_missed_calls_before_0007_count_as_done(store: Store) -> None:
         )
     assert rows == {"a": None, "m": "done"}
     assert current_revision(store.engine) == head_revision(store.engine)
+
+
+def test_call_sums_are_built_from_the_calls_on_upgrade(store: Store) -> None:
+    """Migration 0010 sums the calls already there per line and local day, in the firm's zone;
+    down and up again gives the same sums as the ones kept while the calls were recorded."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+
+    from offhook.calls.events import CallEvent, CallState, Direction, EndReason
+    from offhook.calls.recorder import record_many
+    from offhook.store.database import _alembic_config
+    from tests import factories
+
+    def to(revision: str, downgrade: bool = False) -> None:
+        with store.engine.begin() as connection:
+            cfg = _alembic_config(store.engine)
+            cfg.attributes["connection"] = connection
+            (command.downgrade if downgrade else command.upgrade)(cfg, revision)
+
+    def sums() -> dict[str, list[tuple[object, ...]]]:
+        with store.engine.connect() as connection:
+            return {
+                table: [
+                    tuple(row)
+                    for row in connection.execute(
+                        text(f"SELECT * FROM {table} ORDER BY 1, 2, 3")  # noqa: S608
+                    )
+                ]
+                for table in ("call_day_sums", "call_hour_sums", "caller_day_sums")
+            }
+
+    factories.telephony(store, timezone="Asia/Tokyo")
+    _, line = factories.user_with_line(store)
+    factories.address(store)
+    number = "+41446681812"
+    with store.session() as session:
+        for ref, hour in (("a", 1), ("b", 15), ("c", 16)):
+            start = datetime(2026, 11, 26, hour, 0, tzinfo=UTC)
+            record_many(
+                session,
+                [
+                    CallEvent(line.id, ref, Direction.INCOMING, CallState.RINGING, start, number),
+                    CallEvent(
+                        line.id, ref, Direction.INCOMING, CallState.ENDED,
+                        start.replace(second=20), end_reason=EndReason.MISSED,
+                    ),
+                ],
+            )  # fmt: skip
+    kept = sums()
+    # 01:00 UTC is 10:00 on the 26th in Tokyo; 15:00 and 16:00 are 00:00 and 01:00 on the
+    # 27th (day 20,784 since 1 January 1970).
+    assert [row[1:] for row in kept["call_hour_sums"] if row[0] == 0] == [
+        (20783, 10, 1, 1),
+        (20784, 0, 1, 1),
+        (20784, 1, 1, 1),
+    ]
+    to("0009_ux", downgrade=True)
+    assert not inspect(store.engine).has_table("call_day_sums")
+    to("head")
+    assert sums() == kept
+    to("0009_ux", downgrade=True)
+    to("head")
+    assert sums() == kept
+    assert current_revision(store.engine) == head_revision(store.engine)

@@ -272,6 +272,32 @@ def test_hostile_messages_are_answered_not_obeyed(site: TapiSite) -> None:
         connect(url).close()
 
 
+def test_a_huge_message_is_cut_off_while_it_arrives(site: TapiSite) -> None:
+    """Found while checking issue 8: the agent's 256 KB bound was checked once a message had
+    arrived whole, and uvicorn assembled messages of up to 16 MB first. The server now closes
+    the connection (1009) once a message passes 1 MB, before the rest is sent."""
+    url = site.base.replace("http://", "ws://") + "/api/drivers/tapi/agent"
+    headers = {"Authorization": f"Bearer {site.agent_token}"}
+    fragment = "x" * (256 * 1024)
+    sent = 0
+
+    def fragments() -> Iterator[str]:
+        nonlocal sent
+        for _ in range(64):  # 16 MB in all
+            sent += len(fragment)
+            yield fragment
+            time.sleep(0.01)  # let the server's answer overtake the rest
+
+    with connect(url, additional_headers=headers, max_size=None) as ws:
+        ws.send(json.dumps({"type": "hello", "lines": [{"key": LINE_201}]}))
+        assert json.loads(ws.recv(5))["lines"] == [LINE_201]
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.send(fragments())
+            ws.recv(5)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    assert sent < 8 * 1024 * 1024, f"the server took {sent} bytes of one message"
+
+
 def test_no_agent_endpoint_while_the_driver_is_not_installed(site: TapiSite) -> None:
     with site.store.session() as session:
         uninstall_driver(session, "tapi")

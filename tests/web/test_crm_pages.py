@@ -440,11 +440,19 @@ def test_activity_from_a_call_is_prefilled_and_linked(world: World) -> None:
     call_id = make_call(world, world.ben_line)
     csrf = log_in(world.client, "ben")
     form = world.client.get("/activities/new", params={"call": call_id}).text
+    # Written in the user's language and formats (English: the browser asks for none here).
     text = (
-        "Incoming call on 26.11.2026 at 09:41 from 044 668 18 12 (Anna Müller, Muster AG),"
-        " lasting 4:12."
+        "Incoming call on Nov 26, 2026 at 9:41\u202fAM from 044 668 18 12"
+        " (Anna Müller, Muster AG), lasting 4:12."
     )
     assert text in form
+    german = world.client.get(
+        "/activities/new", params={"call": call_id}, headers={"Accept-Language": "de-CH"}
+    ).text
+    assert (
+        "Eingehender Anruf am 26.11.2026 um 09:41 von 044 668 18 12"
+        " (Anna Müller, Muster AG), Dauer 4:12."
+    ) in german
     assert 'value="Incoming call"' in form
     assert f'name="address_id" value="{anna_id}"' in form
     assert 'value="26.11.2026"' in form and 'value="09:41"' in form
@@ -480,10 +488,10 @@ def test_missed_and_outgoing_calls_read_as_such(world: World) -> None:
     log_in(world.client, "ben")
     page = world.client.get("/activities/new", params={"call": missed}).text
     assert 'value="Missed call"' in page
-    assert "Missed call on 26.11.2026 at 09:41 from +49 30 1234567." in page
+    assert "Missed call on Nov 26, 2026 at 9:41\u202fAM from +49 30 1234567." in page
     page = world.client.get("/activities/new", params={"call": out}).text
     assert 'value="Outgoing call"' in page
-    assert "Outgoing call on 26.11.2026 at 09:41 to 044 668 18 12, not answered." in page
+    assert "Outgoing call on Nov 26, 2026 at 9:41\u202fAM to 044 668 18 12, not answered." in page
 
 
 def test_activities_are_private_to_their_user(world: World) -> None:
@@ -655,7 +663,8 @@ def test_service_from_a_call_runs_exactly_from_connect_to_end(world: World) -> N
             world.ben,
         )
     day = world.client.get("/services", params={"day": "2026-11-26"}).text
-    assert "Talked about the accounts" in day and "MUS-1" in day and "09:41–09:45" in day
+    assert "Talked about the accounts" in day and "MUS-1" in day
+    assert "9:41\u202fAM–9:45\u202fAM" in day
     # A second service for the same call is allowed, with a warning first.
     again = world.client.get("/services/new", params={"call": call_id}).text
     assert "You already entered a service for this call" in again
@@ -956,9 +965,9 @@ def test_call_page_shows_timestamps_reference_and_event_log(world: World) -> Non
     log_in(world.client, "ben")
     page = world.client.get(f"/calls/{call_id}").text
     assert "sip-call-id-4711" in page
-    assert "26.11.2026 09:41:03" in page  # rang
-    assert "26.11.2026 09:41:10" in page  # connected
-    assert "26.11.2026 09:45:22" in page  # ended
+    assert "Nov 26, 2026 9:41:03\u202fAM" in page  # rang
+    assert "Nov 26, 2026 9:41:10\u202fAM" in page  # connected
+    assert "Nov 26, 2026 9:45:22\u202fAM" in page  # ended
     assert "Answered" in page and "4:12" in page
     assert page.count("changed the call") == 3 and page.count("no change") == 1
     assert f'href="/services/new?call={call_id}"' in page

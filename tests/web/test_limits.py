@@ -7,88 +7,27 @@ anybody asked who was sending it.
 
 from __future__ import annotations
 
-import os
 import select
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-from offhook.lines.admin import add_line_with_system, install_driver
-from offhook.settings.users import add_user
-from offhook.store import Store
-from tests import factories
-from tests.livesite import free_port, logged_in
+from tests.livesite import logged_in
+from tests.web.serverprocess import MIB, Server, server_process
 
-MIB = 1024 * 1024
 HUNDRED_MIB = 100 * MIB
 # What the server may grow by while it turns all of the attacks below away (it grew by
 # 646 MiB before the limits).
 RSS_GROWTH_BOUND = 40 * MIB
 
 
-@dataclass
-class Server:
-    base: str
-    port: int
-    pid: int
-
-    def rss(self) -> int:
-        """The server process's resident memory, in bytes."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-        raise AssertionError("no VmRSS for the server")
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    """`offhook serve` in a process of its own, on a SQLite file with one user and line."""
-    url = f"sqlite:///{tmp_path / 'offhook.sqlite'}"
-    store = Store(url)
-    store.migrate()
-    with store.session() as session:
-        install_driver(session, "simulator", auto_load=True)
-        user = add_user(session, "anna", "Anna", factories.PASSWORD, "admin")
-        add_line_with_system(session, user, "simulator", "201", "Desk")
-    store.dispose()
-    port = free_port()
-    env = {
-        **os.environ,
-        "OFFHOOK_DATABASE_URL": url,
-        "OFFHOOK_DATA_DIR": str(tmp_path),
-        "OFFHOOK_UPLOAD_MAX_BYTES": str(2 * MIB),
-    }
-    env.pop("OFFHOOK_REDIS_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "offhook", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/login", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, "the server process ended"
-            assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.1)
-        yield Server(base, port, process.pid)
-    finally:
-        process.terminate()
-        process.wait(15)
+    with server_process(tmp_path) as server:
+        yield server
 
 
 def send(

@@ -38,6 +38,27 @@ class LoginRefused(AmiError):
     """Asterisk refused the user and secret: retrying soon will not help."""
 
 
+class NotPermitted(LoginRefused):
+    """The AMI user lacks a right the driver needs (manager.conf): retrying soon will not help."""
+
+
+class _Action(Action):  # type: ignore[misc]
+    """panoramisk's action, but a refused list action (one Error, no list) answers at once.
+
+    panoramisk waits for the list's events after an Error when asked for a list, so a missing
+    right would look like an Asterisk that does not answer.
+    """
+
+    def add_message(self, message: Message) -> bool | None:
+        if self.as_list and not self.responses and message.get("Response") == "Error":
+            self.responses.append(message)
+            if not self.future.done():
+                self.future.set_result([message])
+            return True
+        result: bool | None = super().add_message(message)
+        return result
+
+
 class _Protocol(AMIProtocol):  # type: ignore[misc]
     def __init__(self, client: AmiClient) -> None:
         self._client = client
@@ -46,7 +67,7 @@ class _Protocol(AMIProtocol):  # type: ignore[misc]
         super().connection_made(transport)
         self.factory = self._client
         self.encoding = "utf-8"
-        self.framer = AmiFramer()
+        self.framer = AmiFramer(self._client.wanted)
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -62,6 +83,11 @@ class _Protocol(AMIProtocol):  # type: ignore[misc]
             unasked = kind is not None and "ActionID" not in message.headers
             if unasked and kind not in self._client.wanted:
                 continue  # filtered early: a busy PBX sends far more than we read
+            if unasked and kind != "Shutdown":
+                # A call event answers no action: straight to the driver as the plain dict it
+                # is (panoramisk's case-insensitive message costs as much as the framing).
+                self._client.dispatch(message.headers)
+                continue
             headers: dict[str, Any] = dict(message.headers)
             for key, value in message.extra:
                 first = headers[key]
@@ -140,7 +166,7 @@ class AmiClient:
         for key, value in fields.items():
             if any(c in f"{key}{value}" for c in "\r\n\x00"):
                 raise AmiError(f"refusing to send {key!r}: it contains a line break")
-        future = self.protocol.send(Action(dict(fields)), as_list=as_list)
+        future = self.protocol.send(_Action(dict(fields), as_list=as_list), as_list=as_list)
         try:
             return await asyncio.wait_for(future, timeout)
         except TimeoutError as exc:
@@ -148,7 +174,7 @@ class AmiClient:
 
     # --- called by the protocol ----------------------------------------------------------------
 
-    def dispatch(self, message: Message) -> None:
+    def dispatch(self, message: Mapping[str, Any]) -> None:
         try:
             self.on_event(message)
         except Exception:  # a mapping bug must not take the connection down silently

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from offhook.calls.events import CallEvent, CallState, Direction, EndReason
-from offhook.drivers.asterisk.connection import AmiClient, AmiError, LoginRefused
-from offhook.drivers.asterisk.mapping import EVENTS, CallMapper, endpoint_of
+from offhook.drivers.asterisk.connection import AmiClient, AmiError, LoginRefused, NotPermitted
+from offhook.drivers.asterisk.mapping import EVENTS, CallMapper, Leg, endpoint_of
 from offhook.drivers.asterisk.options import AsteriskLineOptions, AsteriskOptions
 from offhook.drivers.contract import (
     DialRequest,
@@ -32,6 +32,7 @@ from offhook.drivers.contract import (
     NotSupported,
     PhoneSystemContext,
 )
+from offhook.settings.language import N_
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +47,15 @@ class AsteriskDriver(Driver):
     """Asterisk, FreePBX and their kin through the Asterisk Manager Interface (AMI)."""
 
     name: ClassVar[str] = "asterisk"
-    title: ClassVar[str] = "Asterisk / FreePBX (AMI)"
-    description: ClassVar[str] = (
+    title: ClassVar[str] = N_("Asterisk / FreePBX (AMI)")
+    description: ClassVar[str] = N_(
         "Every extension of an Asterisk or FreePBX through one manager (AMI) connection: "
         "incoming, outgoing, ring group, queue and transferred calls, click to dial."
     )
     can_dial: ClassVar[bool] = True
     can_answer: ClassVar[bool] = False
     can_hangup: ClassVar[bool] = True
-    line_address_label: ClassVar[str] = "Extension or endpoint"
+    line_address_label: ClassVar[str] = N_("Extension or endpoint")
     line_address_example: ClassVar[str] = "PJSIP/201"
     routes: ClassVar[str | None] = "offhook.drivers.asterisk.web:router"
 
@@ -168,6 +169,12 @@ class AsteriskDriver(Driver):
         known = set(self.mapper.channels)
         reply = await client.action({"Action": "CoreShowChannels"}, as_list=True)
         messages = reply if isinstance(reply, list) else [reply]
+        if messages and messages[0].get("Response") == "Error":
+            raise NotPermitted(
+                "Asterisk refused to list its channels (CoreShowChannels: "
+                f"{messages[0].get('Message') or 'refused'}): the AMI user needs "
+                "write = reporting in manager.conf"
+            )
         listing = [m for m in messages if m.get("Event") == "CoreShowChannel"]
         events, live = self.mapper.reconcile(listing, at, known)
         for event in events:
@@ -253,25 +260,36 @@ class AsteriskDriver(Driver):
 
     async def hangup(self, line_id: int, call_ref: str) -> None:
         client = self._connected()
-        channel = self._channel_for(line_id, call_ref)
-        if channel is None:
+        found = self._channel_for(line_id, call_ref)
+        if found is None:
             raise DriverError("Asterisk has no such call on this line any more")
-        reply = await client.action({"Action": "Hangup", "Channel": channel, "Cause": "16"})
+        channel, leg = found
+        # A ringing call hung up from the journal is rejected (Q.850 21: the phone stops
+        # ringing, a ring group goes on with the others, the journal says rejected); any other
+        # ends normally (16).
+        rejected = (
+            leg is not None
+            and leg.state is CallState.RINGING
+            and leg.direction is Direction.INCOMING
+        )
+        cause = "21" if rejected else "16"
+        reply = await client.action({"Action": "Hangup", "Channel": channel, "Cause": cause})
         if not reply.success:
             raise DriverError(f"Asterisk refused to hang up: {reply.get('Message', '')}")
 
-    def _channel_for(self, line_id: int, call_ref: str) -> str | None:
+    def _channel_for(self, line_id: int, call_ref: str) -> tuple[str, Leg | None] | None:
+        """The channel of the line's part in the call, and that part as the mapper has it."""
         if call_ref.startswith("dial:"):
             dial_ref = call_ref[len("dial:") :]
             for uid, (ref, _) in self.mapper.pending_dials.items():
                 if ref == dial_ref:
-                    return uid
+                    return uid, None
         for chan in self.mapper.channels.values():
             leg = chan.leg
             if leg is None or leg.line_id != line_id or leg.state is CallState.ENDED:
                 continue
             if leg.ref == call_ref or (leg.dial_ref and call_ref == f"dial:{leg.dial_ref}"):
-                return chan.name
+                return chan.name, leg
         return None
 
 

@@ -47,11 +47,23 @@ class AmiMessage:
 
 @dataclass
 class AmiFramer:
-    """Incremental parser; `feed` returns the messages completed by the bytes given."""
+    """Incremental parser; `feed` returns the messages completed by the bytes given.
 
+    `wanted`: the only events (by name) worth parsing; other events that answer no action are
+    dropped on their first line, before their headers are read (a busy PBX sends far more
+    than the driver reads). None: every message.
+    """
+
+    wanted: frozenset[str] | None = None
     version: str | None = None
     _buffer: bytearray = field(default_factory=bytearray)
     _banner_done: bool = False
+    #: The wanted names as the first line of a message carries them.
+    _wanted_lines: frozenset[bytes] = field(init=False, default=frozenset())
+
+    def __post_init__(self) -> None:
+        if self.wanted is not None:
+            self._wanted_lines = frozenset(f"Event: {name}".encode() for name in self.wanted)
 
     def feed(self, data: bytes) -> list[AmiMessage]:
         self._buffer += data
@@ -67,38 +79,55 @@ class AmiFramer:
                 self.version = decode(bytes(self._buffer[len(BANNER) : end])).strip()
                 del self._buffer[: end + 1]
             self._banner_done = True
-        while True:
-            end, skip = self._message_end()
-            if end < 0:
-                self._check_size()
-                return out
-            block = bytes(self._buffer[:end])
-            del self._buffer[: end + skip]
-            message = parse_block(block)
-            if message is not None:
-                out.append(message)
-
-    def _message_end(self) -> tuple[int, int]:
-        """Where the first complete message ends and how long its terminator is."""
         buf = self._buffer
-        start = 0
+        pos = 0
+        try:
+            while True:
+                pos = self._skip_empty_lines(pos)
+                end, skip = self._message_end(pos)
+                if end < 0:
+                    break
+                block = bytes(buf[pos:end])
+                pos = end + skip
+                if self._unwanted(block):
+                    continue
+                message = parse_block(block)
+                if message is not None:
+                    out.append(message)
+        finally:
+            # One cut per read, not one per message: a read of many messages stays linear.
+            del buf[:pos]
+        self._check_size()
+        return out
+
+    def _skip_empty_lines(self, pos: int) -> int:
+        buf = self._buffer
         while True:
-            nl = buf.find(b"\n", start)
-            if nl < 0:
-                return -1, 0
-            # The line after `nl` is empty when the next byte is \n, or \r\n.
-            if buf[nl + 1 : nl + 2] == b"\n":
-                return nl, 2
-            if buf[nl + 1 : nl + 3] == b"\r\n":
-                return nl, 3
-            if nl == 0 or (nl == 1 and buf[0:1] == b"\r"):
-                # Leading empty lines between messages.
-                del buf[: nl + 1]
-                start = 0
-                continue
-            if nl + 1 >= len(buf) or (nl + 2 >= len(buf) and buf[nl + 1 : nl + 2] == b"\r"):
-                return -1, 0  # wait: the next bytes decide
-            start = nl + 1
+            if buf[pos : pos + 1] == b"\n":
+                pos += 1
+            elif buf[pos : pos + 2] == b"\r\n":
+                pos += 2
+            else:
+                return pos
+
+    def _message_end(self, pos: int) -> tuple[int, int]:
+        """Where the message at `pos` ends (its last line's \\n) and how long the empty line
+        after it is; (-1, 0) while it is incomplete. Lines end in CRLF or LF (captures)."""
+        buf = self._buffer
+        crlf = buf.find(b"\n\r\n", pos)
+        limit = crlf if crlf >= 0 else len(buf)
+        lf = buf.find(b"\n\n", pos, limit + 1)
+        if lf >= 0:
+            return lf, 2
+        if crlf >= 0:
+            return crlf, 3
+        return -1, 0
+
+    def _unwanted(self, block: bytes) -> bool:
+        if self.wanted is None or not block.startswith(b"Event: "):
+            return False
+        first = block.split(b"\n", 1)[0].rstrip(b"\r")
+        return first not in self._wanted_lines and b"\nActionID:" not in block
 
     def _check_size(self) -> None:
         if len(self._buffer) > MAX_MESSAGE:
@@ -107,25 +136,48 @@ class AmiFramer:
 
 
 def parse_block(block: bytes) -> AmiMessage | None:
+    try:
+        # Nearly always the whole message is UTF-8 (or ASCII): decoded at once, the values
+        # are the same as decoded one by one.
+        text = block.decode("utf-8")
+    except UnicodeDecodeError:
+        return _parse_raw_lines(block)
     headers: dict[str, str] = {}
     extra: list[tuple[str, str]] = []
-    count = 0
+    for line in text.split("\n"):
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue  # an empty line, or command output without a key (Asterisk ≤ 13 `Follows`)
+        key = key.strip()
+        value = value[1:] if value[:1] == " " else value
+        if value[-1:] == "\r":
+            value = value[:-1]
+        if key in headers:
+            extra.append((key, value))
+        else:
+            headers[key] = value
+    return _message(headers, extra)
+
+
+def _parse_raw_lines(block: bytes) -> AmiMessage | None:
+    """A message that is not all UTF-8: each key and value decoded on its own."""
+    headers: dict[str, str] = {}
+    extra: list[tuple[str, str]] = []
     for raw in block.split(b"\n"):
         line = raw[:-1] if raw.endswith(b"\r") else raw
-        if not line:
-            continue
         key_raw, sep, value_raw = line.partition(b":")
         if not sep:
-            continue  # command output without a key (Asterisk ≤ 13 `Follows`): not needed
-        count += 1
-        if count > MAX_HEADERS:
-            raise FramingError(f"an AMI message with more than {MAX_HEADERS} headers")
+            continue
         key = decode(key_raw).strip()
         value = decode(value_raw[1:] if value_raw.startswith(b" ") else value_raw)
         if key in headers:
             extra.append((key, value))
         else:
             headers[key] = value
-    if not headers:
-        return None
-    return AmiMessage(headers, extra)
+    return _message(headers, extra)
+
+
+def _message(headers: dict[str, str], extra: list[tuple[str, str]]) -> AmiMessage | None:
+    if len(headers) + len(extra) > MAX_HEADERS:
+        raise FramingError(f"an AMI message with more than {MAX_HEADERS} headers")
+    return AmiMessage(headers, extra) if headers else None

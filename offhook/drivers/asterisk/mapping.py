@@ -66,10 +66,12 @@ _CAUSE_REJECTED = 21
 
 def clean(value: str) -> str:
     """A number or name as shown: placeholders dropped, control characters out, bounded."""
-    value = value.strip()
+    value = value.strip()[:MAX_TEXT]
     if value.lower() in _PLACEHOLDERS:
         return ""
-    return "".join(ch for ch in value[:MAX_TEXT] if ch.isprintable())
+    if value.isprintable():  # nearly always: no character by character walk
+        return value
+    return "".join(ch for ch in value if ch.isprintable())
 
 
 def endpoint_of(channel: str) -> str:
@@ -135,8 +137,9 @@ class CallMapper:
     bridges: dict[str, set[str]] = field(default_factory=dict)
     #: Calls (Linkedids) whose originate already rang a line: later lines are called parties.
     _ctd_claimed: set[str] = field(default_factory=set)
-    #: How many legs each (line, Linkedid) had, for a new reference when one rings again.
-    _leg_count: dict[tuple[int, str], int] = field(default_factory=dict)
+    #: How many legs each line had in each call (Linkedid), for a new reference when one
+    #: rings again.
+    _leg_count: dict[str, dict[int, int]] = field(default_factory=dict)
     #: Originates offhook started: channel uniqueid → (dial_ref, number).
     pending_dials: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: Click-to-dial legs by Linkedid, and the dials to their destinations by channel.
@@ -162,8 +165,7 @@ class CallMapper:
         elif kind == "BridgeLeave":
             chan = self._snapshot(msg)
             if chan is not None:
-                self.bridges.get(msg.get("BridgeUniqueid", ""), set()).discard(chan.uniqueid)
-                chan.bridge = None
+                self._leave_bridge(chan, msg.get("BridgeUniqueid", ""))
         elif kind == "BlindTransfer":
             self._blind_transfer(msg, at, out)
         elif kind == "AttendedTransfer":
@@ -237,9 +239,9 @@ class CallMapper:
 
     def _new_leg(self, chan: Channel, direction: Direction | None) -> Leg:
         assert chan.line_id is not None
-        key = (chan.line_id, chan.linkedid)
-        count = self._leg_count.get(key, 0) + 1
-        self._leg_count[key] = count
+        counts = self._leg_count.setdefault(chan.linkedid, {})
+        count = counts.get(chan.line_id, 0) + 1
+        counts[chan.line_id] = count
         ref = chan.linkedid if count == 1 else f"{chan.linkedid}/{count}"
         chan.leg = Leg(chan.line_id, ref, direction)
         pending = self.pending_dials.pop(chan.uniqueid, None)
@@ -410,8 +412,9 @@ class CallMapper:
             return
         self.channels.pop(chan.uniqueid, None)
         if chan.bridge is not None:
-            self.bridges.get(chan.bridge, set()).discard(chan.uniqueid)
+            self._leave_bridge(chan, chan.bridge)
         self.pending_dials.pop(chan.uniqueid, None)
+        self._forget_ended_calls()
         leg = chan.leg
         if leg is None or leg.state is CallState.ENDED:
             return
@@ -455,6 +458,28 @@ class CallMapper:
             self._start_outgoing(chan, at, out)
         if chan.leg is not None and not chan.leg.ctd and chan.state == UP and len(members) > 1:
             self._connect(chan, at, out)
+
+    def _leave_bridge(self, chan: Channel, bridge: str) -> None:
+        members = self.bridges.get(bridge)
+        if members is not None:
+            members.discard(chan.uniqueid)
+            if not members:
+                del self.bridges[bridge]
+        if chan.bridge == bridge:
+            chan.bridge = None
+
+    def _forget_ended_calls(self) -> None:
+        """What was kept per call, for calls none of whose channels exist any more (a channel
+        may have moved to another call's Linkedid meanwhile): a PBX connection lives for
+        months, and nothing can join or pick up such a call. As cheap as the live channels
+        are many."""
+        live = {c.linkedid for c in self.channels.values()}
+        kept = {*self._incoming, *self._ctd_legs, *self._ctd_claimed, *self._leg_count}
+        for linkedid in kept - live:
+            self._incoming.pop(linkedid, None)
+            self._ctd_legs.pop(linkedid, None)
+            self._ctd_claimed.discard(linkedid)
+            self._leg_count.pop(linkedid, None)
 
     def _peers(self, chan: Channel) -> list[Channel]:
         """The channels bridged with `chan`, looking through Local pairs."""
@@ -563,8 +588,11 @@ class CallMapper:
         target_side += self._dialled_from(second)
         for chan in self._lines_behind(transferee_side, transferers):
             self._change_party(chan, second.leg.remote_number, "", at, out)
+        # The target now talks to the transferee: as Asterisk presents an outside party (a
+        # trunk's caller ID, e.g. +31260010001), not as the transferer dialled it (0260010001).
+        transferee_number = _outside_number(transferee_side) or first.leg.remote_number
         for chan in self._lines_behind(target_side, transferers):
-            self._change_party(chan, first.leg.remote_number, "", at, out)
+            self._change_party(chan, transferee_number, "", at, out)
 
     def _dialled_from(self, chan: Channel) -> list[Channel]:
         """The channels `chan` is dialling, through Local pairs."""
@@ -586,13 +614,30 @@ class CallMapper:
         return found
 
     def _lines_behind(self, side: Iterable[Channel], exclude: set[str]) -> list[Channel]:
+        """The line channels a transfer party stands for.
+
+        A Local half stands for what is bridged behind its partner (its own bridge may already
+        hold the other side of the transfer, as with a click-to-dial call's `;1`).
+        """
         lines: dict[str, Channel] = {}
         for chan in side:
-            candidates = [chan] if chan.line_id is not None else self._peers(chan)
+            partner = self._local_partner(chan) if chan.line_id is None else None
+            if chan.line_id is not None:
+                candidates = [chan]
+            elif partner is not None:
+                candidates = [partner] if partner.line_id is not None else self._peers(partner)
+            else:
+                candidates = self._peers(chan)
             for c in candidates:
                 if c.line_id is not None and c.uniqueid not in exclude:
                     lines[c.uniqueid] = c
         return list(lines.values())
+
+    def _local_partner(self, chan: Channel) -> Channel | None:
+        """The other half of a Local channel pair (`;1` ↔ `;2`), if it still exists."""
+        if not chan.name.startswith("Local/") or chan.name[-2:] not in (";1", ";2"):
+            return None
+        return self._by_name(chan.name[:-1] + ("2" if chan.name[-1] == "1" else "1"))
 
     def _line_peers(self, chan: Channel) -> list[Channel]:
         return [p for p in self._peers(chan) if p.line_id is not None]
@@ -628,7 +673,9 @@ class CallMapper:
         before = set(self.channels if known_before is None else known_before)
         for uid in list(self.channels):
             if uid not in present and uid in before:
-                del self.channels[uid]
+                gone = self.channels.pop(uid)
+                if gone.bridge is not None:
+                    self._leave_bridge(gone, gone.bridge)
         out: list[CallEvent] = []
         for uid, entry in present.items():
             if not uid:
@@ -651,6 +698,7 @@ class CallMapper:
                 self._start_outgoing(chan, at, out)
             if chan.state == UP:
                 self._connect(chan, at, out)
+        self._forget_ended_calls()
         live = {c.leg.ref for c in self.channels.values() if c.leg is not None}
         return out, live
 
@@ -662,11 +710,12 @@ def _dialled_number(chan: Channel) -> str:
     return chan.exten or chan.cid_num
 
 
-def _party_number(chan: Channel, transferer: Channel | None) -> str:
-    """The number `chan`'s side is known by: a line's own dialled or caller number."""
-    if transferer is not None and transferer.leg is not None and transferer.leg.remote_number:
-        return transferer.leg.remote_number
-    return chan.cid_num or chan.exten
+def _outside_number(side: Iterable[Channel]) -> str:
+    """The caller ID of the outside channel (a trunk: neither a line nor Local) on one side."""
+    for chan in side:
+        if chan.line_id is None and not chan.name.startswith("Local/") and chan.cid_num:
+            return chan.cid_num
+    return ""
 
 
 def _end_reason(leg: Leg, cause: int, channel_state: int) -> EndReason | None:

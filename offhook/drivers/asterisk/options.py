@@ -7,6 +7,7 @@ import re
 from pydantic import ConfigDict, Field, SecretStr, field_validator
 
 from offhook.drivers.contract import Driver
+from offhook.settings.language import N_
 
 #: What may appear in a value sent to AMI: no line breaks (they would start a new header).
 _SAFE = re.compile(r"^[^\r\n\x00]*$")
@@ -26,21 +27,42 @@ class AsteriskOptions(Driver.Options):
     # Errors must not echo the input: it holds the AMI secret.
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    host: str = Field("127.0.0.1", description="Host of the Asterisk manager interface (AMI)")
-    port: int = Field(5038, ge=1, le=65535, description="AMI port (5038; 5039 with TLS)")
-    username: str = Field(..., min_length=1, description="AMI user from manager.conf")
-    secret: SecretStr = Field(
-        ..., description="That user's secret", json_schema_extra={"secret": True}
+    host: str = Field(
+        "127.0.0.1",
+        title=N_("Host"),
+        description=N_("Host of the Asterisk manager interface (AMI)"),
     )
-    tls: bool = Field(False, description="Connect with TLS (manager.conf [general] tlsenable)")
-    tls_verify: bool = Field(True, description="TLS: check the server's certificate")
+    port: int = Field(
+        5038, title=N_("Port"), ge=1, le=65535, description=N_("AMI port (5038; 5039 with TLS)")
+    )
+    username: str = Field(
+        ..., title=N_("Username"), min_length=1, description=N_("AMI user from manager.conf")
+    )
+    secret: SecretStr = Field(
+        ...,
+        title=N_("Secret"),
+        description=N_("That user's secret"),
+        json_schema_extra={"secret": True},
+    )
+    tls: bool = Field(
+        False,
+        title=N_("TLS"),
+        description=N_("Connect with TLS (manager.conf [general] tlsenable)"),
+    )
+    tls_verify: bool = Field(
+        True, title=N_("TLS verify"), description=N_("TLS: check the server's certificate")
+    )
     originate_context: str = Field(
         "from-internal",
-        description="Dialplan context click to dial calls the number in (FreePBX: from-internal)",
+        title=N_("Originate context"),
+        description=N_(
+            "Dialplan context click to dial calls the number in (FreePBX: from-internal)"
+        ),
     )
     caller_name_token: SecretStr | None = Field(
         None,
-        description="Token the PBX sends to ask offhook for a caller's name (CURL, Superfecta)",
+        title=N_("Caller name token"),
+        description=N_("Token the PBX sends to ask offhook for a caller's name (CURL, Superfecta)"),
         json_schema_extra={"secret": True},
     )
 
@@ -59,8 +81,11 @@ class AsteriskOptions(Driver.Options):
 class AsteriskLineOptions(Driver.LineOptions):
     endpoint: str | None = Field(
         None,
-        description="The phone's channel endpoint, e.g. PJSIP/201 (default: the line's address; "
-        "an address without a technology matches PJSIP/<address>, SIP/<address> …)",
+        title=N_("Endpoint"),
+        description=N_(
+            "The phone's channel endpoint, e.g. PJSIP/201 (default: the line's address; "
+            "an address without a technology matches PJSIP/<address>, SIP/<address> …)"
+        ),
     )
 
     @field_validator("endpoint")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from offhook.directory.lookup import find_caller
 from offhook.drivers.asterisk.driver import AsteriskDriver
+from offhook.settings.language import N_
 from offhook.settings.telephony import SettingsCache
 from offhook.store.models import PhoneSystem
 from offhook.web.context import offhook_of
@@ -68,7 +69,7 @@ async def caller_name(
 
     expected = await asyncio.to_thread(wanted_token)
     if expected is None or not given or not hmac.compare_digest(given, expected):
-        raise HTTPException(403, "Unknown phone system or wrong token")
+        raise HTTPException(403, N_("Unknown phone system or wrong token"))
 
     def lookup() -> str:
         return store.read(lambda session: _name_for(session, number))

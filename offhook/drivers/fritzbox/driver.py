@@ -28,6 +28,7 @@ from offhook.drivers.fritzbox.calls import CallTracker
 from offhook.drivers.fritzbox.dialling import DiallingAid, Tr064Access
 from offhook.drivers.fritzbox.monitor import LineFramer, parse
 from offhook.drivers.fritzbox.phones import Routes
+from offhook.settings.language import N_
 
 log = logging.getLogger(__name__)
 
@@ -46,29 +47,44 @@ class FritzboxOptions(Driver.Options):
 
     host: str = Field(
         "fritz.box",
+        title=N_("Host"),
         max_length=253,
-        description="The FRITZ!Box's address in your network, e.g. 192.168.178.1",
+        description=N_("The FRITZ!Box's address in your network, e.g. 192.168.178.1"),
     )
     monitor_port: int = Field(
         1012,
+        title=N_("Monitor port"),
         ge=1,
         le=65535,
-        description="The call monitor's port; turn the monitor on by dialling #96*5* on a "
-        "phone of the box",
+        description=N_(
+            "The call monitor's port; turn the monitor on by dialling #96*5* on a phone of the box"
+        ),
     )
     user: str = Field(
         "",
+        title=N_("User"),
         max_length=100,
-        description="For click to dial: a FRITZ!Box user with the right 'FRITZ!Box "
-        "Einstellungen' (System › FRITZ!Box-Benutzer)",
+        description=N_(
+            "For click to dial: a FRITZ!Box user with the right 'FRITZ!Box "
+            "Einstellungen' (System › FRITZ!Box-Benutzer)"
+        ),
     )
     password: SecretStr | None = Field(
-        None, description="That user's password", json_schema_extra={"secret": True}
+        None,
+        title=N_("Password"),
+        description=N_("That user's password"),
+        json_schema_extra={"secret": True},
     )
     tr064_port: int = Field(
-        49000, ge=1, le=65535, description="The box's TR-064 port (49443 with TLS)"
+        49000,
+        title=N_("TR-064 port"),
+        ge=1,
+        le=65535,
+        description=N_("The box's TR-064 port (49443 with TLS)"),
     )
-    tr064_tls: bool = Field(False, description="Speak TR-064 over TLS (port 49443)")
+    tr064_tls: bool = Field(
+        False, title=N_("TR-064 TLS"), description=N_("Speak TR-064 over TLS (port 49443)")
+    )
 
     @field_validator("host")
     @classmethod
@@ -81,35 +97,42 @@ class FritzboxOptions(Driver.Options):
 
 class FritzboxLineOptions(Driver.LineOptions):
     numbers: list[str] = Field(
+        title=N_("Numbers"),
         default_factory=list,
         max_length=20,
-        description="A phone's line: the box's own numbers whose incoming calls ring on it, "
-        "one a line (none: all)",
+        description=N_(
+            "A phone's line: the box's own numbers whose incoming calls ring on it, "
+            "one a line (none: all)"
+        ),
     )
     phone_name: str = Field(
         "",
+        title=N_("Phone name"),
         max_length=100,
-        description="A phone's line, for click to dial: the phone's name as Telefonie › "
-        "Anrufe › Wählhilfe lists it, e.g. 'DECT: Mobilteil 1'",
+        description=N_(
+            "A phone's line, for click to dial: the phone's name as Telefonie › "
+            "Anrufe › Wählhilfe lists it, e.g. 'DECT: Mobilteil 1'"
+        ),
     )
     monitor_id: str = Field(
         "",
+        title=N_("Monitor ID"),
         max_length=4,
         pattern=r"^\d{0,4}$",
-        description="Only if your box numbers this phone otherwise in the call monitor",
+        description=N_("Only if your box numbers this phone otherwise in the call monitor"),
     )
 
 
 class FritzboxDriver(Driver):
     name: ClassVar[str] = "fritzbox"
     title: ClassVar[str] = "FRITZ!Box"
-    description: ClassVar[str] = (
+    description: ClassVar[str] = N_(
         "Calls of a FRITZ!Box live through its call monitor; click to dial through its "
         "dialling aid."
     )
     can_dial: ClassVar[bool] = True
     can_hangup: ClassVar[bool] = True
-    line_address_label: ClassVar[str] = "Phone (**610) or own number"
+    line_address_label: ClassVar[str] = N_("Phone (**610) or own number")
     line_address_example: ClassVar[str] = "**610"
 
     Options = FritzboxOptions

@@ -25,6 +25,7 @@ from offhook.drivers.webhooks import (
     WebhookOptions,
 )
 from offhook.drivers.webhooks.rest import call_api
+from offhook.settings.language import N_
 
 API_URL = "https://api.placetel.de/v2"
 
@@ -33,23 +34,28 @@ class PlacetelOptions(WebhookOptions):
     shared_secret: SecretStr = Field(
         SecretStr(""),
         title="Shared secret",
-        description="The secret set in Placetel's external API settings: every notification "
-        "must then be signed with it (X-PLACETEL-SIGNATURE). Strongly advised; empty, the secret "
-        "address is the only protection.",
+        description=N_(
+            "The secret set in Placetel's external API settings: every notification "
+            "must then be signed with it (X-PLACETEL-SIGNATURE). Strongly advised; empty, the "
+            "secret "
+            "address is the only protection."
+        ),
         max_length=500,
         json_schema_extra={"secret": True},
     )
     api_url: str = Field(
         API_URL,
         title="REST API address",
-        description="Placetel's REST API, for click to dial.",
+        description=N_("Placetel's REST API, for click to dial."),
         max_length=300,
     )
     api_token: SecretStr = Field(
         SecretStr(""),
         title="API token",
-        description="For click to dial: an API token from the Placetel web portal (Settings › "
-        "Placetel API). Empty: no click to dial.",
+        description=N_(
+            "For click to dial: an API token from the Placetel web portal (Settings › "
+            "Placetel API). Empty: no click to dial."
+        ),
         max_length=500,
         json_schema_extra={"secret": True},
     )
@@ -66,12 +72,12 @@ class PlacetelOptions(WebhookOptions):
 class PlacetelDriver(WebhookDriver):
     name: ClassVar[str] = "placetel"
     title: ClassVar[str] = "Placetel"
-    description: ClassVar[str] = (
+    description: ClassVar[str] = N_(
         "A Placetel PROFI account: calls notified by Placetel's notify API, click to dial "
         "through its REST API."
     )
     can_dial: ClassVar[bool] = True
-    line_address_label: ClassVar[str] = "SIP user"
+    line_address_label: ClassVar[str] = N_("SIP user")
     line_address_example: ClassVar[str] = "777abcdefg@fpbx.de"
     routes: ClassVar[str | None] = "offhook.drivers.placetel.web:router"
     portal_steps: ClassVar[tuple[str, ...]] = (

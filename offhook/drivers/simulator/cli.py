@@ -16,10 +16,11 @@ from rich.console import Console
 
 from offhook.drivers.simulator.driver import Outcome
 from offhook.settings.config import Config
+from offhook.settings.language import N_, _
 
 app = typer.Typer(
     name="simulate",
-    help="Simulated calls on a running server (the simulator driver).",
+    help=N_("Simulated calls on a running server (the simulator driver)."),
     no_args_is_help=True,
 )
 # Soft-wrapped like offhook's own commands: a URL in a message stays on one line.
@@ -62,35 +63,39 @@ def _post(url: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
             detail = exc.reason
         _fail(f"{detail} (HTTP {exc.code})")
     except (urllib.error.URLError, OSError) as exc:
-        _fail(f"could not reach offhook at {url}: {getattr(exc, 'reason', exc)}")
+        _fail(
+            _("could not reach offhook at {url}: {problem}").format(
+                url=url, problem=getattr(exc, "reason", exc)
+            )
+        )
 
 
-@app.command("call")
+@app.command("call", help=N_("Let a call come in on a simulated line of a running server."))
 def simulate_call(
-    number: Annotated[str, typer.Option("--from", help="The caller's number.")],
-    name: Annotated[str, typer.Option(help="The caller's display name.")] = "",
+    number: Annotated[str, typer.Option("--from", help=N_("The caller's number."))],
+    name: Annotated[str, typer.Option(help=N_("The caller's display name."))] = "",
     outcome: Annotated[
-        str, typer.Option(help="ringing (until you act), answered, missed, rejected or busy.")
+        str, typer.Option(help=N_("ringing (until you act), answered, missed, rejected or busy."))
     ] = "answered",
-    ring: Annotated[float, typer.Option(help="Seconds it rings.", min=0)] = 4.0,
-    talk: Annotated[float, typer.Option(help="Seconds of talk when answered.", min=0)] = 60.0,
+    ring: Annotated[float, typer.Option(help=N_("Seconds it rings."), min=0)] = 4.0,
+    talk: Annotated[float, typer.Option(help=N_("Seconds of talk when answered."), min=0)] = 60.0,
     line: Annotated[
-        int | None, typer.Option(help="Line id (default: your simulated line).")
+        int | None, typer.Option(help=N_("Line id (default: your simulated line)."))
     ] = None,
     to: Annotated[
         str | None,
-        typer.Option(help="An extension or ring group to ring (e.g. 600 in the demo)."),
+        typer.Option(help=N_("An extension or ring group to ring (e.g. 600 in the demo).")),
     ] = None,
-    url: Annotated[str, typer.Option(help="The offhook server.", envvar="OFFHOOK_URL")] = (
+    url: Annotated[str, typer.Option(help=N_("The offhook server."), envvar="OFFHOOK_URL")] = (
         "http://127.0.0.1:8000"
     ),
     token: Annotated[
-        str | None, typer.Option(help="API token (default: the demo's).", envvar="OFFHOOK_TOKEN")
+        str | None,
+        typer.Option(help=N_("API token (default: the demo's)."), envvar="OFFHOOK_TOKEN"),
     ] = None,
 ) -> None:
-    """Let a call come in on a simulated line of a running server."""
     if outcome not in OUTCOMES:
-        _fail("--outcome must be ringing, answered, missed, rejected or busy")
+        _fail(_("--outcome must be ringing, answered, missed, rejected or busy"))
     body = {
         "number": number,
         "name": name,

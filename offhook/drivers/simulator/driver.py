@@ -29,6 +29,7 @@ from offhook.drivers.contract import (
     LineState,
     PhoneSystemContext,
 )
+from offhook.settings.language import N_
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,8 @@ class SimulatedCall:
 
 class SimulatorDriver(Driver):
     name: ClassVar[str] = "simulator"
-    title: ClassVar[str] = "Simulated phone system"
-    description: ClassVar[str] = (
+    title: ClassVar[str] = N_("Simulated phone system")
+    description: ClassVar[str] = N_(
         "A made-up phone system with extensions and ring groups: calls come in on demand or now "
         "and then, and dialled calls are answered after a moment. For trying offhook out, demos "
         "and tests."
@@ -68,11 +69,27 @@ class SimulatorDriver(Driver):
     can_dial: ClassVar[bool] = True
     can_answer: ClassVar[bool] = True
     can_hangup: ClassVar[bool] = True
-    line_address_label: ClassVar[str] = "Extension"
+    line_address_label: ClassVar[str] = N_("Extension")
     line_address_example: ClassVar[str] = "201"
     static_dir: ClassVar[Path | None] = Path(__file__).with_name("static")
     page_scripts: ClassVar[tuple[str, ...]] = ("simulator.js",)
     page_styles: ClassVar[tuple[str, ...]] = ("simulator.css",)
+    page_texts: ClassVar[tuple[str, ...]] = (
+        N_("Caller"),
+        N_("What happens"),
+        N_("rings until you answer"),
+        N_("is answered for a minute"),
+        N_("is missed"),
+        N_("Where it rings"),
+        N_("on your line"),
+        N_("in the team's ring group (600)"),
+        N_("Simulate a call"),
+        N_("Demo"),
+        N_("Simulate a call from"),
+        N_("that"),
+        N_("Simulate call"),
+        N_("The server answered {status}."),
+    )
     routes: ClassVar[str | None] = "offhook.drivers.simulator.web:router"
     commands: ClassVar[str | None] = "offhook.drivers.simulator.cli:app"
 
@@ -80,42 +97,58 @@ class SimulatorDriver(Driver):
         model_config = ConfigDict(extra="forbid")
 
         answer_after: float = Field(
-            3.0, ge=0, le=600, description="Seconds until a dialled number answers"
+            3.0,
+            ge=0,
+            le=600,
+            description=N_("Seconds until a dialled number answers"),
+            title=N_("Answer after"),
         )
         busy_numbers: list[str] = Field(
-            default_factory=list, description="Dial strings that answer busy"
+            title=N_("Busy numbers"),
+            default_factory=list,
+            description=N_("Dial strings that answer busy"),
         )
         call_every: float = Field(
             0,
+            title=N_("Call every"),
             ge=0,
             le=86400,
-            description="Seconds between calls that come in by themselves; 0: off",
+            description=N_("Seconds between calls that come in by themselves; 0: off"),
         )
         callers: list[str] = Field(
-            default_factory=list, description="Numbers the calls that come by themselves are from"
+            title=N_("Callers"),
+            default_factory=list,
+            description=N_("Numbers the calls that come by themselves are from"),
         )
         ring_seconds: float = Field(
             0,
+            title=N_("Ring seconds"),
             ge=0,
             le=600,
-            description="How long calls that come by themselves ring; 0: 3 to 8 s at random",
+            description=N_("How long calls that come by themselves ring; 0: 3 to 8 s at random"),
         )
         talk_seconds: float = Field(
             0,
+            title=N_("Talk seconds"),
             ge=0,
             le=86400,
-            description="How long those answered last; 0: 20 to 240 s at random",
+            description=N_("How long those answered last; 0: 20 to 240 s at random"),
         )
         ring_groups: dict[str, list[str]] = Field(
+            title=N_("Ring groups"),
             default_factory=dict,
-            description='Ring groups: a number and the extensions it rings, e.g. {"600": '
-            '["201", "202"]}',
+            description=N_(
+                'Ring groups: a number and the extensions it rings, e.g. {"600": ["201", "202"]}'
+            ),
         )
         calls_to: str = Field(
             "",
+            title=N_("Calls to"),
             max_length=40,
-            description="Where calls that come by themselves ring: an extension or a ring "
-            "group; empty: any line",
+            description=N_(
+                "Where calls that come by themselves ring: an extension or a ring group; "
+                "empty: any line"
+            ),
         )
 
         @field_validator("ring_groups")

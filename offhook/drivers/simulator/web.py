@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload
 from offhook.calls.events import EndReason, HangupSide
 from offhook.directory.names import display_name
 from offhook.drivers.simulator.driver import Outcome, SimulatorDriver
+from offhook.settings.language import N_, _
 from offhook.store.models import Address, Channel, Line
 from offhook.web.context import offhook_of
 from offhook.web.security import CurrentUser, User_, csrf_protect
@@ -41,7 +42,8 @@ def _simulator(
         candidates = list(session.scalars(query))
     if not candidates:
         raise HTTPException(
-            404, "You have no simulated line. An admin can add one in Settings > Lines."
+            404,
+            N_("You have no simulated line. An admin can add one in Settings > Lines."),
         )
     for line in candidates:
         runner = lines.runner_of_line(line.id)
@@ -82,7 +84,12 @@ async def simulate_call(request: Request, body: SimulatedCall, user: User_) -> C
     line_id, driver = await asyncio.to_thread(_simulator, request, user, body.line_id)
     targets = driver.lines_for(body.to) if body.to else [line_id]
     if not targets:
-        raise HTTPException(404, f"{body.to} is no extension or ring group of this phone system.")
+        raise HTTPException(
+            404,
+            _("{target} is no extension or ring group of this phone system.").format(
+                target=body.to
+            ),
+        )
     ref = driver.play(
         body.number, body.name, body.outcome, body.ring_seconds, body.talk_seconds, targets
     )
@@ -100,7 +107,7 @@ async def far_end(
     """What the other party does: answer your dialled call, hang up, be busy …"""
     _, driver = await asyncio.to_thread(_simulator, request, user, line_id)
     if call_ref not in driver.calls:
-        raise HTTPException(404, "That call is no longer on the simulated line.")
+        raise HTTPException(404, N_("That call is no longer on the simulated line."))
     if body.action == "answer":
         driver.connect(call_ref)
     elif body.action == "hangup":
@@ -149,9 +156,9 @@ async def callers(request: Request, user: User_) -> list[dict[str, str]]:
             ]
         return [
             *known,
-            {"number": "+41 79 555 01 99", "label": "An unknown Swiss mobile"},
-            {"number": "+49 30 901820", "label": "An unknown number in Berlin"},
-            {"number": "anonymous", "label": "A withheld number"},
+            {"number": "+41 79 555 01 99", "label": _("An unknown Swiss mobile")},
+            {"number": "+49 30 901820", "label": _("An unknown number in Berlin")},
+            {"number": "anonymous", "label": _("A withheld number")},
         ]
 
     return await asyncio.to_thread(work)

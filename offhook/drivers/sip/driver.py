@@ -64,6 +64,7 @@ from offhook.drivers.sip.process import (
     find_module_path,
 )
 from offhook.drivers.sip.uris import LOOPBACK, dial_target, outbound_proxy
+from offhook.settings.language import N_
 from offhook.store.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -83,8 +84,8 @@ class SipDriver(Driver):
     """One line on a baresip softphone, attached or managed: a phone system of one line."""
 
     name: ClassVar[str] = "sip"
-    title: ClassVar[str] = "SIP softphone (baresip)"
-    description: ClassVar[str] = (
+    title: ClassVar[str] = N_("SIP softphone (baresip)")
+    description: ClassVar[str] = N_(
         "Connects a line to the baresip SIP softphone: shows its calls live, dials, answers and "
         "hangs up. Attach to a baresip you run, or let offhook run one for a SIP account."
     )
@@ -93,7 +94,7 @@ class SipDriver(Driver):
     can_hangup: ClassVar[bool] = True
     # A softphone is one line: the line and its phone system are set up together.
     max_lines: ClassVar[int | None] = 1
-    line_address_label: ClassVar[str] = "SIP address"
+    line_address_label: ClassVar[str] = N_("SIP address")
     line_address_example: ClassVar[str] = "sip:201@pbx.example.com"
     #: Managed mode: make baresip quit by itself after this many seconds (`-t`). Only for
     #: tests and demos, where nothing may outlive a crashed run.

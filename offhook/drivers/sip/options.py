@@ -16,6 +16,7 @@ from pydantic import (
 
 from offhook.drivers.contract import Driver
 from offhook.drivers.sip.uris import LOOPBACK, SIP_URI, valid_host_port, valid_template
+from offhook.settings.language import N_
 
 #: Options that only mean something when offhook runs baresip.
 _MANAGED_ONLY = (
@@ -44,51 +45,93 @@ class SipOptions(Driver.Options):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     mode: Literal["attach", "managed"] | None = Field(
-        None, description="Inferred when left out: managed if `account` is set, else attach."
+        None,
+        title=N_("Mode"),
+        description=N_("Inferred when left out: managed if `account` is set, else attach."),
     )
     ctrl_host: str = Field(
-        LOOPBACK, description="attach: host of baresip's ctrl_tcp port (ctrl_tcp_listen)"
+        LOOPBACK,
+        title=N_("Ctrl host"),
+        description=N_("attach: host of baresip's ctrl_tcp port (ctrl_tcp_listen)"),
     )
     ctrl_port: int | None = Field(
         None,
+        title=N_("Ctrl port"),
         ge=1,
         le=65535,
-        description="attach: baresip's ctrl_tcp port; managed: fixed local port (default: "
-        "any free one)",
+        description=N_(
+            "attach: baresip's ctrl_tcp port; managed: fixed local port (default: any free one)"
+        ),
     )
     account: str | None = Field(
         None,
-        description="SIP address of the line, e.g. sip:201@pbx.example.com. attach: "
-        "which of baresip's accounts dials (default: its first)",
+        title=N_("Account"),
+        description=N_(
+            "SIP address of the line, e.g. sip:201@pbx.example.com. attach: "
+            "which of baresip's accounts dials (default: its first)"
+        ),
     )
     registrar: str | None = Field(
         None,
-        description="managed: register here, e.g. sip:pbx.example.com (default: no "
-        "registration, direct calls to sip_listen only)",
+        title=N_("Registrar"),
+        description=N_(
+            "managed: register here, e.g. sip:pbx.example.com (default: no "
+            "registration, direct calls to sip_listen only)"
+        ),
     )
-    auth_user: str | None = Field(None, description="managed: user name for SIP digest auth")
-    password: SecretStr | None = Field(None, description="managed: SIP password")
-    register_interval: int = Field(600, ge=60, le=86400, description="managed: seconds")
+    auth_user: str | None = Field(
+        None, title=N_("Auth user"), description=N_("managed: user name for SIP digest auth")
+    )
+    password: SecretStr | None = Field(
+        None, title=N_("Password"), description=N_("managed: SIP password")
+    )
+    register_interval: int = Field(
+        600, title=N_("Register interval"), ge=60, le=86400, description=N_("managed: seconds")
+    )
     sip_listen: str | None = Field(
-        None, description="managed: local SIP address, host:port (default: a free port)"
+        None,
+        title=N_("SIP listen"),
+        description=N_("managed: local SIP address, host:port (default: a free port)"),
     )
-    net_interface: str | None = Field(None, description="managed: network interface or IP")
-    dns_server: str | None = Field(None, description="managed: host:port of a DNS server")
-    rtp_ports: str | None = Field(None, description="managed: RTP port range, e.g. 10000-10999")
-    audio_player: str = Field("alsa,default", description="managed: baresip driver,device")
-    audio_source: str = Field("alsa,default", description="managed: baresip driver,device")
-    audio_alert: str | None = Field(None, description="managed: ring tone device")
+    net_interface: str | None = Field(
+        None, title=N_("Net interface"), description=N_("managed: network interface or IP")
+    )
+    dns_server: str | None = Field(
+        None, title=N_("DNS server"), description=N_("managed: host:port of a DNS server")
+    )
+    rtp_ports: str | None = Field(
+        None, title=N_("RTP ports"), description=N_("managed: RTP port range, e.g. 10000-10999")
+    )
+    audio_player: str = Field(
+        "alsa,default", title=N_("Audio player"), description=N_("managed: baresip driver,device")
+    )
+    audio_source: str = Field(
+        "alsa,default", title=N_("Audio source"), description=N_("managed: baresip driver,device")
+    )
+    audio_alert: str | None = Field(
+        None, title=N_("Audio alert"), description=N_("managed: ring tone device")
+    )
     dial_uri_template: str | None = Field(
         None,
-        description="the SIP address to call for a number, e.g. sip:{number}@pbx.example.com "
-        "(default: the number alone; baresip completes it with the account's domain)",
+        title=N_("Dial URI template"),
+        description=N_(
+            "the SIP address to call for a number, e.g. sip:{number}@pbx.example.com "
+            "(default: the number alone; baresip completes it with the account's domain)"
+        ),
     )
-    baresip_path: str = Field("baresip", description="managed: the baresip program")
-    module_path: str | None = Field(None, description="managed: baresip's modules directory")
+    baresip_path: str = Field(
+        "baresip", title=N_("Baresip path"), description=N_("managed: the baresip program")
+    )
+    module_path: str | None = Field(
+        None, title=N_("Module path"), description=N_("managed: baresip's modules directory")
+    )
     runtime_dir: str | None = Field(
         None,
-        description="managed: private directory for baresip's files (default: one in "
-        "$XDG_RUNTIME_DIR, else a temporary one)",
+        title=N_("Runtime dir"),
+        description=N_(
+            "managed: private directory for baresip's files (default: one in "
+            "$XDG_RUNTIME_DIR, else a temporary one)"
+        ),
     )
 
     @property

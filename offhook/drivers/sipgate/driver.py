@@ -31,6 +31,7 @@ from offhook.drivers.webhooks import (
     WebhookOptions,
 )
 from offhook.drivers.webhooks.rest import call_api
+from offhook.settings.language import N_
 
 API_URL = "https://api.sipgate.com/v2"
 XML = "application/xml"
@@ -40,33 +41,40 @@ class SipgateOptions(WebhookOptions):
     verify_signature: bool = Field(
         True,
         title="Check sipgate's signature",
-        description="Accept only pushes signed by sipgate. Switch off only to try the URL with "
-        "curl; the secret URL then is the only protection.",
+        description=N_(
+            "Accept only pushes signed by sipgate. Switch off only to try the URL with "
+            "curl; the secret URL then is the only protection."
+        ),
     )
     signature_key: str = Field(
         "",
         title="sipgate's public key",
-        description="Empty: the key sipgate publishes, shipped with offhook. Paste another "
-        "(PEM) only if sipgate announces a new one.",
+        description=N_(
+            "Empty: the key sipgate publishes, shipped with offhook. Paste another "
+            "(PEM) only if sipgate announces a new one."
+        ),
         max_length=4000,
     )
     api_url: str = Field(
         API_URL,
         title="REST API address",
-        description="sipgate's REST API, for click to dial.",
+        description=N_("sipgate's REST API, for click to dial."),
         max_length=300,
     )
     token_id: str = Field(
         "",
         title="Personal access token ID",
-        description="For click to dial: a personal access token with the scope "
-        "sessions:calls:write (sipgate app › Account › Personal access tokens), e.g. token-AB12CD.",
+        description=N_(
+            "For click to dial: a personal access token with the scope "
+            "sessions:calls:write (sipgate app › Account › Personal access tokens), e.g. "
+            "token-AB12CD."
+        ),
         max_length=200,
     )
     token: SecretStr = Field(
         SecretStr(""),
         title="Personal access token",
-        description="The token itself, shown once when you create it.",
+        description=N_("The token itself, shown once when you create it."),
         max_length=500,
         json_schema_extra={"secret": True},
     )
@@ -93,8 +101,10 @@ class SipgateLineOptions(WebhookLineOptions):
     device_id: str = Field(
         "",
         title="Device for click to dial",
-        description="The user's sipgate device that rings first when they call from offhook "
-        "(e.g. e0 for a VoIP phone, p0 for the app). Empty: no click to dial on this line.",
+        description=N_(
+            "The user's sipgate device that rings first when they call from offhook "
+            "(e.g. e0 for a VoIP phone, p0 for the app). Empty: no click to dial on this line."
+        ),
         max_length=40,
     )
 
@@ -102,13 +112,13 @@ class SipgateLineOptions(WebhookLineOptions):
 class SipgateDriver(WebhookDriver):
     name: ClassVar[str] = "sipgate"
     title: ClassVar[str] = "sipgate"
-    description: ClassVar[str] = (
+    description: ClassVar[str] = N_(
         "A sipgate account (team, basic, trunking): calls pushed by sipgate.io, click to dial "
         "through sipgate's REST API."
     )
     can_dial: ClassVar[bool] = True
     can_hangup: ClassVar[bool] = True
-    line_address_label: ClassVar[str] = "sipgate user"
+    line_address_label: ClassVar[str] = N_("sipgate user")
     line_address_example: ClassVar[str] = "w0"
     routes: ClassVar[str | None] = "offhook.drivers.sipgate.web:router"
     portal_steps: ClassVar[tuple[str, ...]] = (

@@ -34,8 +34,10 @@ def read_push(fields: Fields) -> Push | None:
     if kind is None:
         return None  # dtmf, or an event sipgate may add: nothing for the journal
     call_id = first(fields, "callId")
-    if not call_id or len(call_id) > MAX_CALL_ID:
+    if not call_id:
         raise Refused(400, "A sipgate push needs its callId.")
+    if len(call_id) > MAX_CALL_ID:
+        raise Refused(400, f"The callId is longer than {MAX_CALL_ID} characters.")
     users: tuple[tuple[str, ...], ...] = ()
     answered_by: tuple[str, ...] = ()
     if kind is PushKind.NEW:

@@ -42,6 +42,7 @@ from offhook.drivers.tapi.protocol import (
     Snapshot,
 )
 from offhook.settings.agent_tokens import AgentGrant
+from offhook.settings.language import N_
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +112,8 @@ class AgentLink:
 
 class TapiDriver(Driver):
     name: ClassVar[str] = "tapi"
-    title: ClassVar[str] = "Windows TAPI (offhook agent)"
-    description: ClassVar[str] = (
+    title: ClassVar[str] = N_("Windows TAPI (offhook agent)")
+    description: ClassVar[str] = N_(
         "Lines that a Windows PC reaches through the phone vendor's TAPI driver (Swyx, "
         "Auerswald, Agfeo, Unify, innovaphone …). The offhook agent on that PC connects to "
         "offhook and reports the calls; offhook dials, answers and hangs up through it."
@@ -120,7 +121,7 @@ class TapiDriver(Driver):
     can_dial: ClassVar[bool] = True
     can_answer: ClassVar[bool] = True
     can_hangup: ClassVar[bool] = True
-    line_address_label: ClassVar[str] = "TAPI line name"
+    line_address_label: ClassVar[str] = N_("TAPI line name")
     line_address_example: ClassVar[str] = "Swyx Line 201"
     routes: ClassVar[str | None] = "offhook.drivers.tapi.web:router"
     commands: ClassVar[str | None] = "offhook.drivers.tapi.cli:app"
@@ -135,7 +136,7 @@ class TapiDriver(Driver):
             ge=5,
             le=300,
             title="Heartbeat (seconds)",
-            description="How often agents say they are alive; one silent for three is dropped.",
+            description=N_("How often agents say they are alive; one silent for three is dropped."),
         )
 
     def __init__(self, context: PhoneSystemContext) -> None:

@@ -19,6 +19,7 @@ from offhook.settings.agent_tokens import (
     create_agent_token,
     revoke_agent_token,
 )
+from offhook.settings.language import N_
 from offhook.store.models import Line, PhoneSystem, User
 from offhook.web.context import offhook_of
 from offhook.web.security import User_, csrf_protect
@@ -84,7 +85,7 @@ async def create(request: Request, user: User_) -> Response:
 
     try:
         request.session["new_agent_token"] = await asyncio.to_thread(work)
-        flash(request, "Agent token created. Copy it now: it is shown only once.")
+        flash(request, N_("Agent token created. Copy it now: it is shown only once."))
     except AgentTokenError as exc:
         flash(request, str(exc)[:1].upper() + str(exc)[1:] + ".", "error")
     return RedirectResponse(PAGE, 303)
@@ -102,5 +103,5 @@ async def revoke(request: Request, token_id: int, user: User_) -> Response:
         flash(request, str(exc)[:1].upper() + str(exc)[1:] + ".", "error")
         return RedirectResponse(PAGE, 303)
     await connected.disconnect_token(token_id)
-    flash(request, "Agent token revoked; its agent is disconnected.")
+    flash(request, N_("Agent token revoked; its agent is disconnected."))
     return RedirectResponse(PAGE, 303)

@@ -37,6 +37,7 @@ from offhook.settings.agent_tokens import (
     create_agent_token,
     revoke_agent_token,
 )
+from offhook.settings.language import N_
 from offhook.store.models import User
 from offhook.web.context import offhook_of
 from offhook.web.security import User_, csrf_protect
@@ -217,7 +218,7 @@ class CreatedAgentToken(AgentTokenOut):
 def _user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise HTTPException(401, "unknown user")
+        raise HTTPException(401, N_("unknown user"))
     return user
 
 

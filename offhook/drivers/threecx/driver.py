@@ -30,6 +30,7 @@ from offhook.drivers.threecx.callcontrol import CallControl, CallControlError
 from offhook.drivers.threecx.options import ThreeCxOptions
 from offhook.drivers.threecx.participants import Participants, entity
 from offhook.drivers.threecx.report import CallReport, events, read
+from offhook.settings.language import N_
 
 log = logging.getLogger(__name__)
 
@@ -45,14 +46,14 @@ STABLE_SECONDS = 30.0
 class ThreeCxDriver(Driver):
     name: ClassVar[str] = "3cx"
     title: ClassVar[str] = "3CX"
-    description: ClassVar[str] = (
+    description: ClassVar[str] = N_(
         "Caller names in the 3CX clients and every call in the agent's history through 3CX's "
         "CRM integration (nothing to install on the 3CX); with an API client, the journal live "
         "and click to dial through its Call Control API."
     )
     can_dial: ClassVar[bool] = True
     can_hangup: ClassVar[bool] = True
-    line_address_label: ClassVar[str] = "Extension"
+    line_address_label: ClassVar[str] = N_("Extension")
     line_address_example: ClassVar[str] = "101"
     routes: ClassVar[str | None] = "offhook.drivers.threecx.web:router"
     settings_links: ClassVar[tuple[tuple[str, str], ...]] = (

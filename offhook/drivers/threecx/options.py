@@ -9,6 +9,7 @@ from typing import Self
 from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from offhook.drivers.contract import Driver
+from offhook.settings.language import N_
 
 #: A token 3CX sends with every CRM request (HTTP basic authentication's password).
 TOKEN_BYTES = 32
@@ -34,42 +35,58 @@ class ThreeCxOptions(Driver.Options):
 
     public_url: str = Field(
         "",
+        title=N_("Public URL"),
         max_length=300,
-        description="Where 3CX reaches offhook, with HTTPS (your reverse proxy), e.g. "
-        "https://offhook.example.com. The CRM template points there.",
+        description=N_(
+            "Where 3CX reaches offhook, with HTTPS (your reverse proxy), e.g. "
+            "https://offhook.example.com. The CRM template points there."
+        ),
     )
     crm_token: SecretStr = Field(
+        title=N_("CRM token"),
         default_factory=_new_token,
-        description="The secret 3CX sends with each CRM request; made for you, and written "
-        "into the CRM template. Enter a new one to revoke the old template.",
+        description=N_(
+            "The secret 3CX sends with each CRM request; made for you, and written "
+            "into the CRM template. Enter a new one to revoke the old template."
+        ),
         json_schema_extra={"secret": True},
     )
     digits_compared: int = Field(
         9,
+        title=N_("Digits compared"),
         ge=5,
         le=15,
-        description="How many trailing digits 3CX compares when it matches numbers to contacts",
+        description=N_("How many trailing digits 3CX compares when it matches numbers to contacts"),
     )
 
     api_url: str = Field(
         "",
+        title=N_("API URL"),
         max_length=300,
-        description="Live journal: your 3CX's web address, e.g. https://pbx.example.com "
-        "(leave empty for the CRM integration only)",
+        description=N_(
+            "Live journal: your 3CX's web address, e.g. https://pbx.example.com "
+            "(leave empty for the CRM integration only)"
+        ),
     )
     client_id: str = Field(
         "",
+        title=N_("Client ID"),
         max_length=100,
-        description="Live journal: the client ID of the API client in 3CX (Integrations › API, "
-        "with 'Call Control API access')",
+        description=N_(
+            "Live journal: the client ID of the API client in 3CX (Integrations › API, "
+            "with 'Call Control API access')"
+        ),
     )
     client_secret: SecretStr | None = Field(
         None,
-        description="Live journal: that API client's key",
+        title=N_("Client secret"),
+        description=N_("Live journal: that API client's key"),
         json_schema_extra={"secret": True},
     )
     verify_tls: bool = Field(
-        True, description="Live journal: check the 3CX's TLS certificate (keep this on)"
+        True,
+        title=N_("Verify TLS"),
+        description=N_("Live journal: check the 3CX's TLS certificate (keep this on)"),
     )
 
     @property

@@ -29,6 +29,7 @@ from offhook.directory.lookup import find_caller
 from offhook.drivers.threecx.driver import ThreeCxDriver
 from offhook.drivers.threecx.report import CallReport
 from offhook.drivers.threecx.template import crm_template
+from offhook.settings.language import N_
 from offhook.settings.telephony import SettingsCache
 from offhook.store.models import Address
 from offhook.web.context import offhook_of
@@ -125,7 +126,7 @@ async def journal(request: Request, system_id: int) -> dict[str, Any]:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_REPORT:
-            raise HTTPException(413, "A call report is at most 8 KB.")
+            raise HTTPException(413, N_("A call report is at most 8 KB."))
     try:
         data = json.loads(body or b"{}")
         if not isinstance(data, dict):
@@ -147,7 +148,8 @@ async def template(request: Request, system_id: int, user: Admin) -> Response:
     driver = runner.driver if runner is not None else None
     if not isinstance(driver, ThreeCxDriver):
         raise HTTPException(
-            404, "That 3CX phone system is not running: switch it on, or load the 3CX driver."
+            404,
+            N_("That 3CX phone system is not running: switch it on, or load the 3CX driver."),
         )
 
     def country() -> str:

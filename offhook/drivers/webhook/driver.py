@@ -30,23 +30,28 @@ from offhook.drivers.webhooks import (
     WebhookOptions,
 )
 from offhook.drivers.webhooks.replay import ReplayGuard
+from offhook.settings.language import N_
 
 
 class GenericOptions(WebhookOptions):
     signing_secret: SecretStr = Field(
         SecretStr(""),
         title="Signing secret",
-        description="Optional. Set it when your PBX signs its requests as offhook's README "
-        "describes (X-Offhook-Timestamp, X-Offhook-Signature): unsigned, expired and replayed "
-        "requests are then refused. Empty: the secret address alone, as in Zammad.",
+        description=N_(
+            "Optional. Set it when your PBX signs its requests as offhook's README "
+            "describes (X-Offhook-Timestamp, X-Offhook-Signature): unsigned, expired and replayed "
+            "requests are then refused. Empty: the secret address alone, as in Zammad."
+        ),
         max_length=500,
         json_schema_extra={"secret": True},
     )
     international_without_plus: bool = Field(
         True,
         title="Long numbers without 0 or + are international",
-        description="As in Zammad's format: 493023125741 is +49 30 23125741. Switch off if "
-        "your PBX sends national numbers without a leading 0 (as in North America).",
+        description=N_(
+            "As in Zammad's format: 493023125741 is +49 30 23125741. Switch off if "
+            "your PBX sends national numbers without a leading 0 (as in North America)."
+        ),
     )
 
 
@@ -54,20 +59,22 @@ class GenericLineOptions(WebhookLineOptions):
     aliases: list[str] = Field(
         default_factory=list,
         title="Other names",
-        description="Other names the PBX gives this user, e.g. in answeringNumber: the "
-        "login, e-mail or extension (one per row).",
+        description=N_(
+            "Other names the PBX gives this user, e.g. in answeringNumber: the "
+            "login, e-mail or extension (one per row)."
+        ),
         max_length=20,
     )
 
 
 class GenericWebhookDriver(WebhookDriver):
     name: ClassVar[str] = "webhook"
-    title: ClassVar[str] = "Generic call-event push"
-    description: ClassVar[str] = (
+    title: ClassVar[str] = N_("Generic call-event push")
+    description: ClassVar[str] = N_(
         "Any PBX or script that posts newCall, answer and hangup events to a URL, in the "
         "format Zammad's generic CTI integration documents."
     )
-    line_address_label: ClassVar[str] = "User (as the PBX names them)"
+    line_address_label: ClassVar[str] = N_("User (as the PBX names them)")
     line_address_example: ClassVar[str] = "Anna Müller"
     routes: ClassVar[str | None] = "offhook.drivers.webhook.web:router"
     accepts_json: ClassVar[bool] = True

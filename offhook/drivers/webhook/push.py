@@ -36,8 +36,10 @@ def read_push(fields: Fields, plus: bool = True) -> Push | None:
     if kind is None:
         return None
     call_id = first(fields, "callId")
-    if not call_id or len(call_id) > MAX_CALL_ID:
+    if not call_id:
         raise Refused(400, "A call event needs its callId.")
+    if len(call_id) > MAX_CALL_ID:
+        raise Refused(400, f"The callId is longer than {MAX_CALL_ID} characters.")
     direction = direction_of(first(fields, "direction"))
     if kind is PushKind.NEW and direction is None:
         raise Refused(400, "A newCall needs its direction: in or out.")

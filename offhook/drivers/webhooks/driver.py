@@ -31,6 +31,7 @@ from offhook.drivers.webhooks.body import Refused, parse_fields
 from offhook.drivers.webhooks.push import Ending, Push
 from offhook.drivers.webhooks.replay import ReplayGuard
 from offhook.drivers.webhooks.tracker import CallTracker
+from offhook.settings.language import N_
 
 #: How long a "send a test event" check waits for its request, in seconds.
 TEST_WAIT = 30.0
@@ -58,17 +59,21 @@ class WebhookOptions(Driver.Options):
     url_token: SecretStr = Field(
         default_factory=new_token,
         title="Secret URL token",
-        description="Part of the address you paste into the provider's portal: whoever knows "
-        "it can report calls. Made up for you; enter a new one (at least 16 characters) to "
-        "replace it, then paste the new address.",
+        description=N_(
+            "Part of the address you paste into the provider's portal: whoever knows "
+            "it can report calls. Made up for you; enter a new one (at least 16 characters) to "
+            "replace it, then paste the new address."
+        ),
         min_length=16,
         json_schema_extra={"secret": True},
     )
     public_url: str = Field(
         "",
         title="offhook's public address",
-        description="The HTTPS address under which the provider reaches offhook, e.g. "
-        "https://crm.example.com (your reverse proxy). Empty: the address you open offhook at.",
+        description=N_(
+            "The HTTPS address under which the provider reaches offhook, e.g. "
+            "https://crm.example.com (your reverse proxy). Empty: the address you open offhook at."
+        ),
         max_length=300,
     )
 
@@ -94,8 +99,10 @@ class WebhookLineOptions(Driver.LineOptions):
     numbers: list[str] = Field(
         default_factory=list,
         title="Numbers",
-        description="Numbers whose calls ring this line, besides its address: the user's direct "
-        "number, or a group number that rings several users (one per row).",
+        description=N_(
+            "Numbers whose calls ring this line, besides its address: the user's direct "
+            "number, or a group number that rings several users (one per row)."
+        ),
         max_length=50,
     )
 
@@ -163,7 +170,7 @@ class WebhookDriver(Driver):
 
     Options = WebhookOptions
     LineOptions = WebhookLineOptions
-    line_address_label: ClassVar[str] = "User"
+    line_address_label: ClassVar[str] = N_("User")
     #: Whether the provider may send JSON as well as forms.
     accepts_json: ClassVar[bool] = False
     #: What to click in the provider's portal, for the set-up page: "{url}" is the address.

@@ -40,6 +40,7 @@ from offhook.drivers.webhooks.driver import (
     WebhookDriver,
 )
 from offhook.lines.relay import RelayError
+from offhook.settings.language import N_, _
 from offhook.store.models import PhoneSystem
 from offhook.web.context import offhook_of
 from offhook.web.security import Admin, csrf_protect
@@ -264,7 +265,7 @@ def hook_router(cls: type[WebhookDriver]) -> APIRouter:
             else await _ask(request, system_id, RELAYED_ISSUE_TEST, {})
         )
         if url is None or issued is None:
-            flash(request, "The phone system is not running: load its driver first.", "error")
+            flash(request, N_("The phone system is not running: load its driver first."), "error")
             return back
         nonce = str(issued["nonce"])
         problem = await asyncio.to_thread(_post_test, url, nonce)
@@ -274,15 +275,21 @@ def hook_router(cls: type[WebhookDriver]) -> APIRouter:
             asked = await _ask(request, system_id, RELAYED_TEST_RECEIVED, {"nonce": nonce})
             received = bool(asked and asked.get("received"))
         if not problem and received:
-            where = " (a local address: the provider cannot reach it)" if _is_local(url) else ""
-            flash(request, f"The test event arrived through {urlsplit(url).netloc}{where}.")
+            address = urlsplit(url).netloc
+            if _is_local(url):
+                text = _(
+                    "The test event arrived through {address} (a local address: the provider "
+                    "cannot reach it)."
+                )
+            else:
+                text = _("The test event arrived through {address}.")
+            flash(request, text.format(address=address))
         else:
-            flash(
-                request,
-                f"The test event did not arrive: {problem or 'another server answered'}. Check "
-                "offhook's public address and the reverse proxy.",
-                "error",
+            text = _(
+                "The test event did not arrive: {problem}. Check offhook's public address and "
+                "the reverse proxy."
             )
+            flash(request, text.format(problem=problem or _("another server answered")), "error")
         return back
 
     return router

@@ -18,9 +18,15 @@ from dataclasses import dataclass
 
 from offhook.intake.imports.fields import IGNORE
 from offhook.intake.imports.records import ImportedAddress, RowProblem
+from offhook.settings.language import N_
 
 DELIMITERS = (";", ",", "\t", "|")
-DELIMITER_NAMES = {";": "semicolon", ",": "comma", "\t": "tab", "|": "vertical bar"}
+DELIMITER_NAMES = {
+    ";": N_("semicolon"),
+    ",": N_("comma"),
+    "\t": N_("tab"),
+    "|": N_("vertical bar"),
+}
 SNIFF_LINES = 50
 # A column mapping is a form field per column; an address book has a few dozen columns.
 MAX_COLUMNS = 500

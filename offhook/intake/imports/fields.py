@@ -8,26 +8,28 @@ from __future__ import annotations
 
 import re
 
+from offhook.settings.language import N_
+
 IGNORE = ""
 
 FIELDS: dict[str, str] = {
-    IGNORE: "(do not import)",
-    "salutation": "Salutation",
-    "first_name": "First name",
-    "last_name": "Last name",
-    "name": "Full name (first and last)",
-    "company_name": "Company",
-    "position": "Position",
-    "street": "Street",
-    "postcode": "Postcode",
-    "city": "City",
-    "place": "Postcode and city",
-    "country": "Country",
-    "phone": "Phone",
-    "mobile": "Mobile",
-    "fax": "Fax",
-    "email": "E-mail",
-    "notes": "Notes",
+    IGNORE: N_("(do not import)"),
+    "salutation": N_("Salutation"),
+    "first_name": N_("First name"),
+    "last_name": N_("Last name"),
+    "name": N_("Full name (first and last)"),
+    "company_name": N_("Company"),
+    "position": N_("Position"),
+    "street": N_("Street"),
+    "postcode": N_("Postcode"),
+    "city": N_("City"),
+    "place": N_("Postcode and city"),
+    "country": N_("Country"),
+    "phone": N_("Phone"),
+    "mobile": N_("Mobile"),
+    "fax": N_("Fax"),
+    "email": N_("E-mail"),
+    "notes": N_("Notes"),
 }
 # Fields that may be given by several columns (each becomes a channel, or a line of notes).
 REPEATABLE = frozenset({"phone", "mobile", "fax", "email", "notes"})

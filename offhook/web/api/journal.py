@@ -25,7 +25,8 @@ from offhook.journal.entry import STREAM_MESSAGES, JournalSnapshot, LineOverview
 from offhook.journal.push import event_text
 from offhook.lines.running import LineError
 from offhook.numbers import parse_incoming
-from offhook.settings.clock import date_text
+from offhook.settings.clock import field_date
+from offhook.settings.language import N_
 from offhook.settings.telephony import SettingsCache, numbering_plan
 from offhook.store.models import Address, Line, Preference
 from offhook.web.context import offhook_of
@@ -67,7 +68,7 @@ def snapshots(app: Offhook, user_ids: list[int]) -> dict[int, JournalSnapshot]:
                 **app.lines.status(line.id), title=line.title, driver=line.driver
             )
             lines[line.user_id].append(overview)
-        today = date_text(datetime.now(UTC), SettingsCache.get(session).zone)
+        today = field_date(datetime.now(UTC), SettingsCache.get(session).zone)
         return {
             user_id: JournalSnapshot(entries=entries[user_id], lines=lines[user_id], day=today)
             for user_id in user_ids
@@ -190,7 +191,7 @@ def _own_call(request: Request, user_id: int, call_id: int) -> Any:
     with offhook_of(request).store.session() as session:
         call = journal.user_call(session, user_id, call_id)
         if call is None:
-            raise HTTPException(404, "There is no such call in your journal.")
+            raise HTTPException(404, N_("There is no such call in your journal."))
         return call
 
 
@@ -234,7 +235,7 @@ async def missed_done(request: Request, call_id: int, user: User_) -> dict[str, 
         with app.store.session() as session:
             call = journal.user_call(session, user.id, call_id)
             if call is None:
-                raise HTTPException(404, "There is no such call in your journal.")
+                raise HTTPException(404, N_("There is no such call in your journal."))
             return mark_done(session, call)
 
     for closed_id, owner in await asyncio.to_thread(work):
@@ -250,7 +251,7 @@ async def candidates(request: Request, call_id: int, user: User_) -> list[dict[s
         with offhook_of(request).store.session() as session:
             call = journal.user_call(session, user.id, call_id)
             if call is None:
-                raise HTTPException(404, "There is no such call in your journal.")
+                raise HTTPException(404, N_("There is no such call in your journal."))
             settings = SettingsCache.get(session)
             parsed = parse_incoming(call.remote_number, numbering_plan(settings))
             return [m.to_json() for m in lookup(session, parsed, settings.country)]
@@ -273,10 +274,10 @@ async def choose_address(
         with app.store.session() as session:
             call = journal.user_call(session, user.id, call_id)
             if call is None:
-                raise HTTPException(404, "There is no such call in your journal.")
+                raise HTTPException(404, N_("There is no such call in your journal."))
             address = session.get(Address, choice.address_id)
             if address is None:
-                raise HTTPException(404, "There is no such address.")
+                raise HTTPException(404, N_("There is no such address."))
             link_call(session, user.id, call_id, address, SettingsCache.get(session))
 
     await asyncio.to_thread(work)

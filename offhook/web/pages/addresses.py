@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from offhook.crm import address_form, address_search, addresses
 from offhook.crm.address_form import AddressInput
 from offhook.directory.names import display_name
+from offhook.settings.language import _
 from offhook.settings.telephony import SettingsCache
 from offhook.store.models import Address
 from offhook.web.common import (
@@ -207,5 +208,5 @@ async def delete(request: Request, address_id: int, user: Admin) -> Response:
         return name
 
     name = await in_session(request, work)
-    flash(request, f"{name} was deleted.")
+    flash(request, _("{name} was deleted.").format(name=name))
     return see_other("/addresses")

@@ -33,6 +33,7 @@ from offhook.intake.imports import (
 )
 from offhook.intake.imports.csvfile import DELIMITER_NAMES
 from offhook.intake.imports.vcard import VCardFile
+from offhook.settings.language import N_
 from offhook.web.context import offhook_of
 from offhook.web.security import Admin, CurrentUser, csrf_protect
 from offhook.web.templating import render
@@ -42,7 +43,7 @@ router = APIRouter(prefix="/imports", dependencies=[Depends(csrf_protect)], incl
 KEEP_SECONDS = 24 * 3600
 PREVIEW_ROWS = 8
 SHOWN_PROBLEMS = 500
-ENCODINGS = {"": "Find out", "utf-8": "UTF-8", "cp1252": "Windows-1252", "utf-16": "UTF-16",
+ENCODINGS = {"": N_("Find out"), "utf-8": "UTF-8", "cp1252": "Windows-1252", "utf-16": "UTF-16",
              "latin-1": "ISO-8859-1", "mac-roman": "Mac Roman"}  # fmt: skip
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
@@ -73,7 +74,7 @@ def _folder(request: Request) -> Path:
 
 def _upload(request: Request, token: str) -> tuple[Path, dict[str, Any]]:
     if not _TOKEN.match(token):
-        raise HTTPException(404, "There is no such import.")
+        raise HTTPException(404, N_("There is no such import."))
     folder = _folder(request)
     meta, data = folder / f"{token}.json", folder / f"{token}.upload"
     if not meta.exists() or not data.exists():

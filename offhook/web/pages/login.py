@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from offhook.settings.language import _
 from offhook.settings.login_throttle import LoginThrottle
 from offhook.settings.users import authenticate
 from offhook.web.context import offhook_of
@@ -60,14 +61,19 @@ async def login(
             log_in(request, user, session)
             return True
 
-    if not await asyncio.to_thread(check):
+    try:
+        matched = await asyncio.to_thread(check)
+    except Exception:
+        throttle.unchecked(login, address)  # no password was compared: no failure to count
+        raise
+    if not matched:
         return render(
             request,
             "login.html",
             None,
             status_code=401,
             next=_safe_next(next),
-            error="That login and password do not match.",
+            error=_("That login and password do not match."),
             login=login,
         )
     throttle.succeeded(login, address)

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from offhook.directory.normalization import Progress, last_run, stale_numbers_exist
 from offhook.directory.normalization.report import PAGE_SIZE, problems
-from offhook.settings.language import N_
+from offhook.settings.language import N_, _, number_text
 from offhook.web.context import offhook_of
 from offhook.web.security import Admin, csrf_protect
 from offhook.web.templating import flash, render
@@ -38,13 +38,16 @@ def progress_json(progress: Progress | None, running: bool) -> dict[str, Any]:
     data["running"] = running
     data["percent"] = round(100 * done / total, 1) if total else (0.0 if running else 100.0)
     if running and (progress is None or not progress.running):
-        data["text"] = "Starting…"
+        data["text"] = _("Starting…")
     elif running:
-        data["text"] = f"{done:,} of {total:,} numbers"
+        data["text"] = _("{done} of {total} numbers").format(
+            done=number_text(done), total=number_text(total)
+        )
         if progress is not None and progress.rate:
-            data["text"] += f" ({progress.rate:,.0f} per second)"
+            rate = number_text(round(progress.rate))
+            data["text"] += " " + _("({rate} per second)").format(rate=rate)
     else:
-        data["text"] = "Done."
+        data["text"] = _("Done.")
     return data
 
 

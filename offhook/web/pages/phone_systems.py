@@ -30,7 +30,7 @@ from offhook.lines.admin import (
     validate_options,
 )
 from offhook.lines.running import LineError
-from offhook.settings.language import N_
+from offhook.settings.language import N_, _
 from offhook.store.models import InstalledDriver, Line, PhoneSystem, User
 from offhook.web.context import offhook_of
 from offhook.web.option_forms import OptionsFormError, fields_of, read_fields
@@ -106,7 +106,10 @@ async def auto_load(request: Request, name: str, user: Admin) -> Response:
 async def load(request: Request, name: str, user: Admin) -> Response:
     try:
         started = await offhook_of(request).lines.load_driver(name)
-        flash(request, f"Loaded; {len(started)} line(s) started until the server stops.")
+        flash(
+            request,
+            _("Loaded; {count} line(s) started until the server stops.").format(count=len(started)),
+        )
     except FormErrors as exc:
         flash(request, str(exc), "error")
     return _see_other("/settings/extensions")
@@ -172,7 +175,7 @@ async def phone_systems(request: Request, user: Admin) -> Response:
 def _new_context(request: Request, driver: str) -> dict[str, Any]:
     with offhook_of(request).store.session() as session:
         if driver not in {info.name for info in _installed(session)}:
-            raise HTTPException(404, "Install that driver first, in Settings › Interfaces.")
+            raise HTTPException(404, N_("Install that driver first, in Settings › Interfaces."))
         users = list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
     cls = driver_class(driver)
     return {"cls": cls, "fields": fields_of(cls.Options), "users": users}
@@ -237,7 +240,7 @@ def _system(request: Request, system_id: int) -> dict[str, Any]:
     with app.store.session() as session:
         system = session.get(PhoneSystem, system_id)
         if system is None:
-            raise HTTPException(404, "There is no such phone system.")
+            raise HTTPException(404, N_("There is no such phone system."))
         lines = list(
             session.scalars(
                 select(Line)
@@ -279,7 +282,7 @@ async def save_phone_system(request: Request, system_id: int, user: Admin) -> Re
         with offhook_of(request).store.session() as session:
             system = session.get(PhoneSystem, system_id)
             if system is None:
-                raise HTTPException(404, "There is no such phone system.")
+                raise HTTPException(404, N_("There is no such phone system."))
             cls = driver_class(system.driver)
             update_phone_system(
                 session, system, form.get("name", ""), read_fields(cls.Options, form)
@@ -308,7 +311,7 @@ async def _switch_system(request: Request, system_id: int, on: bool) -> Response
         with offhook_of(request).store.session() as session:
             system = session.get(PhoneSystem, system_id)
             if system is None:
-                raise HTTPException(404, "There is no such phone system.")
+                raise HTTPException(404, N_("There is no such phone system."))
             system.enabled = on
             return system.driver
 
@@ -342,7 +345,7 @@ def _system_driver(request: Request, system_id: int) -> str:
     with offhook_of(request).store.session() as session:
         system = session.get(PhoneSystem, system_id)
         if system is None:
-            raise HTTPException(404, "There is no such phone system.")
+            raise HTTPException(404, N_("There is no such phone system."))
         return system.driver
 
 
@@ -360,7 +363,7 @@ async def delete_system(request: Request, system_id: int, user: Admin) -> Respon
         with offhook_of(request).store.session() as session:
             system = session.get(PhoneSystem, system_id)
             if system is None:
-                raise HTTPException(404, "There is no such phone system.")
+                raise HTTPException(404, N_("There is no such phone system."))
             session.delete(system)
 
     await asyncio.to_thread(work)
@@ -476,9 +479,9 @@ def _own_line(request: Request, user: CurrentUser, line_id: int, admin: bool) ->
             select(Line).where(Line.id == line_id).options(joinedload(Line.phone_system))
         )
         if line is None or (not user.is_admin and line.user_id != user.id):
-            raise HTTPException(404, "There is no such line.")
+            raise HTTPException(404, N_("There is no such line."))
         if admin and not user.is_admin:
-            raise HTTPException(403, "Only an administrator may change lines.")
+            raise HTTPException(403, N_("Only an administrator may change lines."))
         session.expunge_all()
         return line
 
@@ -506,7 +509,13 @@ async def restart_line(request: Request, line_id: int, user: User_) -> Response:
             "Your line shares its phone system with colleagues; an administrator can restart it.",
         )
     if line.driver not in app.lines.loaded:
-        flash(request, f"The {line.driver} driver is not loaded; an admin can load it.", "error")
+        flash(
+            request,
+            _("The {driver} driver is not loaded; an admin can load it.").format(
+                driver=line.driver
+            ),
+            "error",
+        )
     else:
         try:
             await app.lines.start_system(line.phone_system_id)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from offhook.crm import projects
 from offhook.crm.forms import Form
 from offhook.crm.paging import page_number
+from offhook.settings.language import _
 from offhook.store.models import Address, Project
 from offhook.web.common import (
     PageNo,
@@ -102,7 +103,7 @@ async def _save(
         saved, project = None, None
     if saved is None:
         return _form_page(request, user, form.values(), form.errors, project, 422)
-    flash(request, f"Project {saved.code} saved.")
+    flash(request, _("Project {code} saved.").format(code=saved.code))
     return see_other(f"/projects/{saved.id}")
 
 

@@ -13,7 +13,8 @@ from offhook.crm import services
 from offhook.crm.choices import project_choices, service_types
 from offhook.crm.forms import parse_day
 from offhook.crm.work import FromCall, from_call
-from offhook.settings.language import N_
+from offhook.settings.clock import minutes_text
+from offhook.settings.language import N_, _
 from offhook.settings.telephony import SettingsCache, TelephonySettings
 from offhook.store.models import Address, Service
 from offhook.web.common import Text, in_session, owned, page, read_form, ref, see_other
@@ -124,7 +125,7 @@ async def create(request: Request, user: User_) -> Response:
     service, context = await in_session(request, work)
     if service is None:
         return _form_page(request, user, context, form.errors, status_code=422)
-    flash(request, f"Service of {service.minutes} min saved.")
+    flash(request, _("Service of {minutes} saved.").format(minutes=minutes_text(service.minutes)))
     if _back_to_list(form.get("back")):
         return see_other(form.get("back"))
     return see_other(f"/services?day={service.day.isoformat()}")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from offhook.settings import language
 from offhook.settings import users as accounts
-from offhook.settings.language import N_
+from offhook.settings.language import N_, _
 from offhook.settings.telephony import TelephonySettings, replace_settings, service_types
 from offhook.settings.users import AuthError, UserNotFound
 from offhook.store.models import ApiToken, ServiceType, User
@@ -112,7 +112,7 @@ async def save_telephony(request: Request, user: Admin) -> Response:
     on_change = getattr(offhook_of(request), "on_numbering_changed", None)
     if renumber and on_change is not None:
         on_change()
-    flash(request, "Telephony settings saved; they apply from now on." + note)
+    flash(request, N_("Telephony settings saved; they apply from now on.") + note)
     return _see_other("/settings/telephony")
 
 
@@ -165,7 +165,7 @@ async def create_user(request: Request, user: Admin) -> Response:
             form=form,
             error=str(exc),
         )
-    flash(request, f"User {form.get('login')} added.")
+    flash(request, _("User {login} added.").format(login=form.get("login")))
     return _see_other("/settings/users")
 
 
@@ -182,7 +182,7 @@ async def _change_user(
     try:
         flash(request, await asyncio.to_thread(work))
     except UserNotFound as exc:
-        raise HTTPException(404, "There is no such user.") from exc
+        raise HTTPException(404, N_("There is no such user.")) from exc
     except AuthError as exc:
         text = str(exc)
         flash(request, text[:1].upper() + text[1:] + "." if as_sentence else text, "error")

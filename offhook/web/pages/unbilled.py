@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
+from babel.dates import format_skeleton, get_day_names
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from offhook.crm.forms import parse_day
 from offhook.crm.paging import page_number
 from offhook.crm.services import today as firm_today
 from offhook.settings.clock import date_text, duration_text, minutes_text
+from offhook.settings.language import N_, _, babel_locale, number_text
 from offhook.settings.telephony import SettingsCache, TelephonySettings
 from offhook.store.models import Address
 from offhook.web import charts
@@ -154,7 +156,7 @@ async def mark(request: Request, call_id: int, user: User_) -> Response:
             raise HTTPException(404, str(exc)) from exc
 
     await in_session(request, work)
-    flash(request, "Marked as not billable; it is off the list.")
+    flash(request, N_("Marked as not billable; it is off the list."))
     return see_other(_safe_back(form.get("back"), "/unbilled"))
 
 
@@ -169,7 +171,7 @@ async def unmark(request: Request, call_id: int, user: User_) -> Response:
             raise HTTPException(404, str(exc)) from exc
 
     await in_session(request, work)
-    flash(request, "The call is billable again and back on the list of unbilled calls.")
+    flash(request, N_("The call is billable again and back on the list of unbilled calls."))
     return see_other(_safe_back(form.get("back"), f"/calls/{call_id}"))
 
 
@@ -236,14 +238,28 @@ def _hours(seconds: float) -> str:
     return duration_text(int(seconds)) if seconds < 3600 else minutes_text(int(seconds // 60))
 
 
-def chart_tables(found: figures.Figures) -> dict[str, tuple[tuple[str, ...], list[list[Cell]]]]:
-    """Every chart's numbers as (header, rows): for the tables beside the charts and CSV."""
+def chart_tables(
+    found: figures.Figures, shown: bool = False
+) -> dict[str, tuple[tuple[str, ...], list[list[Cell]]]]:
+    """Every chart's numbers as (header, rows): machine-readable for CSV (ISO days, English
+    labels), or `shown` beside the charts: days and labels in the user's language (the page
+    translates the headers, marked here for the catalogue)."""
+
+    def label(text: str) -> str:
+        return _(text) if shown else text
+
     tables: dict[str, tuple[tuple[str, ...], list[list[Cell]]]] = {
         "weeks": (
-            ("week from", "client calls", "call minutes", "booked minutes", "unbooked calls"),
+            (
+                N_("week from"),
+                N_("client calls"),
+                N_("call minutes"),
+                N_("booked minutes"),
+                N_("unbooked calls"),
+            ),
             [
                 [
-                    date_text(w.week),
+                    date_text(w.week) if shown else w.week.isoformat(),
                     w.time.calls,
                     w.time.seconds // 60,
                     w.time.booked_minutes,
@@ -253,25 +269,31 @@ def chart_tables(found: figures.Figures) -> dict[str, tuple[tuple[str, ...], lis
             ],
         ),
         "hours": (
-            ("hour", "incoming calls", "missed"),
+            (N_("hour"), N_("incoming calls"), N_("missed")),
             [[r.label, r.incoming, r.missed] for r in found.by_hour],
         ),
         "weekdays": (
-            ("weekday", "incoming calls", "missed"),
-            [[r.label, r.incoming, r.missed] for r in found.by_weekday],
+            (N_("weekday"), N_("incoming calls"), N_("missed")),
+            [[label(r.label), r.incoming, r.missed] for r in found.by_weekday],
         ),
         "callbacks": (
-            ("missed calls called back", "calls"),
-            [[r.label, r.calls] for r in found.callbacks],
+            (N_("missed calls called back"), N_("calls")),
+            [[label(r.label), r.calls] for r in found.callbacks],
         ),
         "callers": (
-            ("address id", "address", "calls", "connected minutes"),
+            (N_("address id"), N_("address"), N_("calls"), N_("connected minutes")),
             [[r.address_id, r.name, r.calls, r.seconds // 60] for r in found.top_callers],
         ),
     }
     if found.filter.user_id is None:
         tables["users"] = (
-            ("user", "client calls", "call minutes", "booked minutes", "unbooked calls"),
+            (
+                N_("user"),
+                N_("client calls"),
+                N_("call minutes"),
+                N_("booked minutes"),
+                N_("unbooked calls"),
+            ),
             [
                 [
                     u.name,
@@ -293,24 +315,27 @@ def chart_drawings(found: figures.Figures) -> dict[str, charts.Chart]:
     def minutes(value: float) -> str:
         return minutes_text(int(value)) if value else "0"
 
+    # Drawn for this page only: every text in the user's language.
     drawings = {
         "weeks": charts.columns(
             "chart-weeks",
-            "Time on the phone with clients and time booked, per week",
-            "For each week: minutes of connected calls with clients, and minutes booked as "
-            "services made of those calls.",
-            [date_text(w.week)[:6] for w in weeks],
+            _("Time on the phone with clients and time booked, per week"),
+            _(
+                "For each week: minutes of connected calls with clients, and minutes booked as "
+                "services made of those calls."
+            ),
+            [format_skeleton("MMMd", w.week, locale=babel_locale()) for w in weeks],
             [
-                charts.Series("On the phone", "a", [w.time.seconds / 60 for w in weeks]),
-                charts.Series("Booked", "b", [float(w.time.booked_minutes) for w in weeks]),
+                charts.Series(_("On the phone"), "a", [w.time.seconds / 60 for w in weeks]),
+                charts.Series(_("Booked"), "b", [float(w.time.booked_minutes) for w in weeks]),
             ],
             minutes,
             every,
         ),
         "hours": charts.columns(
             "chart-hours",
-            "Incoming calls per hour of the day",
-            "Incoming calls and missed calls, by the hour they rang.",
+            _("Incoming calls per hour of the day"),
+            _("Incoming calls and missed calls, by the hour they rang."),
             [r.label[:2] for r in found.by_hour],
             _incoming_and_missed(found.by_hour),
             _count,
@@ -318,38 +343,40 @@ def chart_drawings(found: figures.Figures) -> dict[str, charts.Chart]:
         ),
         "weekdays": charts.columns(
             "chart-weekdays",
-            "Incoming calls per weekday",
-            "Incoming calls and missed calls, by weekday.",
-            [r.label[:3] for r in found.by_weekday],
+            _("Incoming calls per weekday"),
+            _("Incoming calls and missed calls, by weekday."),
+            list(get_day_names("abbreviated", locale=babel_locale()).values()),
             _incoming_and_missed(found.by_weekday),
             _count,
         ),
         "callbacks": charts.rows(
             "chart-callbacks",
-            "Missed calls, and how soon they were called back",
-            "Missed calls by how long it took until anybody of the firm called the number.",
-            [r.label for r in found.callbacks],
-            [charts.Series("Missed calls", "a", [float(r.calls) for r in found.callbacks])],
+            _("Missed calls, and how soon they were called back"),
+            _("Missed calls by how long it took until anybody of the firm called the number."),
+            [_(r.label) for r in found.callbacks],
+            [charts.Series(_("Missed calls"), "a", [float(r.calls) for r in found.callbacks])],
             _count,
         ),
         "callers": charts.rows(
             "chart-callers",
-            "Top callers",
-            "The addresses with the most calls in the period.",
+            _("Top callers"),
+            _("The addresses with the most calls in the period."),
             [r.name for r in found.top_callers],
-            [charts.Series("Calls", "a", [float(r.calls) for r in found.top_callers])],
+            [charts.Series(_("Calls"), "a", [float(r.calls) for r in found.top_callers])],
             _count,
         ),
     }
     if found.filter.user_id is None:
         drawings["users"] = charts.rows(
             "chart-users",
-            "Time on the phone with clients and time booked, per user",
-            "For each user: minutes of connected calls with clients, and minutes booked.",
+            _("Time on the phone with clients and time booked, per user"),
+            _("For each user: minutes of connected calls with clients, and minutes booked."),
             [u.name for u in found.users],
             [
-                charts.Series("On the phone", "a", [u.time.seconds / 60 for u in found.users]),
-                charts.Series("Booked", "b", [float(u.time.booked_minutes) for u in found.users]),
+                charts.Series(_("On the phone"), "a", [u.time.seconds / 60 for u in found.users]),
+                charts.Series(
+                    _("Booked"), "b", [float(u.time.booked_minutes) for u in found.users]
+                ),
             ],
             minutes,
         )
@@ -359,13 +386,13 @@ def chart_drawings(found: figures.Figures) -> dict[str, charts.Chart]:
 def _incoming_and_missed(rows: list[figures.RingRow]) -> list[charts.Series]:
     """The two columns of the calls-by-time charts (per hour, per weekday)."""
     return [
-        charts.Series("Incoming", "a", [float(r.incoming) for r in rows]),
-        charts.Series("Missed", "b", [float(r.missed) for r in rows]),
+        charts.Series(_("Incoming"), "a", [float(r.incoming) for r in rows]),
+        charts.Series(_("Missed"), "b", [float(r.missed) for r in rows]),
     ]
 
 
 def _count(value: float) -> str:
-    return f"{int(value):,}".replace(",", "\u2019")  # 1’234, as the firm writes numbers
+    return number_text(int(value))  # 1’234 (de-CH), 1.234 (de-DE), 1,234 (en)
 
 
 @router.get("/unbilled/charts")
@@ -391,7 +418,7 @@ async def chart_page(
         user,
         scope=scope_of(user, of),
         flt=found.filter,
-        tables=chart_tables(found),
+        tables=chart_tables(found, shown=True),
         drawings=chart_drawings(found),
         total=found.total,
         query=query,
@@ -416,6 +443,6 @@ async def export_chart(
 
     tables = chart_tables(await in_session(request, work))
     if name not in tables:
-        raise HTTPException(404, "There is no such chart.")
+        raise HTTPException(404, N_("There is no such chart."))
     header, rows = tables[name]
     return csv_response(f"calls-{name}.csv", header, rows)

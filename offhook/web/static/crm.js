@@ -6,6 +6,7 @@
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
 
   const toast = window.offhookToast;  // toast.js
+  const T = window.offhookText;  // its texts in the user's language (journal_texts.PAGE_TEXTS)
 
   async function getJSON(url) {
     const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
@@ -107,12 +108,12 @@
       groups.push(node);
     };
     const own = projects.filter((p) => p.own), others = projects.filter((p) => !p.own);
-    const addressName = document.querySelector("[data-address-picker]")?.value || "this address";
-    group(`Projects of ${addressName}`, own);
-    group(own.length ? "Other projects" : "Projects", others);
+    const addressName = document.querySelector("[data-address-picker]")?.value || T("this address");
+    group(T("Projects of {name}", { name: addressName }), own);
+    group(own.length ? T("Other projects") : T("Projects"), others);
     const none = document.createElement("option");
     none.value = "";
-    none.textContent = "(no project)";
+    none.textContent = T("(no project)");
     select.replaceChildren(none, ...groups);
     if (current && ![...select.options].some((o) => o.value === current) && currentOption) {
       select.appendChild(currentOption);
@@ -141,10 +142,10 @@
         body: JSON.stringify({ number: link.dataset.dial }),
       });
       const data = await response.json().catch(() => ({}));
-      if (!response.ok) throw new Error(data.detail || `The server answered ${response.status}.`);
-      toast(`Calling ${link.dataset.label || link.dataset.dial} …`);
+      if (!response.ok) throw new Error(data.detail || T("The server answered {status}.", { status: response.status }));
+      toast(T("Calling {number} …", { number: link.dataset.label || link.dataset.dial }));
     } catch (error) {
-      toast(`Could not call: ${error.message}`, true);
+      toast(T("Could not call: {error}", { error: error.message }), true);
     } finally {
       link.removeAttribute("aria-busy");
     }

@@ -19,6 +19,18 @@
     for (const [name, value] of Object.entries(parts || {})) shown = shown.split(`{${name}}`).join(String(value));
     return shown;
   }
+  // Times and days as the pages write them (Babel's short time, medium date of the page's
+  // locale), in the firm's time zone, whatever the browser's own.
+  const LOCALE = document.documentElement.lang || "en";
+  const ZONE = panel.dataset.zone || undefined;
+  const TIME = new Intl.DateTimeFormat(LOCALE, { timeStyle: "short", timeZone: ZONE });
+  const DAY = new Intl.DateTimeFormat(LOCALE, { dateStyle: "medium", timeZone: ZONE });
+  function when(entry) {
+    const at = new Date(entry.started_at);
+    if (Number.isNaN(at.getTime())) return entry.time;
+    // `date` and `day` are the firm's days (the server's): a call of another day shows its day.
+    return day && entry.date && entry.date !== day ? `${DAY.format(at)} ${TIME.format(at)}` : TIME.format(at);
+  }
   const MARGIN = 16;
   const entries = new Map();
 
@@ -247,7 +259,7 @@
     li.appendChild(el("div", { class: "entry-top" },
       el("span", { class: "entry-number", text: number }),
       stateText ? el("span", { class: `entry-state ${stateClass}`, text: stateText }) : null,
-      el("span", { class: "entry-time", text: day && entry.date && entry.date !== day ? `${entry.date} ${entry.time}` : entry.time }),
+      el("span", { class: "entry-time", text: when(entry) }),
       el("span", { class: "entry-duration", "data-duration": "", text: clock(liveDuration(entry)) }),
     ));
 
@@ -274,6 +286,7 @@
     const actions = el("div", { class: "entry-actions" });
     const add = (node) => node && actions.appendChild(node);
     if (entry.can.answer) add(el("button", { type: "button", class: "btn btn-ok", text: t("Answer"), onclick: () => act("POST", `/api/calls/${entry.id}/answer`) }));
+    else if (entry.answer_note) add(el("span", { class: "muted answer-note", text: t(entry.answer_note) }));
     if (entry.can.hangup) {
       const label = entry.state === "ringing" ? t("Reject") : t("Hang up");
       add(el("button", { type: "button", class: "btn btn-danger", text: label, onclick: () => act("POST", `/api/calls/${entry.id}/hangup`) }));

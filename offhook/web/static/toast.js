@@ -11,3 +11,14 @@ window.offhookToast = function toast(text, isError) {
   // An error stays longer: it is read, not glanced at.
   setTimeout(() => box.remove(), isError ? 6000 : 3500);
 };
+
+// A text of a driver's page script in the user's language: the page hands the translations over
+// (offhook-texts, from `Driver.page_texts`); `{name}` parts are filled in from `parts`.
+window.offhookText = function text(english, parts) {
+  "use strict";
+  const box = document.getElementById("offhook-texts");
+  if (!window.offhookText.texts) window.offhookText.texts = box ? JSON.parse(box.textContent) : {};
+  let shown = window.offhookText.texts[english] || english;
+  for (const [name, value] of Object.entries(parts || {})) shown = shown.split(`{${name}}`).join(String(value));
+  return shown;
+};

@@ -175,4 +175,10 @@ def test_malformed_requests_are_refused(site: Site) -> None:
         assert site.post(body, content_type=kind).status_code == status, body[:60]
     with_file = site.client.post(site.hook, files={"event": ("a.txt", b"newCall")})
     assert with_file.status_code == 400
+    # A callId that is there but too long is said to be too long, not missing (issue 8 check).
+    long_id = site.post(f"event=newCall&direction=in&callId={'c' * 999}")
+    assert (long_id.status_code, long_id.text) == (
+        400,
+        "The callId is longer than 200 characters.\n",
+    )
     assert site.journal("chris") == [] and site.journal("emma") == []

@@ -6,6 +6,8 @@
   const header = document.querySelector("header");
   if (!header) return; // not logged in
   const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+  // The strip's texts in the user's language (SimulatorDriver.page_texts).
+  const T = window.offhookText;
 
   function el(tag, attrs = {}, children = []) {
     const node = document.createElement(tag);
@@ -25,29 +27,29 @@
       credentials: "same-origin",
     });
     const data = await response.json().catch(() => ({}));
-    if (!response.ok) throw new Error(data.detail || `HTTP ${response.status}`);
+    if (!response.ok) throw new Error(data.detail || T("The server answered {status}.", { status: response.status }));
     return data;
   }
 
-  const caller = el("select", { name: "number", "aria-label": "Caller" });
-  const outcome = el("select", { name: "outcome", "aria-label": "What happens" }, [
-    el("option", { value: "ringing", text: "rings until you answer" }),
-    el("option", { value: "answered", text: "is answered for a minute" }),
-    el("option", { value: "missed", text: "is missed" }),
+  const caller = el("select", { name: "number", "aria-label": T("Caller") });
+  const outcome = el("select", { name: "outcome", "aria-label": T("What happens") }, [
+    el("option", { value: "ringing", text: T("rings until you answer") }),
+    el("option", { value: "answered", text: T("is answered for a minute") }),
+    el("option", { value: "missed", text: T("is missed") }),
   ]);
-  const target = el("select", { name: "to", "aria-label": "Where it rings" }, [
-    el("option", { value: "", text: "on your line" }),
-    el("option", { value: "600", text: "in the team's ring group (600)" }),
+  const target = el("select", { name: "to", "aria-label": T("Where it rings") }, [
+    el("option", { value: "", text: T("on your line") }),
+    el("option", { value: "600", text: T("in the team's ring group (600)") }),
   ]);
   const status = el("span", { class: "demo-status", role: "status" });
-  const form = el("form", { class: "demo-strip", "aria-label": "Simulate a call" }, [
-    el("span", { class: "badge badge-demo", text: "Demo" }),
-    el("span", { text: "Simulate a call from" }),
+  const form = el("form", { class: "demo-strip", "aria-label": T("Simulate a call") }, [
+    el("span", { class: "badge badge-demo", text: T("Demo") }),
+    el("span", { text: T("Simulate a call from") }),
     caller,
-    el("span", { text: "that" }),
+    el("span", { text: T("that") }),
     outcome,
     target,
-    el("button", { type: "submit", class: "btn btn-small btn-primary", text: "Simulate call" }),
+    el("button", { type: "submit", class: "btn btn-small btn-primary", text: T("Simulate call") }),
     status,
   ]);
   header.after(form);

@@ -1,0 +1,54 @@
+"""The command line speaks the system's language (LC_ALL, LC_MESSAGES, LANG), as other tools do:
+its help in German under a German locale, in English otherwise."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from offhook.settings import language
+
+
+def _help(*args: str, **locale: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG"))}
+    env |= {"COLUMNS": "200", **locale}
+    done = subprocess.run(
+        [sys.executable, "-c", "from offhook.cli.main import main; main()", *args, "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_help_follows_the_systems_language() -> None:
+    german = _help("users", LANG="de_CH.UTF-8")
+    assert "Personen, die sich bei offhook anmelden." in german
+    assert "Einen Benutzer hinzufügen, der sich anmelden kann." in german
+    assert "Add a user" not in german
+    options = _help("users", "add", LANG="en_US.UTF-8", LC_MESSAGES="de_DE.UTF-8")
+    assert "Ganzer Name, wie in offhook angezeigt." in options
+    english = _help("users", LANG="C.UTF-8")
+    assert "People who log in to offhook." in english
+    assert "Add a user who can log in." in english
+
+
+@pytest.mark.parametrize(
+    ("environ", "locale"),
+    [
+        ({"LANG": "de_CH.UTF-8"}, "de-CH"),
+        ({"LANG": "de_AT.UTF-8"}, "de-AT"),
+        ({"LANG": "de_LI.UTF-8"}, "de-CH"),  # German where it is not offered: the first way
+        ({"LANG": "en_US.UTF-8", "LC_MESSAGES": "de_DE.UTF-8"}, "de-DE"),
+        ({"LC_ALL": "C", "LANG": "de_CH.UTF-8"}, "en"),
+        ({"LANG": "POSIX"}, "en"),
+        ({}, "en"),
+    ],
+)
+def test_the_locale_of_the_environment(environ: dict[str, str], locale: str) -> None:
+    assert language.of_environment(environ) == locale
