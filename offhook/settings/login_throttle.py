@@ -15,10 +15,10 @@ is counted one of two ways:
     address cannot spray passwords over many accounts.
   - per account, across every client without a device cookie for it: five free tries, then
     the wait doubles with each failure, at most 15 minutes. A guesser with many addresses
-    shares this one allowance: about 18 guesses an hour for an account, however many
-    addresses they use. A user on a new browser meets the same wait while the account is
-    being guessed; the message says so, and that a browser they have logged in with before
-    is not affected.
+    shares this one allowance: 17 guesses for an account in the first hour and four an hour
+    after, however many addresses they use. A user on a new browser meets the same wait
+    while the account is being guessed; the message says so, and that a browser they have
+    logged in with before is not affected.
 
 A device cookie names one account (the last one logged in with in that browser) and a random
 id; a cookie for another account, an expired one or one not signed with this server's secret
