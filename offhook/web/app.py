@@ -20,7 +20,7 @@ from offhook.app import Offhook
 from offhook.crm.work import CallNotFound
 from offhook.settings import language
 from offhook.settings.language import _
-from offhook.settings.login_throttle import LoginThrottle
+from offhook.settings.login_throttle import DeviceCookies, LoginThrottle
 from offhook.web.api import journal
 from offhook.web.api import lookup as api
 from offhook.web.api import unbilled as unbilled_api
@@ -141,6 +141,7 @@ def create_app(offhook: Offhook) -> FastAPI:
     )
     app.state.offhook = offhook
     app.state.login_throttle = LoginThrottle()
+    app.state.device_cookies = DeviceCookies(offhook.secret_key)
     app.add_middleware(
         SessionMiddleware,
         secret_key=offhook.secret_key,

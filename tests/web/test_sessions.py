@@ -131,6 +131,17 @@ def test_password_guessing_is_throttled_without_locking_the_user_out(
         def client_from(address: str) -> httpx.Client:
             return httpx.Client(base_url=base, headers={"X-Forwarded-For": address}, timeout=30)
 
+        # The user has logged in from this browser before: it holds a device cookie.
+        user = client_from("198.51.100.7")
+        answer = user.post(
+            "/login",
+            data={
+                "login": "anna",
+                "password": factories.PASSWORD,
+                "csrf_token": csrf_in(user.get("/login").text),
+            },
+        )
+        assert answer.status_code == 303
         guesser = client_from("203.0.113.5")
         csrf = csrf_in(guesser.get("/login").text)
 
@@ -148,8 +159,7 @@ def test_password_guessing_is_throttled_without_locking_the_user_out(
         assert "Too many attempts; try again in " in answers[-1].text
         # The right password from the guessing address is not accepted at once …
         assert guess(factories.PASSWORD).status_code == 429
-        # … and the user, from their own address, logs in as always.
-        user = client_from("198.51.100.7")
+        # … and the user, in their own browser, logs in as always.
         page = user.get("/login").text
         answer = user.post(
             "/login",
