@@ -210,7 +210,7 @@ def _run_import(items: Any, dry_run: bool, report_path: Path | None) -> None:
         table = Table("Row", "Line", "", "What")
         for problem in report.problems[:SHOWN_PROBLEMS]:
             table.add_row(
-                str(problem.row), str(problem.line or ""), problem.severity, problem.reason
+                str(problem.row), str(problem.line or ""), problem.severity, problem.text()
             )
         out.print(table)
         hidden = max(0, len(report.problems) - SHOWN_PROBLEMS) + report.problems_left_out

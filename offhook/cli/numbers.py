@@ -41,6 +41,7 @@ from offhook.numbers import (
 )
 from offhook.settings.config import Config
 from offhook.settings.language import N_, _, ngettext, number_text
+from offhook.settings.number_problems import problem_text
 from offhook.settings.telephony import TelephonySettings
 from offhook.store import Store
 
@@ -128,7 +129,8 @@ def number_json(number: ParsedNumber, plan: NumberingPlan, read_as: str) -> dict
         "international": number.international,
         "display": display(number, plan),
         "dial": dial_string(number, plan),
-        "error": number.error,
+        "error": number.error,  # English, for machines; `problem` is its code and parts
+        "problem": None if number.problem is None else number.problem.to_json(),
         "extension": number.extension,
         "region": number.region,
         "block_prefix": number.block,
@@ -209,7 +211,7 @@ def parse_command(
     if as_json:
         print_json_lines(rows)
         return
-    table = Table("Input", "Kind", "E.164", "Shown as", "Dialled as", "Note")
+    table = Table(_("Input"), _("Kind"), "E.164", _("Shown as"), _("Dialled as"), _("Note"))
     for row in rows:
         table.add_row(
             row["input"],
@@ -217,7 +219,7 @@ def parse_command(
             row["e164"] or "",
             row["display"],
             row["dial"] or "",
-            row["error"] or "",
+            problem_text(row["error"]),
         )
     out.print(table)
     out.print(f"[dim]Plan: {_describe(plan)}[/]")

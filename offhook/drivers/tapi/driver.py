@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 
 #: How long a dial, answer or hang-up may take the agent (it answers after TAPI's LINE_REPLY).
 COMMAND_TIMEOUT = 15.0
-NOT_CONNECTED = "waiting for its offhook agent to connect"
+NOT_CONNECTED = N_("waiting for its offhook agent to connect")
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Close = Callable[[int, str], Awaitable[None]]

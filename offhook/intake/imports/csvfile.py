@@ -52,7 +52,7 @@ class CsvFile:
     def delimiter_name(self) -> str:
         return DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))
 
-    def rows(self) -> Iterator[tuple[int, int, list[str] | str]]:
+    def rows(self) -> Iterator[tuple[int, int, list[str] | tuple[str, dict[str, str | int]]]]:
         """(data row number, line, values) for each row after the header; empty rows skipped.
 
         A row that cannot be read (a quote opened and not closed, or closed in the middle of a
@@ -87,7 +87,7 @@ class CsvFile:
     def preview(self, count: int = 10) -> list[list[str]]:
         rows = []
         for _, _, values in self.rows():
-            if isinstance(values, str):
+            if isinstance(values, tuple):
                 continue  # the import reports it with its row number
             rows.append((values + [""] * len(self.headers))[: len(self.headers)])
             if len(rows) == count:
@@ -95,21 +95,22 @@ class CsvFile:
         return rows
 
 
-def _unreadable(exc: csv.Error) -> str:
+def _unreadable(exc: csv.Error) -> tuple[str, dict[str, str | int]]:
+    """Why a row cannot be read: a row problem's message and its parts."""
     text = str(exc)
     if "unexpected end of data" in text:
-        return "a quote opened in this row is never closed; the row is left out"
+        return N_("a quote opened in this row is never closed; the row is left out"), {}
     if "expected after" in text:
-        return (
+        return N_(
             "a quote opened in this row closes in the middle of a value (perhaps a line "
             "further down); the row is left out"
-        )
+        ), {}
     if "field larger than field limit" in text:
-        return (
-            f"a value in this row is longer than {FIELD_LIMIT:,} characters: is a quote not "
+        return N_(
+            "a value in this row is longer than {limit} characters: is a quote not "
             "closed? The row is left out"
-        )
-    return f"this row cannot be read ({text}); the row is left out"
+        ), {"limit": FIELD_LIMIT}
+    return N_("this row cannot be read ({problem}); the row is left out"), {"problem": text}
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -194,16 +195,23 @@ def records(file: CsvFile, mapping: list[str]) -> Iterator[ImportedAddress | Row
     """Each row as an address (or the problem that keeps it from being one)."""
     headers = file.headers
     for row, line, values in file.rows():
-        if isinstance(values, str):
-            yield RowProblem(row, values, line=line)
+        if isinstance(values, tuple):
+            yield RowProblem(row, values[0], line=line, params=values[1])
             continue
         extra = values[len(headers) :]
         if any(value.strip() for value in extra):
             yield RowProblem(
                 row,
-                f"{len(values)} values for {len(headers)} columns: a value may contain the "
-                f"delimiter ({file.delimiter_name}) without quotes",
+                N_(
+                    "{count} values for {columns} columns: a value may contain the "
+                    "delimiter ({delimiter}) without quotes"
+                ),
                 line=line,
+                params={
+                    "count": len(values),
+                    "columns": len(headers),
+                    "delimiter": file.delimiter_name,
+                },
             )
             continue
         yield _record(row, line, headers, mapping, values)

@@ -22,8 +22,10 @@ from offhook.directory.lookup import lookup
 from offhook.journal import entries as journal
 from offhook.journal.entry import STREAM_MESSAGES, JournalSnapshot, LineOverview, StreamMessage
 from offhook.journal.push import event_text
+from offhook.lines.reasons import reason_text
 from offhook.lines.running import LineError
 from offhook.numbers import parse_incoming
+from offhook.settings import language
 from offhook.settings.clock import field_date
 from offhook.settings.language import N_
 from offhook.settings.telephony import SettingsCache, numbering_plan
@@ -63,10 +65,13 @@ def snapshot(request: Request, user_id: int) -> JournalSnapshot:
     def read(session: Session) -> JournalSnapshot:
         entries = journal.today(session, user_id)
         lines = session.scalars(select(Line).where(Line.user_id == user_id).order_by(Line.id))
-        overview = [
-            LineOverview(**app.lines.status(line.id), title=line.title, driver=line.driver)
-            for line in lines
-        ]
+        overview = []
+        for line in lines:
+            status = app.lines.status(line.id)
+            shown = reason_text(status["reason"])
+            overview.append(
+                LineOverview(**status, reason_shown=shown, title=line.title, driver=line.driver)
+            )
         today = field_date(datetime.now(UTC), SettingsCache.get(session).zone)
         return JournalSnapshot(entries=entries, lines=overview, day=today)
 
@@ -100,6 +105,8 @@ async def stream_journal(request: Request, user: User_) -> EventStream:
             "close some and reload this page.",
         )
 
+    locale = language.current()  # the user's, for the reasons of their lines
+
     async def events() -> AsyncGenerator[str]:
         async with app.hub.subscribe(user.id) as queue:
             first = await asyncio.to_thread(snapshot, request, user.id)
@@ -114,6 +121,10 @@ async def stream_journal(request: Request, user: User_) -> EventStream:
                     continue
                 if message.get("type") == "bye":
                     return
+                if message.get("type") == "line":
+                    with language.using(locale):
+                        shown = reason_text(message["line"]["reason"])
+                    message = {**message, "line": {**message["line"], "reason_shown": shown}}
                 if message.get("type") == "resync":
                     again = await asyncio.to_thread(snapshot, request, user.id)
                     message = again.model_dump(mode="json")
