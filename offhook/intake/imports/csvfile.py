@@ -117,7 +117,9 @@ def decode(data: bytes) -> tuple[str, str]:
     """The text of a file and the encoding it was in: byte order marks first, then UTF-8 if
     every byte fits, else Windows-1252 (what Excel writes on Western European Windows)."""
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace"), "UTF-8 with BOM"
+        # The encoding's name is for the user, translated where it is shown.
+        text = data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
+        return text, N_("UTF-8 with BOM")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16", errors="replace"), "UTF-16"
     try:
