@@ -222,18 +222,21 @@ def parse_command(
             problem_text(row["error"]),
         )
     out.print(table)
-    out.print(f"[dim]Plan: {_describe(plan)}[/]")
+    out.print("[dim]" + _("Plan: {plan}").format(plan=_describe(plan)) + "[/]")
 
 
 def _describe(plan: NumberingPlan) -> str:
-    parts = [f"country {plan.country}"]
-    parts.append(f"area code {plan.area_code}" if plan.area_code else "no area code")
-    if plan.outside_line:
-        parts.append(
-            f"outside line {plan.outside_line}"
-            + (" (prepended to incoming numbers)" if plan.incoming_with_outside_line else "")
-        )
-    parts.append(f"internal numbers up to {plan.internal_max_length} digits")
+    parts = [_("country {country}").format(country=plan.country)]
+    if plan.area_code:
+        parts.append(_("area code {code}").format(code=plan.area_code))
+    else:
+        parts.append(_("no area code"))
+    if plan.outside_line and plan.incoming_with_outside_line:
+        text = _("outside line {digits} (prepended to incoming numbers)")
+        parts.append(text.format(digits=plan.outside_line))
+    elif plan.outside_line:
+        parts.append(_("outside line {digits}").format(digits=plan.outside_line))
+    parts.append(_("internal numbers up to {count} digits").format(count=plan.internal_max_length))
     return ", ".join(parts)
 
 

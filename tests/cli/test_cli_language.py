@@ -102,6 +102,7 @@ def test_number_problems_in_the_command_lines_language() -> None:
     assert german.returncode == 0, german.stderr
     assert "zu kurz für eine Nummer (Schweiz)" in german.stdout
     assert "too short" not in german.stdout
+    assert "Nummernplan: Land CH, keine Vorwahl" in german.stdout
     machine = _run(
         "numbers", "parse", "044 123 45", "--country", "CH", "--json", LANG="de_CH.UTF-8"
     )
