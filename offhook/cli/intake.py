@@ -149,7 +149,9 @@ def import_csv(
     try:
         book = open_csv(file.read_bytes(), delimiter=_delimiter(delimiter), encoding=encoding)
         columns = parse_mapping(mapping, book.headers) if mapping else suggest_mapping(book.headers)
-    except (ImportFileError, ValueError) as exc:
+    except ImportFileError as exc:
+        fail(exc.text())
+    except ValueError as exc:  # --map that names no field
         fail(str(exc))
     out.print(
         _("{file}: {encoding}, columns separated by {separator}.").format(
@@ -185,7 +187,7 @@ def import_vcard(
     try:
         book = open_vcard(file.read_bytes())
     except ImportFileError as exc:
-        fail(str(exc))
+        fail(exc.text())
     cards = ngettext("{count} card", "{count} cards", book.cards).format(
         count=number_text(book.cards)
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from offhook.intake.imports.fields import IGNORE
 from offhook.intake.imports.records import ImportedAddress, RowProblem
-from offhook.settings.language import N_
+from offhook.settings.language import N_, gettext
 
 DELIMITERS = (";", ",", "\t", "|")
 DELIMITER_NAMES = {
@@ -36,7 +36,15 @@ csv.field_size_limit(FIELD_LIMIT)
 
 
 class ImportFileError(ValueError):
-    """The file cannot be read at all; the message says why, for the user."""
+    """The file cannot be read at all; the message says why, for the user: in English (str),
+    or in the reader's language (`text()`). The message is marked N_ where it is written."""
+
+    def __init__(self, message: str, **params: str | int) -> None:
+        super().__init__(message.format(**params))
+        self.message, self.params = message, params
+
+    def text(self) -> str:
+        return gettext(self.message).format(**self.params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,43 +142,59 @@ def _decode_as(data: bytes, encoding: str) -> str:
     try:
         codec = codecs.lookup(encoding)
     except LookupError as exc:
-        raise ImportFileError(f"{encoding!r} is not an encoding offhook knows") from exc
+        raise ImportFileError(
+            N_("{encoding!r} is not an encoding offhook knows"), encoding=encoding
+        ) from exc
     # Codecs such as hex, rot13 or punycode transform data but are no way to write a file.
     if not getattr(codec, "_is_text_encoding", True) or codec.name in NOT_FILE_ENCODINGS:
-        raise ImportFileError(f"{encoding!r} is not an encoding text files are written in")
+        raise ImportFileError(
+            N_("{encoding!r} is not an encoding text files are written in"), encoding=encoding
+        )
     try:
         return data.decode(codec.name).removeprefix("\ufeff")
     except (UnicodeError, ValueError) as exc:
-        raise ImportFileError(f"the file cannot be read as {encoding}: {exc}") from exc
+        raise ImportFileError(
+            N_("the file cannot be read as {encoding}: {problem}"),
+            encoding=encoding,
+            problem=str(exc),
+        ) from exc
 
 
 def open_csv(data: bytes, delimiter: str | None = None, encoding: str | None = None) -> CsvFile:
     """Decode and sniff a CSV file (raises ImportFileError when it has no columns)."""
     if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n\x00'):
         raise ImportFileError(
-            f"{delimiter!r} cannot separate the columns: the delimiter is one character "
-            "other than a quote or a line break, such as ; or ,"
+            N_(
+                "{delimiter!r} cannot separate the columns: the delimiter is one character "
+                "other than a quote or a line break, such as ; or ,"
+            ),
+            delimiter=delimiter,
         )
     if encoding:
         text, name = _decode_as(data, encoding), encoding
     else:
         text, name = decode(data)
     if "\x00" in text[:4096]:
-        raise ImportFileError("this is not a text file (CSV): it contains binary data")
+        raise ImportFileError(N_("this is not a text file (CSV): it contains binary data"))
     sample = text.splitlines()[:SNIFF_LINES]
     if not any(line.strip() for line in sample):
-        raise ImportFileError("the file is empty")
+        raise ImportFileError(N_("the file is empty"))
     chosen = delimiter or sniff_delimiter(sample)
     try:
         headers = next(csv.reader(io.StringIO(text, newline=""), delimiter=chosen), [])
     except csv.Error as exc:
         raise ImportFileError(
-            f"the first row, which names the columns, cannot be read ({exc})"
+            N_("the first row, which names the columns, cannot be read ({problem})"),
+            problem=str(exc),
         ) from exc
     if len(headers) > MAX_COLUMNS:
         raise ImportFileError(
-            f"the file has {len(headers)} columns; at most {MAX_COLUMNS} can be imported. "
-            "Remove the columns you do not need, or check the delimiter"
+            N_(
+                "the file has {count} columns; at most {limit} can be imported. Remove the "
+                "columns you do not need, or check the delimiter"
+            ),
+            count=len(headers),
+            limit=MAX_COLUMNS,
         )
     headers = [header.strip() or f"Column {index + 1}" for index, header in enumerate(headers)]
     return CsvFile(text, name, chosen, headers)

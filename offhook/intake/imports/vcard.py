@@ -258,7 +258,7 @@ def open_vcard(data: bytes) -> VCardFile:
     text, encoding = decode(data)
     cards = count_cards(text)
     if not cards:
-        raise ImportFileError("the file holds no vCard (no line BEGIN:VCARD)")
+        raise ImportFileError(N_("the file holds no vCard (no line BEGIN:VCARD)"))
     return VCardFile(text, encoding, cards)
 
 
