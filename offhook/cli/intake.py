@@ -11,7 +11,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from offhook.cli.common import count, err, fail, open_store, out
+from offhook.cli.common import err, fail, open_store, out
 from offhook.intake.imports import (
     FIELDS,
     ImportFileError,
@@ -25,7 +25,7 @@ from offhook.intake.imports import (
 )
 from offhook.intake.synthetic import create_synthetic_crm
 from offhook.intake.synthetic_calls import create_synthetic_calls
-from offhook.settings.language import N_, _, number_text
+from offhook.settings.language import N_, _, ngettext, number_text
 
 DEMO_DATA_HELP = N_(
     "Add a synthetic CRM: companies with switchboard and direct numbers, contact persons, private"
@@ -149,13 +149,19 @@ def import_csv(
     try:
         book = open_csv(file.read_bytes(), delimiter=_delimiter(delimiter), encoding=encoding)
         columns = parse_mapping(mapping, book.headers) if mapping else suggest_mapping(book.headers)
-    except (ImportFileError, ValueError) as exc:
+    except ImportFileError as exc:
+        fail(exc.text())
+    except ValueError as exc:  # --map that names no field
         fail(str(exc))
-    out.print(f"{file.name}: {book.encoding}, columns separated by {book.delimiter_name}.")
-    table = Table("Column", "Imported as", "First row")
+    out.print(
+        _("{file}: {encoding}, columns separated by {separator}.").format(
+            file=file.name, encoding=_(book.encoding), separator=_(book.delimiter_name)
+        )
+    )
+    table = Table(_("Column"), _("Imported as"), _("First row"))
     first = (book.preview(1) or [[""] * len(book.headers)])[0]
     for header, name, value in zip(book.headers, columns, first, strict=False):
-        table.add_row(header, FIELDS[name] if name else "[dim](not imported)[/]", value)
+        table.add_row(header, _(FIELDS[name]) if name else f"[dim]{_(FIELDS[name])}[/]", value)
     out.print(table)
     if not any(columns):
         fail(_("no column is imported: name them with --map, e.g. --map 'Name=last_name'"))
@@ -181,36 +187,52 @@ def import_vcard(
     try:
         book = open_vcard(file.read_bytes())
     except ImportFileError as exc:
-        fail(str(exc))
-    out.print(f"{file.name}: {count(book.cards, 'card', 'cards')}, {book.encoding}.")
+        fail(exc.text())
+    cards = ngettext("{count} card", "{count} cards", book.cards).format(
+        count=number_text(book.cards)
+    )
+    out.print(f"{file.name}: {cards}, {_(book.encoding)}.")
     _run_import(vcard_records(book.text), dry_run, report)
 
 
 def _run_import(items: Any, dry_run: bool, report_path: Path | None) -> None:
     store = open_store(create=True)
-    with Progress(
-        TextColumn("Importing"), TextColumn("{task.completed:,} rows"), console=err
-    ) as bar:
+    with Progress(TextColumn(_("Importing")), TextColumn("{task.completed:,}"), console=err) as bar:
         task = bar.add_task("rows", total=None)
         report = import_addresses(
             store, items, dry_run=dry_run, on_progress=lambda rows: bar.update(task, completed=rows)
         )
     store.dispose()
-    created, rows = f"{report.created:,}", count(report.rows, "row", "rows")
-    companies = count(report.companies_created, "company", "companies")
+    rows = ngettext("{count} row", "{count} rows", report.rows)
+    companies = ngettext("{count} company", "{count} companies", report.companies_created)
     if dry_run:
-        done = f"Would import {created} of {rows} and create {companies}"
+        done = _(
+            "Would import {created} of {rows} and create {companies} for their contact persons."
+        )
     else:
-        done = f"Imported {created} of {rows} and created {companies}"
+        done = _("Imported {created} of {rows} and created {companies} for their contact persons.")
+    summary = _(
+        "Duplicates skipped: {duplicates}. Not imported: {failed}. Imported with a warning: "
+        "{warnings}."
+    )
     out.print(
-        f"{done} for their contact persons. Duplicates skipped: {report.duplicates:,}. "
-        f"Not imported: {report.failed:,}. Imported with a warning: {report.warnings:,}."
+        done.format(
+            created=number_text(report.created),
+            rows=rows.format(count=number_text(report.rows)),
+            companies=companies.format(count=number_text(report.companies_created)),
+        )
+        + " "
+        + summary.format(
+            duplicates=number_text(report.duplicates),
+            failed=number_text(report.failed),
+            warnings=number_text(report.warnings),
+        )
     )
     if report.problems:
-        table = Table("Row", "Line", "", "What")
+        table = Table(_("Row"), _("Line in the file"), "", _("What"))
         for problem in report.problems[:SHOWN_PROBLEMS]:
             table.add_row(
-                str(problem.row), str(problem.line or ""), problem.severity, problem.reason
+                str(problem.row), str(problem.line or ""), problem.severity, problem.text()
             )
         out.print(table)
         hidden = max(0, len(report.problems) - SHOWN_PROBLEMS) + report.problems_left_out

@@ -11,6 +11,7 @@ from offhook.cli.common import open_store, out, print_json_lines
 from offhook.directory.lookup import find_caller
 from offhook.numbers import NumberKind
 from offhook.settings.language import N_, _
+from offhook.settings.number_problems import problem_text
 from offhook.settings.telephony import TelephonySettings
 
 MATCH_LABELS = {
@@ -45,7 +46,7 @@ def lookup(
     if parsed.kind is NumberKind.INVALID:
         out.print(
             _("This is not a phone number offhook can look up: {problem}.").format(
-                problem=parsed.error
+                problem=problem_text(parsed.error)
             )
         )
         return

@@ -41,6 +41,7 @@ from offhook.numbers import (
 )
 from offhook.settings.config import Config
 from offhook.settings.language import N_, _, ngettext, number_text
+from offhook.settings.number_problems import problem_text
 from offhook.settings.telephony import TelephonySettings
 from offhook.store import Store
 
@@ -128,7 +129,8 @@ def number_json(number: ParsedNumber, plan: NumberingPlan, read_as: str) -> dict
         "international": number.international,
         "display": display(number, plan),
         "dial": dial_string(number, plan),
-        "error": number.error,
+        "error": number.error,  # English, for machines; `problem` is its code and parts
+        "problem": None if number.problem is None else number.problem.to_json(),
         "extension": number.extension,
         "region": number.region,
         "block_prefix": number.block,
@@ -209,7 +211,7 @@ def parse_command(
     if as_json:
         print_json_lines(rows)
         return
-    table = Table("Input", "Kind", "E.164", "Shown as", "Dialled as", "Note")
+    table = Table(_("Input"), _("Kind"), "E.164", _("Shown as"), _("Dialled as"), _("Note"))
     for row in rows:
         table.add_row(
             row["input"],
@@ -217,21 +219,24 @@ def parse_command(
             row["e164"] or "",
             row["display"],
             row["dial"] or "",
-            row["error"] or "",
+            problem_text(row["error"]),
         )
     out.print(table)
-    out.print(f"[dim]Plan: {_describe(plan)}[/]")
+    out.print("[dim]" + _("Plan: {plan}").format(plan=_describe(plan)) + "[/]")
 
 
 def _describe(plan: NumberingPlan) -> str:
-    parts = [f"country {plan.country}"]
-    parts.append(f"area code {plan.area_code}" if plan.area_code else "no area code")
-    if plan.outside_line:
-        parts.append(
-            f"outside line {plan.outside_line}"
-            + (" (prepended to incoming numbers)" if plan.incoming_with_outside_line else "")
-        )
-    parts.append(f"internal numbers up to {plan.internal_max_length} digits")
+    parts = [_("country {country}").format(country=plan.country)]
+    if plan.area_code:
+        parts.append(_("area code {code}").format(code=plan.area_code))
+    else:
+        parts.append(_("no area code"))
+    if plan.outside_line and plan.incoming_with_outside_line:
+        text = _("outside line {digits} (prepended to incoming numbers)")
+        parts.append(text.format(digits=plan.outside_line))
+    elif plan.outside_line:
+        parts.append(_("outside line {digits}").format(digits=plan.outside_line))
+    parts.append(_("internal numbers up to {count} digits").format(count=plan.internal_max_length))
     return ", ".join(parts)
 
 

@@ -32,6 +32,11 @@ class LineStatus(_Model):
     reason: str = Field(
         "", description="Why the line is failed or reconnecting; empty when it is fine."
     )
+    reason_shown: str = Field(
+        "",
+        description="The reason in the user's language, as the journal shows it (`reason` is "
+        "in English).",
+    )
 
 
 class LineOverview(LineStatus):

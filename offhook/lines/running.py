@@ -60,6 +60,7 @@ from offhook.journal import entries as journal
 from offhook.journal.entry import CallChanged, JournalEntry, LineChanged, LineStatus
 from offhook.journal.push import JournalHub
 from offhook.lines.leases import POLL_SECONDS, Leases
+from offhook.lines.reasons import restarting
 from offhook.lines.relay import ActionRelay, FarEnd, RelayError, Tunnel
 from offhook.numbers import NumberKind, dial_string, parse
 from offhook.settings.telephony import SettingsCache, numbering_plan
@@ -297,7 +298,7 @@ class SystemRunner:
         self._crashes += 1
         await self.stop_driver()
         # After stop: the stopped driver says "stopped", the user needs to read why.
-        self.set_status(LineState.FAILED, f"{reason}; restarting in {delay:g} s")
+        self.set_status(LineState.FAILED, restarting(reason, delay))
         await asyncio.sleep(delay)
         if self._lines.running.get(self._system_id) is not self:
             return

@@ -15,13 +15,15 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from offhook.numbers.problems import TEMPLATES, Problem
+
 MAX_INPUT_LENGTH = 300  # a SIP name-addr with a long display name fits; a pasted page does not
 MAX_DIGITS = 40  # E.164 has 15; prefixes and an extension add a few, beyond that it is junk
 
-TOO_LONG_TEXT = "too long to be a phone number"
-NOT_A_NUMBER = "not a phone number: it contains no digits"
-NO_NUMBER_IN_URI = "a SIP address without a phone number"
-HIDDEN_DIGITS = "some digits are hidden (written as x)"
+TOO_LONG_TEXT = TEMPLATES["too_long_text"]
+NOT_A_NUMBER = TEMPLATES["no_digits"]
+NO_NUMBER_IN_URI = TEMPLATES["no_number_in_uri"]
+HIDDEN_DIGITS = TEMPLATES["hidden_digits"]
 
 # Characters people put between digit groups: spaces of every width, dashes, dots, slashes,
 # brackets, and the invisible marks that come with numbers copied from web pages and PDFs.
@@ -281,9 +283,9 @@ def _foreign(number: str) -> str | None:
     for char in number:
         if not (char.isdigit() and char.isascii()) and char != "+":
             if char.isalpha():
-                return "contains letters that are not part of a phone number"
+                return TEMPLATES["letters"]
             shown = char if char.isprintable() else f"U+{ord(char):04X}"
-            return f"contains {shown!r}, which is not part of a phone number"
+            return Problem("foreign_character", {"char": shown}).text
     if number.count("+") > 1:
-        return "contains more than one +"
+        return TEMPLATES["several_plus"]
     return None

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from offhook.numbers.problems import Problem, problem_of
+
 
 class NumberKind(StrEnum):
     EXTERNAL = "external"  # a number of the public phone network, with an E.164 form
@@ -38,7 +40,14 @@ class ParsedNumber:
     error: str | None = None
     block: str | None = None
 
+    @property
+    def problem(self) -> Problem | None:
+        """Why the text is no usable number, as a stable code and its parts (`error` is the
+        English text)."""
+        return problem_of(self.error)
+
     def to_json(self) -> dict[str, Any]:
+        problem = self.problem
         return {
             "input": self.input,
             "kind": self.kind.value,
@@ -48,4 +57,7 @@ class ParsedNumber:
             "extension": self.extension,
             "region": self.region,
             "error": self.error,
+            "problem": None
+            if problem is None
+            else {"code": problem.code, "params": problem.params},
         }

@@ -56,6 +56,7 @@ from offhook.numbers.countries import (
 from offhook.numbers.format import international_format, national_format
 from offhook.numbers.number import NumberKind, ParsedNumber
 from offhook.numbers.plan import NumberingPlan
+from offhook.numbers.problems import TEMPLATES, Problem
 
 _MIN_NSN = 2  # as phonenumbers
 _MAX_NSN = 17
@@ -63,13 +64,10 @@ _MIN_DIGITS_WITHOUT_PREFIX = 8  # for an international number written without it
 _MIN_DIGITS_WITH_HOME_CODE = 11  # ditto, starting with the home country's code
 _MAX_LOCAL_DIGITS = 8  # subscriber numbers (without area code) are at most this long
 
-LOCAL_WITHOUT_AREA_CODE = (
-    "a local number without area code: add the area code, or set the home area code in "
-    "Settings > Telephony"
-)
-TWO_NUMBERS = "more than one number: keep one number per field"
-MISPLACED_PLUS = "a + belongs only at the start of a number"
-NOTHING_AFTER_PREFIX = "nothing follows the international prefix"
+LOCAL_WITHOUT_AREA_CODE = TEMPLATES["local_without_area_code"]
+TWO_NUMBERS = TEMPLATES["two_numbers"]
+MISPLACED_PLUS = TEMPLATES["misplaced_plus"]
+NOTHING_AFTER_PREFIX = TEMPLATES["nothing_after_prefix"]
 
 _DASH_EXTENSION = re.compile(r"(?s)^(?P<head>.*\d)\s*[-\u2010-\u2015\u2212]\s*(?P<ext>\d{1,5})\s*$")
 _NUMBER_LIST = re.compile(r"[,;|\n]|\s/\s|\s(?:or|oder|ou|o|od\.)\s", re.IGNORECASE)
@@ -185,12 +183,12 @@ def _international(digits: str) -> _Reading:
     split = split_country_code(digits)
     if split is None:
         if digits[0] == "0":
-            return _Reading(error="no country calling code starts with 0")
-        return _Reading(error=f"no country has the calling code +{digits[:3]}")
+            return _Reading(error=TEMPLATES["calling_code_zero"])
+        return _Reading(error=_unknown_code(digits[:3]))
     code, rest = split
     country = country_for_code(code)
     if country is None:  # pragma: no cover - split_country_code only finds known codes
-        return _Reading(error=f"no country has the calling code +{code}")
+        return _Reading(error=_unknown_code(str(code)))
     if country.plain_trunk_prefix is None:
         return _via_phonenumbers("+" + digits, None)
     # After a country code, a kept trunk prefix is not read away: "+1 1 310 1234" is no
@@ -247,7 +245,7 @@ def _without_prefix(digits: str, plan: NumberingPlan, incoming: bool) -> _Readin
             ValidationResult.TOO_SHORT,
             ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
         ):
-            return replace(as_national, error=f"too short for {home.a_number}: add the area code")
+            return replace(as_national, error=_about("too_short_add_area_code", home))
     # Keep the reading a person meant (the local one, for typed numbers) for its digits:
     # a switchboard "12345-0" heads its block even though it is no valid number.
     if as_local is not None and not incoming:
@@ -281,12 +279,12 @@ def _validated(country: Country, nsn: str, number: PhoneNumber | None = None) ->
         return _Reading(
             country,
             nsn,
-            error=f"too short for {country.a_number}",
+            error=_about("too_short", country),
             reason=ValidationResult.TOO_SHORT,
         )
     if len(nsn) > _MAX_NSN:
         return _Reading(
-            country, nsn, error=f"too long for {country.a_number}", reason=ValidationResult.TOO_LONG
+            country, nsn, error=_about("too_long", country), reason=ValidationResult.TOO_LONG
         )
     region = valid_region(country.code, nsn)
     if region is not None:
@@ -298,16 +296,25 @@ def _validated(country: Country, nsn: str, number: PhoneNumber | None = None) ->
 
 
 def _why_invalid(reason: int, country: Country) -> str:
-    a_number = country.a_number
     if reason == ValidationResult.TOO_SHORT:
-        return f"too short for {a_number}"
+        return _about("too_short", country)
     if reason == ValidationResult.TOO_LONG:
-        return f"too long for {a_number}"
+        return _about("too_long", country)
     if reason == ValidationResult.INVALID_LENGTH:
-        return f"wrong number of digits for {a_number}"
+        return _about("wrong_length", country)
     if reason == ValidationResult.IS_POSSIBLE_LOCAL_ONLY:
-        return f"too short for {a_number}: the area code is missing"
-    return f"not a valid {country.adjective} number: no such area code or number range"
+        return _about("too_short_area_code_missing", country)
+    return _about("no_such_number", country)
+
+
+def _about(code: str, country: Country) -> str:
+    """The text of a problem with the numbers of `country`."""
+    name = country.region if country.adjective[:1] != "+" else country.adjective
+    return Problem(code, {"country": name}).text
+
+
+def _unknown_code(code: str) -> str:
+    return Problem("unknown_calling_code", {"code": code}).text
 
 
 def _via_phonenumbers(text: str, region: str | None) -> _Reading:
@@ -321,20 +328,19 @@ def _via_phonenumbers(text: str, region: str | None) -> _Reading:
         return _Reading(country, error=_parse_error(problem, country))
     country = country_for_code(number.country_code or 0)
     if country is None:  # pragma: no cover - parse only accepts known calling codes
-        return _Reading(error=f"no country has the calling code +{number.country_code}")
+        return _Reading(error=_unknown_code(str(number.country_code)))
     nsn = phonenumbers.national_significant_number(number)
     return _validated(country, nsn, number)
 
 
 def _parse_error(problem: NumberParseException, country: Country | None) -> str:
-    a_number = country.a_number if country else "a phone number"
     if problem.error_type == NumberParseException.INVALID_COUNTRY_CODE:
-        return "no country calling code at the start of the number"
+        return TEMPLATES["no_calling_code"]
     if problem.error_type == NumberParseException.TOO_LONG:
-        return f"too long for {a_number}"
+        return _about("too_long", country) if country else TEMPLATES["too_long_any"]
     if problem.error_type == NumberParseException.NOT_A_NUMBER:
         return NOT_A_NUMBER
-    return f"too short for {a_number}"
+    return _about("too_short", country) if country else TEMPLATES["too_short_any"]
 
 
 def _with_dash_extension(

@@ -90,15 +90,23 @@ def language_of(locale: str) -> str:
 def translations(language: str) -> NullTranslations:
     """The compiled catalogue of a language; English (the source language) and languages
     without a catalogue yet are shown as written."""
+    data = compiled(language)
+    if data is None:
+        return NullTranslations()
+    return Translations(io.BytesIO(data), domain=DOMAIN)
+
+
+def compiled(language: str) -> bytes | None:
+    """The catalogue of a language compiled (a gettext .mo file); None for English and for
+    languages without a catalogue."""
     po = CATALOGUES / language / "LC_MESSAGES" / f"{DOMAIN}.po"
     if language == "en" or not po.exists():
-        return NullTranslations()
+        return None
     with po.open("rb") as source:
         catalogue = read_po(source, locale=language, domain=DOMAIN)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalogue)
-    compiled.seek(0)
-    return Translations(compiled, domain=DOMAIN)
+    data = io.BytesIO()
+    write_mo(data, catalogue)
+    return data.getvalue()
 
 
 def negotiate(accept_language: str | None) -> str:

@@ -14,7 +14,9 @@ from jinja2 import BaseLoader, ChoiceLoader, FileSystemLoader
 from offhook import __version__
 from offhook.calls import labels
 from offhook.crm import calls
+from offhook.lines.reasons import reason_text
 from offhook.settings import clock, language
+from offhook.settings.number_problems import problem_text
 from offhook.settings.telephony import SettingsCache
 from offhook.web.context import offhook_of
 from offhook.web.drivers import PageAssets, page_assets
@@ -41,6 +43,8 @@ env.install_gettext_callables(  # type: ignore[attr-defined]
 env.globals["number_text"] = language.number_text
 env.filters["number"] = language.number_text  # 1’234 (de-CH), 1.234 (de-DE), 1,234 (en)
 env.filters["minutes"] = clock.minutes_text
+env.filters["line_reason"] = reason_text  # a line's reason, given in English
+env.filters["number_problem"] = problem_text  # a number's problem, stored in English
 env.filters["duration"] = clock.duration_text
 env.globals["call_outcome"] = calls.outcome  # its label translated (labels.answered_by_text)
 env.globals["call_label"] = lambda direction: language.gettext(labels.call_label(direction))

@@ -153,6 +153,10 @@ def test_a_german_user_sees_no_english(browser: Any, sqlite_store: Store, tmp_pa
     assert {"the", "calls", "simulate", "thursday", "may"} <= english
     assert "anrufe" not in english and "anruf" not in english
     firm(sqlite_store)
+    # A number offhook cannot read: its problem on the address, the list and the report.
+    unreadable = factories.address(
+        sqlite_store, kind="person", first="Anna", last="Muster", numbers=(("phone", "044 123 45"),)
+    )
     config = Config(data_dir=tmp_path, demo=True)
     problems: dict[str, str] = {}  # each English text, with where it was first seen
 
@@ -201,6 +205,34 @@ def test_a_german_user_sees_no_english(browser: Any, sqlite_store: Store, tmp_pa
             page.goto(base + path)
             page.wait_for_load_state("networkidle")
             check(path)
+
+        # The number's problem, where it is shown.
+        page.goto(f"{base}/addresses/{unreadable.id}")
+        expect(page.locator("main")).to_contain_text("zu kurz für eine Nummer (Schweiz)")
+        check("address with a number that cannot be normalized")
+        page.goto(f"{base}/settings/numbers")
+        check("/settings/numbers (with a number that cannot be normalized)")
+
+        # An import with a row it refuses and a row it imports with a warning: the report.
+        page.goto(f"{base}/imports")
+        page.locator("input[type=file]").set_input_files(
+            {
+                "name": "adressen.csv",
+                "mimeType": "text/csv",
+                "buffer": (
+                    "Vorname;Nachname;Firma;Land;Telefon\r\n"
+                    ";;Muster Zürich;Atlantis;044 123 45\r\n"
+                    ";;;;044 668 18 12\r\n"
+                ).encode("utf-8-sig"),
+            }
+        )
+        page.locator("main form button[type=submit]").last.click()
+        page.wait_for_url(re.compile(r"/imports/[^/?]+$"))
+        check("import preview")
+        page.locator("main button[name=action][value=import]").first.click()
+        expect(page.locator("main")).to_contain_text("kein Name und keine Firma", timeout=15_000)
+        expect(page.locator("main")).to_contain_text("kann nicht normalisiert werden")
+        check("import report")
 
         # A call from a CRM page: its toast.
         page.goto(f"{base}/calls")

@@ -121,6 +121,7 @@ def test_a_line_status_travels_only_with_a_live_change(store: Store) -> None:
         "id": entry.line.id,
         "state": "connected",
         "reason": "",
+        "reason_shown": "",
     }
     assert CallChanged.model_validate(message).entry == entry
 

@@ -18,7 +18,9 @@ from offhook.drivers.contract import LineState
 from offhook.drivers.simulator import SimulatorDriver
 from offhook.journal.push import JournalHub
 from offhook.lines import running
+from offhook.lines.reasons import reason_text
 from offhook.lines.running import Lines
+from offhook.settings import language
 from offhook.store import Store
 from offhook.store.models import Call
 from tests import factories
@@ -114,6 +116,11 @@ async def test_a_driver_that_cannot_start_is_retried_with_back_off(
         "the line to fail",
     )
     assert "not there yet" in reason and "restarting in" in reason
+    # Shown in the reader's language: the core's words translated, the driver's kept.
+    with language.using("de-CH"):
+        shown = reason_text(reason)
+    assert shown.startswith("konnte nicht starten: the phone system is not there yet; Neustart in ")
+    assert reason_text(reason) == reason
     await until(lambda: state_of(lines, line.id)[0] == "connected", "the line to start")
     assert attempts == 3
 

@@ -382,8 +382,12 @@ def test_to_json() -> None:
         "extension": None,
         "region": "CH",
         "error": None,
+        "problem": None,
     }
-    assert parse("nope", CH).to_json()["kind"] == "invalid"
+    invalid = parse("044 123 45", CH).to_json()
+    assert invalid["kind"] == "invalid"
+    assert invalid["error"] == "too short for a Swiss number"
+    assert invalid["problem"] == {"code": "too_short", "params": {"country": "CH"}}
 
 
 def test_region_of_numbers_that_share_a_calling_code() -> None:

@@ -319,6 +319,30 @@ def test_unreadable_number_is_saved_as_entered_with_a_warning(world: World) -> N
     assert "cannot read" in page and "044 12" in page and "Cannot be normalized" in page
 
 
+def test_an_unreadable_number_is_explained_in_the_users_language(world: World) -> None:
+    world.client.headers["Accept-Language"] = "de-CH"
+    csrf = log_in(world.client, "ben")
+    response = post(
+        world.client,
+        "/addresses/new",
+        csrf,
+        kind="person",
+        last_name="Keller",
+        ch_id="",
+        ch_kind="phone",
+        ch_value="044 12",
+        ch_label="",
+    )
+    assert response.status_code == 303
+    page = world.client.get(response.headers["location"]).text
+    # The flash after saving, and the badge on the address.
+    assert (
+        "offhook kann diese Nummer nicht lesen: 044 12 (zu kurz für eine Nummer (Schweiz))" in page
+    )
+    assert "Kann nicht normalisiert werden: zu kurz für eine Nummer (Schweiz)" in page
+    assert "too short" not in page and "cannot read" not in page
+
+
 def test_editing_keeps_channel_ids_and_normalizes_again(world: World) -> None:
     anna_id = make_address(world, numbers=(("phone", "044 668 18 12"), ("mobile", "079 1")))
     with world.session() as session:

@@ -11,6 +11,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from offhook.app import Offhook
+from offhook.drivers.contract import LineState
 from offhook.store import Store
 from offhook.web.app import create_app
 from tests import factories
@@ -315,3 +317,45 @@ def test_choosing_among_several_addresses_sticks(
         f"{call}/address", json={"address_id": first.id}, headers={"X-CSRF-Token": ben_csrf}
     )
     assert other.status_code == 404
+
+
+def test_line_reasons_are_shown_in_the_users_language(
+    serve: Callable[[], TestClient], store: Store, offhook: Offhook
+) -> None:
+    """The journal shows a line's reason in the user's language (`reason_shown`), live and in
+    the snapshot; `reason` stays English for machines."""
+    _, line = factories.user_with_line(store)
+    client = serve()
+    client.headers["Accept-Language"] = "de-CH"
+    log_in(client, "anna")
+    runner = wait_for(lambda: offhook.lines.runner_of_line(line.id), "the line to run")
+    reason = "connection closed; retrying in 2 s"
+    german = "Verbindung geschlossen; neuer Versuch in 2 s"
+    seen: list[dict[str, Any]] = []
+    ready = threading.Event()
+
+    def listen() -> None:
+        with client.stream("GET", "/api/journal/stream") as response:
+            kind = ""
+            for text in response.iter_lines():
+                if text.startswith("event: "):
+                    kind = text.removeprefix("event: ")
+                elif text.startswith("data: "):
+                    seen.append({"event": kind, **json.loads(text.removeprefix("data: "))})
+                    ready.set()
+                    if kind == "line" and seen[-1]["line"]["reason"] == reason:
+                        return
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    assert ready.wait(10)
+    client.portal.call(runner.set_status, LineState.RECONNECTING, reason)  # type: ignore[union-attr]
+    listener.join(10)
+    pushed = seen[-1]["line"]
+    assert (pushed["state"], pushed["reason"], pushed["reason_shown"]) == (
+        "reconnecting",
+        reason,
+        german,
+    )
+    lines = client.get("/api/journal").json()["lines"]
+    assert (lines[0]["reason"], lines[0]["reason_shown"]) == (reason, german)

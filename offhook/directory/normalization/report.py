@@ -18,10 +18,13 @@ from sqlalchemy.orm import Session, aliased, contains_eager
 from offhook.directory.names import CHANNEL_LABELS, display_name
 from offhook.directory.normalization.job import PROBLEM_KINDS
 from offhook.directory.normalization.values import NUMBER_KINDS
+from offhook.settings.language import N_
 from offhook.store import Store
 from offhook.store.models import Address, Channel
 
-NO_NUMBER = "no phone number: empty, or a word such as “unknown”"
+# Shown translated (`offhook.settings.number_problems`), like the parser's problems.
+NO_NUMBER = N_("no phone number: empty, or a word such as “unknown”")
+NOT_VALID = N_("not a valid number")
 PAGE_SIZE = 50
 REPORT_COLUMNS = ("address_id", "address", "link", "channel", "number_as_entered", "reason")
 
@@ -66,7 +69,7 @@ def problems(session: Session, after: int = 0, limit: int = PAGE_SIZE) -> list[P
             channel_kind=channel.kind,
             number_as_entered=channel.value,
             reason=channel.normalize_error
-            or (NO_NUMBER if channel.number_kind == "withheld" else "not a valid number"),
+            or (NO_NUMBER if channel.number_kind == "withheld" else NOT_VALID),
         )
         for channel in session.scalars(query).unique()
     ]

@@ -131,7 +131,7 @@ class AsteriskDriver(Driver):
             try:
                 await self._session(options)
                 delay = 1.0
-                reason = self._client.reason if self._client else "connection closed"
+                reason = self._client.reason if self._client else N_("connection closed")
                 self.context.set_status(LineState.RECONNECTING, f"Asterisk: {reason}")
             except LoginRefused as exc:
                 self.context.set_status(LineState.FAILED, str(exc))

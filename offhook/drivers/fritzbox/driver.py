@@ -173,7 +173,7 @@ class FritzboxDriver(Driver):
             began = loop.time()
             reason = await self._listen()
             if reason is None:
-                reason = "the FRITZ!Box closed the call monitor connection"
+                reason = N_("the FRITZ!Box closed the call monitor connection")
                 if loop.time() - began > STABLE_SECONDS:
                     delay = RETRY_FIRST
             self.context.set_status(LineState.RECONNECTING, f"{reason}; retrying in {delay:g} s")

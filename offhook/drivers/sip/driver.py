@@ -134,7 +134,7 @@ class SipDriver(Driver):
         if self._task is not None:
             return
         if not self.line_id:
-            self.context.set_status(LineState.FAILED, "this softphone has no line yet")
+            self.context.set_status(LineState.FAILED, N_("this softphone has no line yet"))
             return
         self._stopping = False
         self.context.set_status(LineState.CONNECTING, self._where())

@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 
 #: How long a dial, answer or hang-up may take the agent (it answers after TAPI's LINE_REPLY).
 COMMAND_TIMEOUT = 15.0
-NOT_CONNECTED = "waiting for its offhook agent to connect"
+NOT_CONNECTED = N_("waiting for its offhook agent to connect")
 #: What an agent's connection through another server is called (`Driver.tunnel`).
 AGENT_TUNNEL = "tapi agent"
 

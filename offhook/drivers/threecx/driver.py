@@ -73,7 +73,7 @@ class ThreeCxDriver(Driver):
 
     async def start(self) -> None:
         if not self.options.live:
-            self.context.set_status(LineState.CONNECTED, "waiting for 3CX's CRM requests")
+            self.context.set_status(LineState.CONNECTED, N_("waiting for 3CX's CRM requests"))
             return
         secret = self.options.client_secret
         assert secret is not None
@@ -148,7 +148,7 @@ class ThreeCxDriver(Driver):
             began = loop.time()
             try:
                 await self._follow()
-                reason = "the 3CX closed the event stream"
+                reason = N_("the 3CX closed the event stream")
             except CallControlError as exc:
                 reason = str(exc)
             if loop.time() - began > STABLE_SECONDS:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from offhook.directory.normalization import normalized
 from offhook.intake.imports.records import ImportedAddress, RowProblem, country_code
 from offhook.numbers import NumberingPlan
+from offhook.settings.language import N_
 from offhook.settings.telephony import TelephonySettings, numbering_plan
 from offhook.store import Store
 from offhook.store.models import Address, Channel
@@ -121,7 +122,7 @@ def _save_batch(
     except Exception:
         if len(batch) == 1:
             context.companies, context.seen = companies, seen
-            report.note(RowProblem(batch[0].row, "it could not be saved", line=batch[0].line))
+            report.note(RowProblem(batch[0].row, N_("it could not be saved"), line=batch[0].line))
             return
         # Find the row that spoils the batch: one transaction per row.
         context.companies, context.seen = companies, seen
@@ -149,9 +150,10 @@ def _save(
         problems.append(
             RowProblem(
                 record.row,
-                f"the country {record.country!r} is not known; left empty",
+                N_("the country {country!r} is not known; left empty"),
                 severity="warning",
                 line=record.line,
+                params={"country": record.country},
             )
         )
         code = ""
@@ -168,24 +170,31 @@ def _save(
     ]
     for channel in channels:
         if channel.kind != "email" and channel.number_kind in ("invalid", "withheld"):
-            reason = channel.normalize_error or "it is no phone number"
+            reason = channel.normalize_error or N_("it is no phone number")
             problems.append(
                 RowProblem(
                     record.row,
-                    f"the {channel.kind} number {channel.value!r} could not be normalized "
-                    f"({reason}); imported as entered",
+                    N_(
+                        "the {kind} number {number!r} could not be normalized ({problem}); "
+                        "imported as entered"
+                    ),
                     severity="warning",
                     line=record.line,
+                    params={"number": channel.value, "kind": channel.kind, "problem": reason},
                 )
             )
     keys = {channel.e164 or channel.value.casefold() for channel in channels}
     name_key = (kind, record.first_name, record.last_name, record.company_name)
     earlier = context.seen.get(name_key)
     if earlier is not None and (not keys or not earlier or keys & earlier):
-        return 0, new_companies, [_duplicate_row(record, "already earlier in this file")]
+        return (
+            0,
+            new_companies,
+            [_duplicate_row(record, N_("already earlier in this file; skipped"))],
+        )
     existing = _duplicate(session, record, kind, company_id, keys)
     if existing is not None:
-        reason = f"already in the CRM (address {existing})"
+        reason = N_("already in the CRM (address {address}); skipped")
         return 0, new_companies, [_duplicate_row(record, reason, existing)]
     address = Address(
         kind=kind,
@@ -210,14 +219,15 @@ def _save(
 
 
 def _duplicate_row(
-    record: ImportedAddress, where: str, address_id: int | None = None
+    record: ImportedAddress, message: str, address_id: int | None = None
 ) -> RowProblem:
     return RowProblem(
         record.row,
-        f"{where}; skipped",
+        message,
         severity="duplicate",
         line=record.line,
         address_id=address_id,
+        params={} if address_id is None else {"address": str(address_id)},
     )
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from offhook.intake.imports.fields import IGNORE
 from offhook.intake.imports.records import ImportedAddress, RowProblem
-from offhook.settings.language import N_
+from offhook.settings.language import N_, gettext
 
 DELIMITERS = (";", ",", "\t", "|")
 DELIMITER_NAMES = {
@@ -36,7 +36,15 @@ csv.field_size_limit(FIELD_LIMIT)
 
 
 class ImportFileError(ValueError):
-    """The file cannot be read at all; the message says why, for the user."""
+    """The file cannot be read at all; the message says why, for the user: in English (str),
+    or in the reader's language (`text()`). The message is marked N_ where it is written."""
+
+    def __init__(self, message: str, **params: str | int) -> None:
+        super().__init__(message.format(**params))
+        self.message, self.params = message, params
+
+    def text(self) -> str:
+        return gettext(self.message).format(**self.params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +60,7 @@ class CsvFile:
     def delimiter_name(self) -> str:
         return DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))
 
-    def rows(self) -> Iterator[tuple[int, int, list[str] | str]]:
+    def rows(self) -> Iterator[tuple[int, int, list[str] | tuple[str, dict[str, str | int]]]]:
         """(data row number, line, values) for each row after the header; empty rows skipped.
 
         A row that cannot be read (a quote opened and not closed, or closed in the middle of a
@@ -87,7 +95,7 @@ class CsvFile:
     def preview(self, count: int = 10) -> list[list[str]]:
         rows = []
         for _, _, values in self.rows():
-            if isinstance(values, str):
+            if isinstance(values, tuple):
                 continue  # the import reports it with its row number
             rows.append((values + [""] * len(self.headers))[: len(self.headers)])
             if len(rows) == count:
@@ -95,28 +103,31 @@ class CsvFile:
         return rows
 
 
-def _unreadable(exc: csv.Error) -> str:
+def _unreadable(exc: csv.Error) -> tuple[str, dict[str, str | int]]:
+    """Why a row cannot be read: a row problem's message and its parts."""
     text = str(exc)
     if "unexpected end of data" in text:
-        return "a quote opened in this row is never closed; the row is left out"
+        return N_("a quote opened in this row is never closed; the row is left out"), {}
     if "expected after" in text:
-        return (
+        return N_(
             "a quote opened in this row closes in the middle of a value (perhaps a line "
             "further down); the row is left out"
-        )
+        ), {}
     if "field larger than field limit" in text:
-        return (
-            f"a value in this row is longer than {FIELD_LIMIT:,} characters: is a quote not "
+        return N_(
+            "a value in this row is longer than {limit} characters: is a quote not "
             "closed? The row is left out"
-        )
-    return f"this row cannot be read ({text}); the row is left out"
+        ), {"limit": FIELD_LIMIT}
+    return N_("this row cannot be read ({problem}); the row is left out"), {"problem": text}
 
 
 def decode(data: bytes) -> tuple[str, str]:
     """The text of a file and the encoding it was in: byte order marks first, then UTF-8 if
     every byte fits, else Windows-1252 (what Excel writes on Western European Windows)."""
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace"), "UTF-8 with BOM"
+        # The encoding's name is for the user, translated where it is shown.
+        text = data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace")
+        return text, N_("UTF-8 with BOM")
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16", errors="replace"), "UTF-16"
     try:
@@ -131,43 +142,59 @@ def _decode_as(data: bytes, encoding: str) -> str:
     try:
         codec = codecs.lookup(encoding)
     except LookupError as exc:
-        raise ImportFileError(f"{encoding!r} is not an encoding offhook knows") from exc
+        raise ImportFileError(
+            N_("{encoding!r} is not an encoding offhook knows"), encoding=encoding
+        ) from exc
     # Codecs such as hex, rot13 or punycode transform data but are no way to write a file.
     if not getattr(codec, "_is_text_encoding", True) or codec.name in NOT_FILE_ENCODINGS:
-        raise ImportFileError(f"{encoding!r} is not an encoding text files are written in")
+        raise ImportFileError(
+            N_("{encoding!r} is not an encoding text files are written in"), encoding=encoding
+        )
     try:
         return data.decode(codec.name).removeprefix("\ufeff")
     except (UnicodeError, ValueError) as exc:
-        raise ImportFileError(f"the file cannot be read as {encoding}: {exc}") from exc
+        raise ImportFileError(
+            N_("the file cannot be read as {encoding}: {problem}"),
+            encoding=encoding,
+            problem=str(exc),
+        ) from exc
 
 
 def open_csv(data: bytes, delimiter: str | None = None, encoding: str | None = None) -> CsvFile:
     """Decode and sniff a CSV file (raises ImportFileError when it has no columns)."""
     if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n\x00'):
         raise ImportFileError(
-            f"{delimiter!r} cannot separate the columns: the delimiter is one character "
-            "other than a quote or a line break, such as ; or ,"
+            N_(
+                "{delimiter!r} cannot separate the columns: the delimiter is one character "
+                "other than a quote or a line break, such as ; or ,"
+            ),
+            delimiter=delimiter,
         )
     if encoding:
         text, name = _decode_as(data, encoding), encoding
     else:
         text, name = decode(data)
     if "\x00" in text[:4096]:
-        raise ImportFileError("this is not a text file (CSV): it contains binary data")
+        raise ImportFileError(N_("this is not a text file (CSV): it contains binary data"))
     sample = text.splitlines()[:SNIFF_LINES]
     if not any(line.strip() for line in sample):
-        raise ImportFileError("the file is empty")
+        raise ImportFileError(N_("the file is empty"))
     chosen = delimiter or sniff_delimiter(sample)
     try:
         headers = next(csv.reader(io.StringIO(text, newline=""), delimiter=chosen), [])
     except csv.Error as exc:
         raise ImportFileError(
-            f"the first row, which names the columns, cannot be read ({exc})"
+            N_("the first row, which names the columns, cannot be read ({problem})"),
+            problem=str(exc),
         ) from exc
     if len(headers) > MAX_COLUMNS:
         raise ImportFileError(
-            f"the file has {len(headers)} columns; at most {MAX_COLUMNS} can be imported. "
-            "Remove the columns you do not need, or check the delimiter"
+            N_(
+                "the file has {count} columns; at most {limit} can be imported. Remove the "
+                "columns you do not need, or check the delimiter"
+            ),
+            count=len(headers),
+            limit=MAX_COLUMNS,
         )
     headers = [header.strip() or f"Column {index + 1}" for index, header in enumerate(headers)]
     return CsvFile(text, name, chosen, headers)
@@ -194,16 +221,23 @@ def records(file: CsvFile, mapping: list[str]) -> Iterator[ImportedAddress | Row
     """Each row as an address (or the problem that keeps it from being one)."""
     headers = file.headers
     for row, line, values in file.rows():
-        if isinstance(values, str):
-            yield RowProblem(row, values, line=line)
+        if isinstance(values, tuple):
+            yield RowProblem(row, values[0], line=line, params=values[1])
             continue
         extra = values[len(headers) :]
         if any(value.strip() for value in extra):
             yield RowProblem(
                 row,
-                f"{len(values)} values for {len(headers)} columns: a value may contain the "
-                f"delimiter ({file.delimiter_name}) without quotes",
+                N_(
+                    "{count} values for {columns} columns: a value may contain the "
+                    "delimiter ({delimiter}) without quotes"
+                ),
                 line=line,
+                params={
+                    "count": len(values),
+                    "columns": len(headers),
+                    "delimiter": file.delimiter_name,
+                },
             )
             continue
         yield _record(row, line, headers, mapping, values)

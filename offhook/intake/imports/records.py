@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 
 import pycountry
 
+from offhook.directory.names import CHANNEL_LABELS
+from offhook.settings.language import N_, gettext, number_text
+from offhook.settings.number_problems import problem_text
+
 # Longest values the store keeps (offhook.store.models); longer ones are refused per row.
 MAX_LENGTHS = {
     "salutation": 80,
@@ -53,14 +57,44 @@ class RowProblem:
     """
 
     row: int  # data row of a CSV file (1 = the first row after the header), card of a vCard file
-    reason: str
+    # In English with named parts ("the country {country} is not known"), marked N_ where it is
+    # written: `reason` is the English text (command-line reports, files), `text()` the one in
+    # the reader's language (the import pages).
+    message: str
     severity: str = "error"  # "error" | "warning" | "duplicate"
     line: int | None = None  # line in the file, where it helps to find the row
     address_id: int | None = None  # the address it concerns, when there is one
+    params: dict[str, str | int] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        parts = {k: f"{v:,}" if isinstance(v, int) else v for k, v in self.params.items()}
+        return self.message.format(**parts)
+
+    def text(self) -> str:
+        """The reason in the current language."""
+        translated = gettext(self.message)
+        if translated == self.message:  # English, or a language that lacks this text
+            return self.reason
+        parts = {name: _part(name, value) for name, value in self.params.items()}
+        return translated.format(**parts)
 
     @property
     def where(self) -> str:
         return f"row {self.row}" if self.line is None else f"row {self.row} (line {self.line})"
+
+
+def _part(name: str, value: str | int) -> str:
+    """A part of a row problem as the reader's language writes it."""
+    if isinstance(value, int):
+        return number_text(value)
+    if name == "problem":  # a phone number's problem, as `offhook.numbers` writes it
+        return problem_text(value)
+    if name == "kind":  # a channel: phone, mobile, fax, e-mail
+        return gettext(CHANNEL_LABELS.get(value, value))
+    if name in ("field", "delimiter"):  # marked N_ where they are named
+        return gettext(value)
+    return value
 
 
 @dataclass(slots=True)
@@ -119,19 +153,22 @@ class ImportedAddress:
     def check(self) -> RowProblem | None:
         """Why the row cannot be imported, or None."""
         if not self.kind:
-            return RowProblem(self.row, "no name and no company", line=self.line)
+            return RowProblem(self.row, N_("no name and no company"), line=self.line)
         for name, limit in MAX_LENGTHS.items():
             if len(getattr(self, name)) > limit:
-                label = name.replace("_", " ")
                 return RowProblem(
-                    self.row, f"the {label} is longer than {limit} characters", line=self.line
+                    self.row,
+                    N_("the {field} is longer than {limit} characters"),
+                    line=self.line,
+                    params={"field": name.replace("_", " "), "limit": limit},
                 )
         for kind, value, _ in self.channels:
             if len(value) > MAX_CHANNEL_LENGTH:
                 return RowProblem(
                     self.row,
-                    f"a {kind} is longer than {MAX_CHANNEL_LENGTH} characters",
+                    N_("a {kind} is longer than {limit} characters"),
                     line=self.line,
+                    params={"kind": kind, "limit": MAX_CHANNEL_LENGTH},
                 )
         return None
 

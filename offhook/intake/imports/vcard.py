@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from offhook.intake.imports.csvfile import ImportFileError, decode
 from offhook.intake.imports.records import ImportedAddress, RowProblem
+from offhook.settings.language import N_
 
 _ESCAPES = re.compile(r"\\(.)", re.DOTALL)
 _UNESCAPED_SEMICOLON = re.compile(r"(?<!\\);")
@@ -73,7 +74,7 @@ def records(text: str) -> Iterator[ImportedAddress | RowProblem]:
             continue
         if prop.name == "BEGIN" and prop.value.strip().upper() == "VCARD":
             if card is not None and depth == 0:
-                yield RowProblem(card.number, "the card has no END:VCARD", line=card.line)
+                yield RowProblem(card.number, N_("the card has no END:VCARD"), line=card.line)
                 card = None
             if card is None:
                 count += 1
@@ -91,7 +92,9 @@ def records(text: str) -> Iterator[ImportedAddress | RowProblem]:
         if card is not None and not depth:
             card.properties.append(prop)
     if card is not None:
-        yield RowProblem(card.number, "the file ends in the middle of this card", line=card.line)
+        yield RowProblem(
+            card.number, N_("the file ends in the middle of this card"), line=card.line
+        )
 
 
 def count_cards(text: str) -> int:
@@ -201,7 +204,7 @@ def _address(card: _Card) -> ImportedAddress | RowProblem:
             record.problems.append(
                 RowProblem(
                     card.number,
-                    "a line that is no vCard property was left out",
+                    N_("a line that is no vCard property was left out"),
                     severity="warning",
                     line=prop.line,
                 )
@@ -255,7 +258,7 @@ def open_vcard(data: bytes) -> VCardFile:
     text, encoding = decode(data)
     cards = count_cards(text)
     if not cards:
-        raise ImportFileError("the file holds no vCard (no line BEGIN:VCARD)")
+        raise ImportFileError(N_("the file holds no vCard (no line BEGIN:VCARD)"))
     return VCardFile(text, encoding, cards)
 
 

@@ -23,10 +23,12 @@ from offhook.directory.lookup import lookup
 from offhook.journal import entries as journal
 from offhook.journal.entry import STREAM_MESSAGES, JournalSnapshot, LineOverview, StreamMessage
 from offhook.journal.push import event_text
+from offhook.lines.reasons import reason_text
 from offhook.lines.running import LineError
 from offhook.numbers import parse_incoming
+from offhook.settings import language
 from offhook.settings.clock import field_date
-from offhook.settings.language import N_
+from offhook.settings.language import N_, _
 from offhook.settings.telephony import SettingsCache, numbering_plan
 from offhook.store.models import Address, Line, Preference
 from offhook.web.context import offhook_of
@@ -117,6 +119,16 @@ class SnapshotReader:
                         future.set_result(read[user_id])
 
 
+def in_language(snapshot: JournalSnapshot) -> JournalSnapshot:
+    """The snapshot with its lines' reasons in the current request's language: snapshots are
+    read for many users at once, each of whom reads them in their own."""
+    lines = [
+        line.model_copy(update={"reason_shown": reason_text(line.reason)})
+        for line in snapshot.lines
+    ]
+    return snapshot.model_copy(update={"lines": lines})
+
+
 def _reader(request: Request) -> SnapshotReader:
     state = request.app.state
     if not hasattr(state, "journal_snapshots"):
@@ -128,7 +140,7 @@ def _reader(request: Request) -> SnapshotReader:
 @router.get("/journal", response_model=JournalSnapshot)
 async def get_journal(request: Request, user: User_) -> JournalSnapshot:
     """The user's journal: today's calls, newest first, and the state of their lines."""
-    return await _reader(request).get(user.id)
+    return in_language(await _reader(request).get(user.id))
 
 
 @router.get(
@@ -146,13 +158,18 @@ async def stream_journal(request: Request, user: User_) -> EventStream:
     if running >= MAX_STREAMS_PER_USER:
         raise HTTPException(
             429,
-            f"You have {MAX_STREAMS_PER_USER} live journals open already (tabs or windows): "
-            "close some and reload this page.",
+            _(
+                "You have {count} live journals open already (tabs or windows): close some "
+                "and reload this page."
+            ).format(count=MAX_STREAMS_PER_USER),
         )
+
+    locale = language.current()  # the user's, for the reasons of their lines
 
     async def events() -> AsyncGenerator[str]:
         async with app.hub.subscribe(user.id) as queue:
-            first = await _reader(request).get(user.id)
+            with language.using(locale):
+                first = in_language(await _reader(request).get(user.id))
             yield f"event: snapshot\ndata: {json.dumps(first.model_dump(mode='json'))}\n\n"
             while True:
                 try:
@@ -164,8 +181,14 @@ async def stream_journal(request: Request, user: User_) -> EventStream:
                     continue
                 if message.get("type") == "bye":
                     return
+                if message.get("type") == "line":
+                    with language.using(locale):
+                        shown = reason_text(message["line"]["reason"])
+                    message = {**message, "line": {**message["line"], "reason_shown": shown}}
                 if message.get("type") == "resync":
                     again = await _reader(request).get(user.id)
+                    with language.using(locale):
+                        again = in_language(again)
                     message = again.model_dump(mode="json")
                 yield event_text(message)
 

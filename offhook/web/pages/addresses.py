@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from offhook.crm import address_form, address_search, addresses
 from offhook.crm.address_form import AddressInput
 from offhook.directory.names import display_name
-from offhook.settings.language import _
+from offhook.settings.language import _, ngettext
+from offhook.settings.number_problems import problem_text
 from offhook.settings.telephony import SettingsCache
 from offhook.store.models import Address
 from offhook.web.common import (
@@ -124,20 +125,24 @@ async def create(request: Request, user: User_) -> Response:
 
 
 def _problems(address: Address) -> list[str]:
-    return [f"{c.value} ({c.normalize_error})" for c in address_form.not_normalized(address)]
+    # Written in the request's language (it is the user's from the request's start).
+    return [
+        f"{c.value} ({problem_text(c.normalize_error)})"
+        for c in address_form.not_normalized(address)
+    ]
 
 
 def _saved(request: Request, message: str, problems: list[str]) -> None:
     flash(request, message)
     if problems:
-        flash(
-            request,
-            "Saved as entered, but offhook cannot read "
-            + ("this number: " if len(problems) == 1 else "these numbers: ")
-            + "; ".join(problems)
-            + ". Calls from it will not be recognized until it is corrected.",
-            "warn",
+        text = ngettext(
+            "Saved as entered, but offhook cannot read this number: {numbers}. Calls from it "
+            "will not be recognized until it is corrected.",
+            "Saved as entered, but offhook cannot read these numbers: {numbers}. Calls from "
+            "them will not be recognized until they are corrected.",
+            len(problems),
         )
+        flash(request, text.format(numbers="; ".join(problems)), "warn")
 
 
 async def _address(request: Request, address_id: int) -> Address:

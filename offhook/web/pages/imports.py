@@ -156,7 +156,7 @@ def _refused(
     request: Request, user: CurrentUser, meta: dict[str, Any], exc: ImportFileError
 ) -> Response:
     """The upload form again, with why this file (read this way) cannot be imported."""
-    text = str(exc)
+    text = exc.text()  # in the user's language
     error = f"{meta['name']}: {text[:1].upper()}{text[1:]}."
     return _index(request, user, status_code=422, error=error)
 

@@ -469,14 +469,14 @@
       const badge = box.querySelector("[data-line-state]");
       badge.textContent = t(line.state);
       badge.className = `badge ${BADGES[line.state] || "badge-muted"}`;
-      box.querySelector("[data-line-reason]").textContent = line.reason ? `(${line.reason})` : "";
+      box.querySelector("[data-line-reason]").textContent = line.reason ? `(${line.reason_shown || line.reason})` : "";
     }
   }
 
   function renderLines(lines) {
     updatePage(lines);
     linesBox.replaceChildren(...lines.map((line) => el("span", {
-      class: "line-pill", title: `${line.title}: ${t(line.state)}${line.reason ? ` (${line.reason})` : ""}`,
+      class: "line-pill", title: `${line.title}: ${t(line.state)}${line.reason ? ` (${line.reason_shown || line.reason})` : ""}`,
       "data-line": line.id,
     }, el("span", { class: `line-dot ${line.state}` }), el("span", { text: line.title }))));
   }

@@ -19,6 +19,7 @@ from offhook.intake.imports import (
     vcard_records,
 )
 from offhook.intake.imports import addresses as writer
+from offhook.settings import language
 from offhook.store import Store
 from offhook.store.models import Address, Channel
 from tests import factories
@@ -77,6 +78,14 @@ def test_a_csv_file_becomes_addresses_with_normalized_numbers(store: Store) -> N
     assert reasons[1][:2] == (5, "warning") and "'12345' could not be normalized" in reasons[1][2]
     assert reasons[2] == (6, "error", "no name and no company")
     assert report.warnings == 2
+    # The import page shows them in the reader's language, the number's problem too.
+    with language.using("de-CH"):
+        german = [p.text() for p in report.problems]
+    assert german[0] == "das Land 'Atlantis' ist unbekannt; leer gelassen"
+    assert german[1].startswith("die Nummer '12345' (Telefon) kann nicht normalisiert werden (zu ")
+    assert "Nummer (Schweiz)" in german[1] and "Swiss" not in german[1]
+    assert german[2] == "kein Name und keine Firma"
+    assert [p.text() for p in report.problems] == [p.reason for p in report.problems]
 
 
 def test_running_an_import_again_duplicates_nothing(store: Store) -> None:

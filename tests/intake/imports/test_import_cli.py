@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,3 +96,32 @@ def test_import_vcard(env: dict[str, str], store: Store, tmp_path: Path) -> None
     assert "1 card," in result.stdout
     assert "Imported 1 of 1 row and created 1 company" in result.stdout
     assert count(store) == 2
+
+
+def test_the_import_speaks_the_systems_language(tmp_path: Path) -> None:
+    """The summary and the problems in German under a German locale (a real `offhook` run)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG"))}
+    env |= {"COLUMNS": "200", "LANG": "de_CH.UTF-8", "OFFHOOK_DATA_DIR": str(tmp_path)}
+    path = tmp_path / "adressen.csv"
+    path.write_bytes(b"Vorname;Nachname;Firma;Telefon\r\n;;Muster AG;044 123 45\r\n;;;1\r\n")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from offhook.cli.main import main; main()",
+            "import",
+            "csv",
+            str(path),
+            "--dry-run",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Würde 1 von 2 Zeilen importieren" in done.stdout
+    assert "kein Name und keine Firma" in done.stdout
+    assert "zu kurz für eine Nummer (Schweiz)" in done.stdout
+    assert "Would import" not in done.stdout and "too short" not in done.stdout

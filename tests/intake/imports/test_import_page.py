@@ -115,6 +115,8 @@ def test_bad_uploads(serve: Callable[[], TestClient], store: Store) -> None:
     assert empty.status_code == 422 and "empty" in empty.text
     binary = _upload(client, csrf, "x.csv", b"\x00\x01\x02 not text")
     assert "binary data" in client.get(binary).text
+    client.headers["Accept-Language"] = "de-CH"  # why, in the user's language
+    assert "Binärdaten" in client.get(binary).text
     assert client.get("/imports/../../etc/passwd").status_code == 404
     assert client.get("/imports/" + "a" * 30).status_code == 404
 
