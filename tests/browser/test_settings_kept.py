@@ -32,7 +32,10 @@ def test_line_delete_asks_and_auto_load_is_kept(
         box = row.get_by_role("checkbox", name="Auto Load")
         expect(box).to_be_checked()
         box.uncheck()
-        row.get_by_role("button", name="Save").click()
+        # The save is a form post and its redirect: reloading before they are through would
+        # race them (and interrupt the navigation on a busy machine).
+        with page.expect_navigation():
+            row.get_by_role("button", name="Save").click()
         page.reload()
         expect(
             page.locator('tr[data-extension="simulator"]').get_by_role("checkbox")
