@@ -222,11 +222,37 @@ class BaresipPeer:
         (self.directory / "contacts").touch()
 
     def start(self) -> BaresipPeer:
-        self.write_files()
-        args = ["baresip", "-f", str(self.directory), "-t", str(SAFETY_SECONDS)]
-        self.process = _start(args, self.log, cwd=self.directory)
-        wait_until(self.ready, f"baresip's control port {self.ctrl_port}")
+        # A free port may be taken by another program between being found free and being
+        # bound (the suite starts hundreds of peers): baresip then runs on without its SIP
+        # socket, and calls to it go nowhere. It is started again on other ports.
+        for attempt in range(3):
+            self.write_files()
+            args = ["baresip", "-f", str(self.directory), "-t", str(SAFETY_SECONDS)]
+            self.process = _start(args, self.log, cwd=self.directory)
+            try:
+                wait_until(self.ready, f"baresip's control port {self.ctrl_port}")
+            except RuntimeError:
+                # baresip exits when its SIP port is taken ("Address already in use").
+                if attempt == 2 or b"already in use" not in self.log.read_bytes():
+                    raise
+            else:
+                if self._holds_sip_port():
+                    return self
+                if attempt == 2:
+                    raise RuntimeError(f"baresip does not listen on SIP port {self.sip_port}")
+            _stop(self.process)
+            self.sip_port = free_sip_port()
+            self.ctrl_port = free_port(socket.SOCK_STREAM)
         return self
+
+    def _holds_sip_port(self) -> bool:
+        assert self.process is not None
+        pid = self.process.pid
+        try:
+            wait_until(lambda: is_listening(self.sip_port, tcp=False, pid=pid), "", timeout=2.0)
+        except TimeoutError:
+            return False
+        return True
 
     def ready(self) -> bool:
         if self.process is None or self.process.poll() is not None:
@@ -464,6 +490,7 @@ class Peers:
         calls: int = 1,
         rate: float | None = None,
         at_once: int | None = None,
+        tries: int = 3,
     ) -> SippRun:
         """Run one SIPp scenario once (`uac*` call `target` host:port; `uas*` wait on `port`).
 
@@ -477,6 +504,7 @@ class Peers:
         `at_once` at the same time; `timeout` must then cover the whole run.
         """
         directory = self._dir(f"sipp-{scenario}")
+        chosen = port
         port = port or free_port()
         args = [
             "sipp",
@@ -518,10 +546,29 @@ class Peers:
             scenario, _start(args, directory / "sipp.out", cwd=directory), port, directory
         )
         self._stoppers.append(run.stop)
-        if scenario.startswith("uas"):
-            wait_until(
-                lambda: run.finished() or is_listening(port, tcp=False, pid=run.process.pid),
-                f"SIPp on UDP {port}",
+        # SIPp binds its port before its first message: wait for that, so that a `uas` can be
+        # dialled at once and a port taken meanwhile by another program is noticed here.
+        wait_until(
+            lambda: run.finished() or is_listening(port, tcp=False, pid=run.process.pid),
+            f"SIPp on UDP {port}",
+        )
+        taken = run.finished() and run.process.returncode != 0 and "bind" in run.errors().lower()
+        if taken and chosen is None and tries > 1:
+            return self.sipp(
+                scenario,
+                target,
+                service=service,
+                cid_from=cid_from,
+                call_id=call_id,
+                reply=reply,
+                pause_ms=pause_ms,
+                port=None,
+                timeout=timeout,
+                trace=trace,
+                calls=calls,
+                rate=rate,
+                at_once=at_once,
+                tries=tries - 1,
             )
         return run
 
