@@ -9,7 +9,10 @@ Here a connection must send its request's line and headers within `HEAD_TIMEOUT`
 (or of its previous answer) and, once the body has started, may not pause it for longer than
 `BODY_PAUSE`; otherwise it is closed. One client address may hold at most
 `MAX_UNFINISHED_PER_ADDRESS` connections whose request has not fully arrived; more are closed
-at once. A reverse proxy forwards whole requests, so none of this slows the clients behind it.
+at once. A connection kept open after an answer, waiting for its next request (HTTP keep-alive),
+is not counted: an office behind one address (NAT), or a reverse proxy's pool of idle upstream
+connections, holds many of those, and uvicorn closes them after its keep-alive timeout anyway.
+A reverse proxy forwards whole requests, so none of this slows the clients behind it.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ class BoundedH11Protocol(H11Protocol):
         self._deadline: asyncio.TimerHandle | None = None
         self._counted = False
         self._waiting_for: object = None  # the h11 state the deadline is for
+        self._answered = False  # a request of this connection has been answered
 
     # What the client owes: the head (their state IDLE) or the rest of a body (SEND_BODY).
 
@@ -68,7 +72,8 @@ class BoundedH11Protocol(H11Protocol):
         if self.transport.is_closing() or state not in (h11.IDLE, h11.SEND_BODY):
             self._settle()
             return
-        if not self._counted:
+        keep_alive = state is h11.IDLE and self._answered
+        if not self._counted and not keep_alive:
             self._counted = True
             self.unfinished[self._address()] += 1
             if self.unfinished[self._address()] > MAX_UNFINISHED_PER_ADDRESS:
@@ -93,6 +98,7 @@ class BoundedH11Protocol(H11Protocol):
         self._watch(data_arrived=True)
 
     def on_response_complete(self) -> None:
+        self._answered = True
         super().on_response_complete()
         self._watch(data_arrived=False)
 

@@ -85,3 +85,27 @@ def test_idle_and_slow_connections_are_closed(server: Server) -> None:
     for sock in [*crowd, *idle, drip, stalled]:
         sock.close()
     assert "Traceback" not in server.log.read_text(errors="replace")
+
+
+def test_connections_kept_alive_after_an_answer_do_not_count(server: Server) -> None:
+    """An office behind one address (NAT) or a reverse proxy keeps many connections open
+    between requests (HTTP keep-alive); those are not unfinished requests, and a new
+    connection from the same address is served."""
+    request = b"GET /login HTTP/1.1\r\nHost: offhook\r\n\r\n"
+    office = []
+    for _ in range(MAX_UNFINISHED_PER_ADDRESS + 1):  # one browser after the other
+        [sock] = open_from("127.0.0.3", server.port, 1)
+        sock.sendall(request)
+        sock.settimeout(10)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += sock.recv(4096)
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:100]
+        office.append(sock)
+    # All of them now wait for their next request; one more from the same address is served.
+    [newcomer] = open_from("127.0.0.3", server.port, 1)
+    newcomer.sendall(request)
+    newcomer.settimeout(10)
+    assert newcomer.recv(4096).startswith(b"HTTP/1.1 200")
+    for sock in [*office, newcomer]:
+        sock.close()
