@@ -34,7 +34,7 @@ from offhook.web.app import create_app
 from tests import factories
 from tests.asterisk.server import MANAGER_SECRET, MANAGER_USER, Asterisk
 from tests.livesite import live_server
-from tests.sip.peers import Peers
+from tests.sip.peers import Peers, SippRun
 from tests.web.conftest import log_in, make_app
 
 SCENARIOS = Path(__file__).parent / "scenarios"
@@ -154,14 +154,7 @@ async def test_no_answer_then_the_pbx_takes_the_call_is_missed(
     number: str,
 ) -> None:
     context, _ = line
-    peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
-    caller = peers.sipp(
-        "uac_cid",
-        f"127.0.0.1:{asterisk.sip_port}",
-        service=number,
-        cid_from='"Caller" <sip:+41441234567@127.0.0.1>',
-        pause_ms=500,
-    )
+    caller = _outside_call_ringing_201(asterisk, peers, pause_ms=500, number=number)
     call = await context.call(CallState.ENDED, line_id=1)
     assert call.last.end_reason is EndReason.MISSED
     assert call.remote_number == "+41441234567"
@@ -292,14 +285,7 @@ def test_the_journal_shows_the_ringing_call_and_says_why_it_offers_no_answer(
             return data
 
         _wait(lambda: journal()["lines"][0]["state"] == "connected", "the AMI connection")
-        peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
-        peers.sipp(
-            "uac_cid",
-            f"127.0.0.1:{asterisk.sip_port}",
-            service="+41446681800",
-            cid_from=CALLER,
-            pause_ms=3000,
-        )
+        _outside_call_ringing_201(asterisk, peers, pause_ms=3000)
         [ringing] = _wait(
             lambda: [e for e in journal()["entries"] if e["state"] == "ringing"], "the ringing"
         )
@@ -326,14 +312,7 @@ async def test_hanging_up_from_offhook_rejects_a_ringing_call_and_ends_a_connect
     """The journal's Reject and Hang up buttons: AMI Hangup on the line's channel."""
     context, driver = line
     # Rung at 201 (which never answers): rejected from offhook, the phone stops ringing.
-    peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
-    peers.sipp(
-        "uac_cid",
-        f"127.0.0.1:{asterisk.sip_port}",
-        service="+41446681800",
-        cid_from=CALLER,
-        pause_ms=8000,
-    )
+    _outside_call_ringing_201(asterisk, peers, pause_ms=8000)
     ringing = await context.call(CallState.RINGING, line_id=1)
     await driver.hangup(1, ringing.call_ref)
     rejected = await context.call(CallState.ENDED, line_id=1)
@@ -428,6 +407,21 @@ async def test_asterisk_killed_mid_call_reconnects_and_ends_the_call(
 CALLER = '"Caller" <sip:+41441234567@127.0.0.1>'
 
 
+def _outside_call_ringing_201(
+    asterisk: Asterisk, peers: Peers, *, pause_ms: int, number: str = "+41446681800"
+) -> SippRun:
+    """Desk phone 201 rings and never answers; an outside caller (CALLER) calls `number` on
+    the trunk and holds on for `pause_ms`. The caller's SIPp run is returned."""
+    peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
+    return peers.sipp(
+        "uac_cid",
+        f"127.0.0.1:{asterisk.sip_port}",
+        service=number,
+        cid_from=CALLER,
+        pause_ms=pause_ms,
+    )
+
+
 def _events(context: RecordingContext, line_id: int, state: CallState) -> list[CallEvent]:
     return [e for e in context.events if e.line_id == line_id and e.state is state]
 
@@ -478,14 +472,7 @@ async def test_pickup_connects_the_picker_and_the_rung_phone_shows_answered_else
     code: str,
 ) -> None:
     context, _ = line
-    peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
-    peers.sipp(
-        "uac_cid",
-        f"127.0.0.1:{asterisk.sip_port}",
-        service="+41446681800",
-        cid_from=CALLER,
-        pause_ms=1500,
-    )
+    _outside_call_ringing_201(asterisk, peers, pause_ms=1500)
     await context.call(CallState.RINGING, line_id=1)
     # Phone 202 dials the pickup code and takes the call ringing at 201.
     peers.sipp(
@@ -609,14 +596,7 @@ async def test_a_restart_ends_the_ringing_call_and_calls_after_it_are_seen(
     asterisk: Asterisk, peers: Peers, line: tuple[RecordingContext, AsteriskDriver]
 ) -> None:
     context, _ = line
-    peers.sipp("uas_noanswer", port=asterisk.phones["201"], service="201")
-    peers.sipp(
-        "uac_cid",
-        f"127.0.0.1:{asterisk.sip_port}",
-        service="+41446681800",
-        cid_from=CALLER,
-        pause_ms=1000,
-    )
+    _outside_call_ringing_201(asterisk, peers, pause_ms=1000)
     ringing = await context.call(CallState.RINGING, line_id=1)
     await asyncio.to_thread(asterisk.restart)
     await context.wait_for(
